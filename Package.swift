@@ -1,0 +1,56 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Warnings are errors in every target of ours; dependencies are left alone.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "vigie",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigied", targets: ["vigied"]),
+        .executable(name: "vigie", targets: ["vigie"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Pure Swift: frames, Y4M, privacy masks, motion, events, configuration. No C library.
+        .target(name: "VigieCore", swiftSettings: strict),
+
+        // One thin system-library target per C library.
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
+
+        // Adapters: one C library each.
+        .target(name: "VigieImage", dependencies: ["VigieCore", "CTurboJPEG"], swiftSettings: strict),
+
+        // Composition.
+        .target(
+            name: "VigieDaemon",
+            dependencies: ["VigieCore", "VigieImage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "vigied",
+            dependencies: ["VigieDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "vigie",
+            dependencies: [
+                "VigieCore", "VigieImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // Benchmarks, run in release by tools/bench; not a test.
+        .executableTarget(name: "vigie-bench", dependencies: ["VigieCore"], swiftSettings: strict),
+
+        .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"], swiftSettings: strict),
+        .testTarget(name: "VigieImageTests", dependencies: ["VigieCore", "VigieImage"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,32 @@
+/// What a unit does and how: loaded from a TOML file, validated as a whole before anything starts.
+public struct Configuration: Sendable, Hashable {
+    /// What kind of unit this is (see the board profile).
+    public enum Role: String, Sendable, Hashable, CaseIterable {
+        case pole, school, callpoint
+    }
+
+    /// Where frames come from.
+    public enum Source: Sendable, Hashable {
+        /// A generated street scene: no hardware, for the demo and tests.
+        case synthetic
+        /// A Y4M file (absolute path), replayed at its frame rate.
+        case y4m(path: String)
+        /// A V4L2 camera device.
+        case v4l2(device: String)
+    }
+
+    public var deviceID = "vigie-unit"
+    public var role = Role.pole
+    public var board = "generic"
+    public var source = Source.synthetic
+    /// Replay a file source from the start when it ends.
+    public var loop = true
+    public var motion = MotionSettings()
+    public var mask = PrivacyMask.none
+    /// Empty means the whole image.
+    public var zones: [Zone] = []
+    /// JPEG quality for snapshots, 1…100.
+    public var snapshotQuality = 80
+
+    public init() {}
+}

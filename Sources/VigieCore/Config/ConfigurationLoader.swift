@@ -1,0 +1,296 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Configuration {
+    /// Largest configuration file read (a unit's file is a few kilobytes).
+    public static let maximumFileSize = 1 << 20
+
+    /// Reads and validates the file at `path`. Relative file paths inside are taken from its folder.
+    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+        let text: String
+        do {
+            text = try TextFile.read(path: path, limit: maximumFileSize)
+        } catch {
+            throw ConfigurationError(issues: [ConfigurationIssue(file: path, line: 0, key: "", message: error.description)])
+        }
+        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        return try parse(text, file: path, baseDirectory: folder)
+    }
+
+    /// Parses and validates configuration text. `file` names it in errors.
+    public static func parse(_ text: String, file: String, baseDirectory: String = ".") throws(ConfigurationError)
+        -> Configuration
+    {
+        let root: TOMLTable
+        do {
+            root = try TOML.parse(text)
+        } catch {
+            throw ConfigurationError(issues: [
+                ConfigurationIssue(file: file, line: error.line, key: "", message: "TOML syntax: \(error.message)")
+            ])
+        }
+        var reader = ConfigurationReader(file: file)
+        let configuration = reader.read(root, baseDirectory: baseDirectory)
+        guard reader.issues.isEmpty else { throw ConfigurationError(issues: reader.issues) }
+        return configuration
+    }
+}
+
+/// Walks the TOML tree into a `Configuration`, collecting every issue rather than stopping at the first.
+struct ConfigurationReader {
+    let file: String
+    var issues: [ConfigurationIssue] = []
+
+    init(file: String) { self.file = file }
+
+    mutating func read(_ root: TOMLTable, baseDirectory: String) -> Configuration {
+        var configuration = Configuration()
+        checkKeys(root, path: "", allowed: ["device", "source", "motion", "mask", "zone", "snapshot"])
+
+        if let device = table(root, "device", path: "") {
+            checkKeys(device, path: "device", allowed: ["id", "role", "board"])
+            if let id = string(device, "id", path: "device") {
+                if id.value.isEmpty || id.value.count > 64
+                    || !id.value.unicodeScalars.allSatisfy({ Self.isIdentifierScalar($0) })
+                {
+                    issue(id.line, "device.id", "'\(id.value)' must be 1 to 64 letters, digits, '-' or '_'")
+                } else {
+                    configuration.deviceID = id.value
+                }
+            }
+            if let role = string(device, "role", path: "device") {
+                if let value = Configuration.Role(rawValue: role.value) {
+                    configuration.role = value
+                } else {
+                    let roles = Configuration.Role.allCases.map(\.rawValue).joined(separator: ", ")
+                    issue(role.line, "device.role", "'\(role.value)' is not a role (\(roles))")
+                }
+            }
+            if let board = string(device, "board", path: "device") { configuration.board = board.value }
+        }
+
+        if let source = table(root, "source", path: "") {
+            checkKeys(source, path: "source", allowed: ["uri", "loop"])
+            if let uri = string(source, "uri", path: "source") {
+                if let parsed = Self.source(uri.value, baseDirectory: baseDirectory) {
+                    configuration.source = parsed
+                } else {
+                    issue(uri.line, "source.uri", "'\(uri.value)' is not synthetic:, y4m:<file> or v4l2:<device>")
+                }
+            }
+            if let loop = bool(source, "loop", path: "source") { configuration.loop = loop }
+        }
+
+        if let motion = table(root, "motion", path: "") {
+            checkKeys(
+                motion, path: "motion",
+                allowed: ["sensitivity", "min_area", "min_frames", "end_frames", "grid_columns", "light_change"])
+            var settings = MotionSettings()
+            if let value = number(motion, "sensitivity", path: "motion", in: 0...1) { settings.sensitivity = value }
+            if let value = number(motion, "min_area", path: "motion", in: 0.00001...1) { settings.minimumArea = value }
+            if let value = integer(motion, "min_frames", path: "motion", in: 1...100) { settings.minimumFrames = value }
+            if let value = integer(motion, "end_frames", path: "motion", in: 1...10_000) { settings.endFrames = value }
+            if let value = integer(motion, "grid_columns", path: "motion", in: 16...640) { settings.gridColumns = value }
+            if let value = number(motion, "light_change", path: "motion", in: 0.05...1) {
+                settings.globalChangeFraction = value
+            }
+            configuration.motion = settings
+        }
+
+        var polygons: [MaskPolygon] = []
+        for (index, mask) in tables(root, "mask").enumerated() {
+            let path = "mask[\(index + 1)]"
+            checkKeys(mask, path: path, allowed: ["name", "points"])
+            let name = string(mask, "name", path: path)?.value ?? "mask \(index + 1)"
+            if let polygon = polygon(mask, path: path, name: name, required: true) { polygons.append(polygon) }
+        }
+        configuration.mask = PrivacyMask(polygons: polygons)
+
+        var names: Set<String> = []
+        for (index, zone) in tables(root, "zone").enumerated() {
+            let path = "zone[\(index + 1)]"
+            checkKeys(zone, path: path, allowed: ["name", "points", "sensitivity", "min_area"])
+            let name = string(zone, "name", path: path)
+            if let name, !names.insert(name.value).inserted {
+                issue(name.line, "\(path).name", "zone '\(name.value)' is defined twice")
+            }
+            let zoneName = name?.value ?? "zone \(index + 1)"
+            let outline = polygon(zone, path: path, name: zoneName, required: false)
+            let sensitivity =
+                number(zone, "sensitivity", path: path, in: 0...1) ?? configuration.motion.sensitivity
+            let area = number(zone, "min_area", path: path, in: 0.00001...1) ?? configuration.motion.minimumArea
+            configuration.zones.append(
+                Zone(name: zoneName, polygon: outline, sensitivity: sensitivity, minimumArea: area))
+        }
+
+        if let snapshot = table(root, "snapshot", path: "") {
+            checkKeys(snapshot, path: "snapshot", allowed: ["quality"])
+            if let quality = integer(snapshot, "quality", path: "snapshot", in: 1...100) {
+                configuration.snapshotQuality = quality
+            }
+        }
+        return configuration
+    }
+
+    // MARK: - Sources
+
+    static func source(_ uri: String, baseDirectory: String) -> Configuration.Source? {
+        if uri == "synthetic:" || uri == "synthetic" { return .synthetic }
+        if uri.hasPrefix("y4m:") {
+            let path = String(uri.dropFirst(4))
+            guard !path.isEmpty else { return nil }
+            return .y4m(path: path.hasPrefix("/") ? path : baseDirectory + "/" + path)
+        }
+        if uri.hasPrefix("v4l2:") {
+            let device = String(uri.dropFirst(5))
+            guard device.hasPrefix("/dev/") else { return nil }
+            return .v4l2(device: device)
+        }
+        return nil
+    }
+
+    static func isIdentifierScalar(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9", "-", "_": true
+        default: false
+        }
+    }
+
+    // MARK: - Typed access with located errors
+
+    private mutating func issue(_ line: Int, _ key: String, _ message: String) {
+        issues.append(ConfigurationIssue(file: file, line: line, key: key, message: message))
+    }
+
+    private func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    private mutating func checkKeys(_ table: TOMLTable, path: String, allowed: Set<String>) {
+        for entry in table.entries where !allowed.contains(entry.key) {
+            let known = allowed.sorted().joined(separator: ", ")
+            issue(entry.keyLine, join(path, entry.key), "unknown key (known here: \(known))")
+        }
+    }
+
+    private mutating func table(_ parent: TOMLTable, _ key: String, path: String) -> TOMLTable? {
+        guard let value = parent[key] else { return nil }
+        guard case .table(let table) = value.kind else {
+            issue(value.line, join(path, key), "expected a table ([\(key)])")
+            return nil
+        }
+        return table
+    }
+
+    /// `[[key]]` entries; a single `[key]` table is accepted as one entry.
+    private mutating func tables(_ parent: TOMLTable, _ key: String) -> [TOMLTable] {
+        guard let value = parent[key] else { return [] }
+        switch value.kind {
+        case .table(let table): return [table]
+        case .array(let items):
+            var result: [TOMLTable] = []
+            for (index, item) in items.enumerated() {
+                if case .table(let table) = item.kind {
+                    result.append(table)
+                } else {
+                    issue(item.line, "\(key)[\(index + 1)]", "expected a table ([[\(key)]])")
+                }
+            }
+            return result
+        default:
+            issue(value.line, key, "expected [[\(key)]] tables")
+            return []
+        }
+    }
+
+    private mutating func string(_ parent: TOMLTable, _ key: String, path: String) -> (value: String, line: Int)? {
+        guard let value = parent[key] else { return nil }
+        guard case .string(let text) = value.kind else {
+            issue(value.line, join(path, key), "expected a string in quotes")
+            return nil
+        }
+        return (text, value.line)
+    }
+
+    private mutating func bool(_ parent: TOMLTable, _ key: String, path: String) -> Bool? {
+        guard let value = parent[key] else { return nil }
+        guard case .boolean(let flag) = value.kind else {
+            issue(value.line, join(path, key), "expected true or false")
+            return nil
+        }
+        return flag
+    }
+
+    private mutating func number(
+        _ parent: TOMLTable, _ key: String, path: String, in range: ClosedRange<Double>
+    ) -> Double? {
+        guard let value = parent[key] else { return nil }
+        let number: Double
+        switch value.kind {
+        case .float(let float): number = float
+        case .integer(let integer): number = Double(integer)
+        default:
+            issue(value.line, join(path, key), "expected a number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        guard number.isFinite, range.contains(number) else {
+            issue(value.line, join(path, key), "\(number) is out of range (\(range.lowerBound) to \(range.upperBound))")
+            return nil
+        }
+        return number
+    }
+
+    private mutating func integer(_ parent: TOMLTable, _ key: String, path: String, in range: ClosedRange<Int>) -> Int? {
+        guard let value = parent[key] else { return nil }
+        guard case .integer(let integer) = value.kind else {
+            issue(value.line, join(path, key), "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        guard let number = Int(exactly: integer), range.contains(number) else {
+            issue(value.line, join(path, key), "\(integer) is out of range (\(range.lowerBound) to \(range.upperBound))")
+            return nil
+        }
+        return number
+    }
+
+    private mutating func polygon(_ parent: TOMLTable, path: String, name: String, required: Bool) -> MaskPolygon? {
+        let key = join(path, "points")
+        guard let value = parent["points"] else {
+            if required { issue(parent.line, key, "missing: a list of [x, y] points, fractions of the image") }
+            return nil
+        }
+        guard case .array(let items) = value.kind else {
+            issue(value.line, key, "expected a list of [x, y] points, e.g. [[0.1, 0.2], [0.4, 0.2], [0.4, 0.5]]")
+            return nil
+        }
+        var points: [NormalizedPoint] = []
+        for (index, item) in items.enumerated() {
+            guard case .array(let pair) = item.kind, pair.count == 2, let x = Self.double(pair[0]),
+                let y = Self.double(pair[1])
+            else {
+                issue(item.line, "\(key)[\(index + 1)]", "expected a pair of numbers [x, y]")
+                return nil
+            }
+            points.append(NormalizedPoint(x: x, y: y))
+        }
+        do {
+            return try MaskPolygon(name: name, points: points)
+        } catch {
+            let line: Int
+            switch error {
+            case .notFinite(let index), .outOfRange(let index, _, _): line = items[index].line
+            case .selfIntersecting(let edge, _): line = items[edge].line
+            default: line = value.line
+            }
+            issue(line, key, error.description)
+            return nil
+        }
+    }
+
+    private static func double(_ value: TOMLValue) -> Double? {
+        switch value.kind {
+        case .float(let float): float
+        case .integer(let integer): Double(integer)
+        default: nil
+        }
+    }
+}

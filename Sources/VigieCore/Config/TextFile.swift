@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reading a small text file without Foundation.
+public enum TextFile {
+    /// Why a file could not be read.
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        case cannotOpen(errno: Int32)
+        case tooLarge(limit: Int)
+        case readFailed(errno: Int32)
+        case notUTF8
+
+        public var description: String {
+            switch self {
+            case .cannotOpen(let code): "cannot open: \(SystemError.describe(code))"
+            case .tooLarge(let limit): "file is larger than \(limit) bytes"
+            case .readFailed(let code): "read failed: \(SystemError.describe(code))"
+            case .notUTF8: "file is not UTF-8 text"
+            }
+        }
+    }
+
+    /// The whole file as UTF-8 text, refusing more than `limit` bytes.
+    public static func read(path: String, limit: Int) throws(Failure) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(errno: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .readFailed(errno: errno)
+            }
+            if count == 0 { break }
+            bytes += chunk[0..<count]
+            if bytes.count > limit { throw .tooLarge(limit: limit) }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
+        return text
+    }
+}

@@ -1,0 +1,40 @@
+/// The per-frame path of a camera: privacy mask, then motion detection, then event tracking.
+///
+/// The mask is applied first and in place, so detection and everything after it only ever see a
+/// `MaskedFrame`. Rasters and buffers are built once for the geometry.
+public final class FramePipeline {
+    public let geometry: FrameGeometry
+    public let raster: MaskRaster
+    public let detector: MotionDetector
+    private var tracker: MotionEventTracker
+
+    public init(configuration: Configuration, geometry: FrameGeometry) {
+        self.geometry = geometry
+        self.raster = configuration.mask.raster(for: geometry)
+        self.detector = MotionDetector(
+            geometry: geometry, mask: raster, settings: configuration.motion, zones: configuration.zones)
+        self.tracker = MotionEventTracker(
+            zoneNames: detector.zones.map(\.name), minimumFrames: configuration.motion.minimumFrames,
+            endFrames: configuration.motion.endFrames)
+    }
+
+    /// Masks `frame` in place and looks for motion. The returned `MaskedFrame` is the same buffer.
+    public func process(_ frame: Frame) -> (masked: MaskedFrame, updates: [MotionEventTracker.Update]) {
+        let masked = raster.apply(to: frame)
+        detector.detect(masked)
+        let updates = tracker.update(frame: frame.sequence, time: frame.timestamp, boxes: detector.boxes)
+        return (masked, updates)
+    }
+
+    /// Whether an event is in progress.
+    public var hasActiveEvent: Bool { tracker.isActive }
+
+    /// Re-learns the background (after a camera reconnect): no motion from the first frames back.
+    public func restart() -> [MotionEventTracker.Update] {
+        detector.reset()
+        return tracker.finish()
+    }
+
+    /// Ends events in progress at the end of a stream.
+    public func finish() -> [MotionEventTracker.Update] { tracker.finish() }
+}

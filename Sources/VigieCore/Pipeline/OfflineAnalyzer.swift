@@ -1,0 +1,83 @@
+/// Runs the camera pipeline over a recording as fast as it can: the "relecture" of stored footage.
+public struct OfflineAnalyzer {
+    /// What a run found and how fast it went.
+    public struct Summary: Sendable, Equatable {
+        public var frames = 0
+        /// Seconds spent in the per-frame pipeline (mask + motion + events), reading excluded.
+        public var seconds = 0.0
+        /// Seconds from start to end, reading included.
+        public var wallSeconds = 0.0
+        public var framesPerSecond: Double { seconds > 0 ? Double(frames) / seconds : 0 }
+        public var millisecondsPerFrameMedian = 0.0
+        public var framesWithMotion = 0
+        public var width = 0
+        public var height = 0
+        public var events = 0
+
+        /// The object printed by `vigie analyze --summary-json`.
+        public var json: String {
+            var json = JSONWriter()
+            json.beginObject()
+            json.integer("frames", frames)
+            json.number("seconds", seconds, decimals: 6)
+            json.number("wall_seconds", wallSeconds, decimals: 6)
+            json.number("fps", framesPerSecond, decimals: 1)
+            json.number("ms_per_frame_median", millisecondsPerFrameMedian, decimals: 4)
+            json.integer("frames_with_motion", framesWithMotion)
+            json.string("resolution", "\(width)x\(height)")
+            json.integer("events", events)
+            json.endObject()
+            return json.text
+        }
+    }
+
+    public let configuration: Configuration
+
+    public init(configuration: Configuration) { self.configuration = configuration }
+
+    /// Reads every frame of `source`, calling `onEvent` for each finished event and `onProgress` with the
+    /// number of frames done (every 16 frames).
+    public func run(
+        source: FrameSource, onEvent: (MotionEvent) throws -> Void, onProgress: (Int) -> Void = { _ in }
+    ) throws -> Summary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let pipeline = FramePipeline(configuration: configuration, geometry: source.geometry)
+        let frame = Frame(geometry: source.geometry)
+        var summary = Summary()
+        summary.width = source.geometry.width
+        summary.height = source.geometry.height
+        var durations: [Double] = []
+        var pipelineTime = Duration.zero
+        func handle(_ updates: [MotionEventTracker.Update]) throws {
+            for case .ended(let event) in updates {
+                summary.events += 1
+                try onEvent(event)
+            }
+        }
+        while try source.next(into: frame) {
+            let before = clock.now
+            let result = pipeline.process(frame)
+            let spent = clock.now - before
+            pipelineTime += spent
+            durations.append(Self.seconds(spent))
+            if !pipeline.detector.boxes.isEmpty { summary.framesWithMotion += 1 }
+            try handle(result.updates)
+            summary.frames += 1
+            if summary.frames % 16 == 0 { onProgress(summary.frames) }
+        }
+        try handle(pipeline.finish())
+        summary.seconds = Self.seconds(pipelineTime)
+        summary.wallSeconds = Self.seconds(clock.now - started)
+        if !durations.isEmpty {
+            durations.sort()
+            summary.millisecondsPerFrameMedian = durations[durations.count / 2] * 1000
+        }
+        return summary
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+}

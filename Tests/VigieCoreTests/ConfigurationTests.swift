@@ -1,0 +1,122 @@
+import Testing
+import VigieCore
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    static let valid = """
+        # A school entrance.
+        [device]
+        id = "ecole-jaures-01"
+        role = "school"
+        board = "rpi4"
+
+        [source]
+        uri = "y4m:clips/entrance.y4m"
+        loop = false
+
+        [motion]
+        sensitivity = 0.6
+        min_area = 0.002
+        min_frames = 3
+        end_frames = 25
+
+        [[mask]]
+        name = "window 12"
+        points = [[0.1, 0.1], [0.3, 0.1], [0.3, 0.4], [0.1, 0.4]]
+
+        [[zone]]
+        name = "gate"
+        points = [[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]]
+        sensitivity = 0.8
+
+        [snapshot]
+        quality = 70
+        """
+
+    @Test func validFileLoads() throws {
+        let configuration = try Configuration.parse(Self.valid, file: "unit.toml", baseDirectory: "/etc/vigie")
+        #expect(configuration.deviceID == "ecole-jaures-01")
+        #expect(configuration.role == .school)
+        #expect(configuration.source == .y4m(path: "/etc/vigie/clips/entrance.y4m"))
+        #expect(configuration.loop == false)
+        #expect(configuration.motion.minimumFrames == 3)
+        #expect(configuration.motion.sensitivity == 0.6)
+        #expect(configuration.mask.polygons.map(\.name) == ["window 12"])
+        #expect(configuration.zones.map(\.name) == ["gate"])
+        #expect(configuration.zones.first?.sensitivity == 0.8)
+        #expect(configuration.zones.first?.minimumArea == 0.002)
+        #expect(configuration.snapshotQuality == 70)
+    }
+
+    @Test func emptyFileGivesDefaults() throws {
+        let configuration = try Configuration.parse("", file: "empty.toml")
+        #expect(configuration.source == .synthetic)
+        #expect(configuration.mask.polygons.isEmpty)
+    }
+
+    @Test("errors name file, line and key", arguments: [
+        ("[motion]\nsensitivity = 1.5\n", 2, "motion.sensitivity", "out of range"),
+        ("[motion]\nsensitivity = nan\n", 2, "motion.sensitivity", "out of range"),
+        ("[motion]\nmin_frames = 2.5\n", 2, "motion.min_frames", "whole number"),
+        ("[motion]\nsensitivty = 0.5\n", 2, "motion.sensitivty", "unknown key"),
+        ("[device]\nid = \"a/b\"\n", 2, "device.id", "letters, digits"),
+        ("[device]\nrole = \"tower\"\n", 2, "device.role", "not a role"),
+        ("[source]\nuri = \"rtsp://cam\"\n", 2, "source.uri", "not synthetic:"),
+        ("[[mask]]\nname = \"x\"\n", 1, "mask[1].points", "missing"),
+        ("[[mask]]\npoints = [[0.1, 0.1],\n  [1.2, 0.1],\n  [0.5, 0.5]]\n", 3, "mask[1].points", "outside the image"),
+        ("[[mask]]\npoints = [[0.1, 0.1], [0.5, 0.5], [0.5, 0.1], [0.1, 0.5]]\n", 2, "mask[1].points", "crosses itself"),
+        ("[[mask]]\npoints = [[0.1, 0.1], [0.5], [0.5, 0.1]]\n", 2, "mask[1].points[2]", "pair of numbers"),
+        ("[[mask]]\npoints = [[0.1, 0.1], [inf, 0.5], [0.5, 0.1]]\n", 2, "mask[1].points", "not a finite number"),
+        ("[[mask]]\npoints = \"all\"\n", 2, "mask[1].points", "list of [x, y] points"),
+        ("[[zone]]\nname = \"a\"\n[[zone]]\nname = \"a\"\n", 4, "zone[2].name", "defined twice"),
+        ("[snapshot]\nquality = 0\n", 2, "snapshot.quality", "out of range"),
+        ("[motion]\nsensitivity = \n", 2, "", "TOML syntax"),
+        ("motion = 3\n", 1, "motion", "expected a table"),
+    ])
+    func errorsAreLocated(text: String, line: Int, key: String, message: String) {
+        do {
+            _ = try Configuration.parse(text, file: "unit.toml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            let issue = error.issues.first
+            #expect(error.issues.count == 1, "\(error)")
+            #expect(issue?.file == "unit.toml")
+            #expect(issue?.line == line, "\(error)")
+            #expect(issue?.key == key, "\(error)")
+            #expect(issue?.message.contains(message) == true, "\(error)")
+            #expect(error.description.hasPrefix("unit.toml:\(line): "))
+        }
+    }
+
+    @Test func everyErrorIsReportedAtOnce() {
+        let text = "[motion]\nsensitivity = 3\nmin_frames = 0\n[snapshot]\nquality = 500\n"
+        #expect(throws: ConfigurationError.self) { try Configuration.parse(text, file: "u.toml") }
+        do {
+            _ = try Configuration.parse(text, file: "u.toml")
+        } catch {
+            #expect(error.issues.map(\.line) == [2, 3, 5])
+        }
+    }
+
+    @Test func missingFileIsReported() {
+        do {
+            _ = try Configuration.load(path: "/nonexistent/vigie.toml")
+            Issue.record("loaded a missing file")
+        } catch {
+            #expect(error.description.hasPrefix("/nonexistent/vigie.toml: cannot open"))
+        }
+    }
+
+    @Test func randomGarbageNeverCrashes() {
+        var random = SplitMix(seed: 5)
+        let source = Array(Self.valid.utf8)
+        for _ in 0..<2000 {
+            var bytes = source
+            for _ in 0..<(1 + Int(random.next() % 6)) {
+                let index = Int(random.next() % UInt64(bytes.count))
+                bytes[index] = UInt8(32 + random.next() % 95)
+            }
+            _ = try? Configuration.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz.toml")
+        }
+    }
+}
