@@ -37,62 +37,89 @@ struct LumaDownscaler {
         let width = self.width
         let cell = self.cell
         let columns = self.columns
+        let out = output.baseAddress!
         columnSums.withUnsafeMutableBufferPointer { sums in
             let acc = sums.baseAddress!
-            for gy in 0..<rows {
-                let firstRow = gy * cell
-                let lastRow = min(height, firstRow + cell)
-                for y in firstRow..<lastRow {
-                    let line = luma + y * stride
+            inverseCount.withUnsafeBufferPointer { inverse in
+                let scale = inverse.baseAddress!
+                for gy in 0..<rows {
+                    let firstRow = gy * cell
+                    let rowCount = min(height, firstRow + cell) - firstRow
+                    let top = luma + firstRow * stride
                     if step == 1 {
-                        Self.accumulate(line, into: acc, count: width, first: y == firstRow)
+                        Self.sumColumns(top, stride: stride, rows: rowCount, width: width, into: acc)
                     } else {
                         for x in 0..<width {
-                            let value = UInt16(line.load(fromByteOffset: x * step, as: UInt8.self))
-                            acc[x] = y == firstRow ? value : acc[x] &+ value
+                            var total: UInt16 = 0
+                            for y in 0..<rowCount { total &+= UInt16(top.load(fromByteOffset: y * stride + x * step, as: UInt8.self)) }
+                            acc[x] = total
                         }
                     }
-                }
-                inverseCount.withUnsafeBufferPointer { inverse in
-                    for gx in 0..<columns {
-                        var total: UInt32 = 0
-                        for x in (gx * cell)..<min(width, gx * cell + cell) { total &+= UInt32(acc[x]) }
-                        let index = gy * columns + gx
-                        output[index] = Float(total) * inverse[index]
-                    }
+                    Self.sumCells(acc, width: width, cell: cell, into: out + gy * columns, scale: scale + gy * columns)
                 }
             }
         }
     }
 
+    /// Adds `cell` neighbouring column sums into each cell's mean. Four columns at a time when the cell size
+    /// allows it (the usual 4, 8, 12 and 16).
     @inline(__always)
-    private static func accumulate(
-        _ line: UnsafeRawPointer, into acc: UnsafeMutablePointer<UInt16>, count: Int, first: Bool
+    private static func sumCells(
+        _ acc: UnsafeMutablePointer<UInt16>, width: Int, cell: Int, into out: UnsafeMutablePointer<Float>,
+        scale: UnsafePointer<Float>
     ) {
-        var x = 0
-        let raw = UnsafeMutableRawPointer(acc)
-        if first {
-            while x + 16 <= count {
-                let bytes = line.loadUnaligned(fromByteOffset: x, as: SIMD16<UInt8>.self)
-                raw.storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: bytes), toByteOffset: x * 2, as: SIMD16<UInt16>.self)
-                x += 16
-            }
-            while x < count {
-                acc[x] = UInt16(line.load(fromByteOffset: x, as: UInt8.self))
-                x += 1
+        let raw = UnsafeRawPointer(acc)
+        let whole = width / cell
+        if cell % 4 == 0 {
+            for gx in 0..<whole {
+                var total = SIMD4<UInt32>()
+                var offset = gx &* cell &* 2
+                for _ in 0..<(cell / 4) {
+                    total &+= SIMD4<UInt32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: offset, as: SIMD4<UInt16>.self))
+                    offset &+= 8
+                }
+                out[gx] = Float(total.wrappedSum()) * scale[gx]
             }
         } else {
-            while x + 16 <= count {
-                let bytes = line.loadUnaligned(fromByteOffset: x, as: SIMD16<UInt8>.self)
-                let sum = raw.loadUnaligned(fromByteOffset: x * 2, as: SIMD16<UInt16>.self)
-                    &+ SIMD16<UInt16>(truncatingIfNeeded: bytes)
-                raw.storeBytes(of: sum, toByteOffset: x * 2, as: SIMD16<UInt16>.self)
-                x += 16
+            for gx in 0..<whole {
+                var total: UInt32 = 0
+                for k in 0..<cell { total &+= UInt32(acc[gx &* cell &+ k]) }
+                out[gx] = Float(total) * scale[gx]
             }
-            while x < count {
-                acc[x] &+= UInt16(line.load(fromByteOffset: x, as: UInt8.self))
-                x += 1
+        }
+        if whole * cell < width {
+            var total: UInt32 = 0
+            for x in (whole * cell)..<width { total &+= UInt32(acc[x]) }
+            out[whole] = Float(total) * scale[whole]
+        }
+    }
+
+    /// Column sums over `rows` rows, 16 columns at a time kept in a register: each luma byte is loaded once
+    /// and each sum stored once, so this runs close to the speed of reading the plane.
+    @inline(__always)
+    private static func sumColumns(
+        _ top: UnsafeRawPointer, stride: Int, rows: Int, width: Int, into acc: UnsafeMutablePointer<UInt16>
+    ) {
+        let raw = UnsafeMutableRawPointer(acc)
+        var x = 0
+        while x + 32 <= width {
+            var first = SIMD16<UInt16>()
+            var second = SIMD16<UInt16>()
+            var line = top + x
+            for _ in 0..<rows {
+                first &+= SIMD16<UInt16>(truncatingIfNeeded: line.loadUnaligned(as: SIMD16<UInt8>.self))
+                second &+= SIMD16<UInt16>(truncatingIfNeeded: line.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self))
+                line += stride
             }
+            raw.storeBytes(of: first, toByteOffset: x * 2, as: SIMD16<UInt16>.self)
+            raw.storeBytes(of: second, toByteOffset: x * 2 + 32, as: SIMD16<UInt16>.self)
+            x += 32
+        }
+        while x < width {
+            var total: UInt16 = 0
+            for y in 0..<rows { total &+= UInt16(top.load(fromByteOffset: y * stride + x, as: UInt8.self)) }
+            acc[x] = total
+            x += 1
         }
     }
 }

@@ -34,7 +34,10 @@ public final class MotionDetector {
     private var changed: [UInt8]
     /// Per cell: zone index, or -1 when the cell is masked or outside every zone.
     private let cellZone: [Int32]
-    private let zoneThreshold: [Float]
+    /// Per cell: the zone's grey-level threshold, or infinity where the cell is masked or outside every zone.
+    private let cellThreshold: [Float]
+    /// Per cell: 1 where detection looks, 0 elsewhere (for the gain estimate).
+    private let cellWeight: [Float]
     private var labels: [Int32]
     private var stack: [Int32]
     private var framesSeen = 0
@@ -61,10 +64,12 @@ public final class MotionDetector {
         self.columns = columns
         self.rows = rows
         let count = columns * rows
-        current = [Float](repeating: 0, count: count)
-        background = [Float](repeating: 0, count: count)
-        deviation = [Float](repeating: 1, count: count)
-        changed = [UInt8](repeating: 0, count: count)
+        // Per-cell arrays are padded to whole SIMD lanes; padding cells are never valid.
+        let padded = (count + 7) / 8 * 8
+        current = [Float](repeating: 0, count: padded)
+        background = [Float](repeating: 0, count: padded)
+        deviation = [Float](repeating: 1, count: padded)
+        changed = [UInt8](repeating: 0, count: padded)
         labels = [Int32](repeating: 0, count: count)
         stack = [Int32](repeating: 0, count: count)
         cellArea = Double(cell * cell) / Double(geometry.width * geometry.height)
@@ -100,7 +105,15 @@ public final class MotionDetector {
         self.validCount = cellZone.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         let cellArea = self.cellArea
         self.minimumCells = zones.map { max(1, Int(($0.minimumArea / cellArea).rounded(.up))) }
-        self.zoneThreshold = zones.map { MotionSettings.threshold(sensitivity: $0.sensitivity) }
+        let zoneThreshold = zones.map { MotionSettings.threshold(sensitivity: $0.sensitivity) }
+        var threshold = [Float](repeating: .infinity, count: padded)
+        var weight = [Float](repeating: 0, count: padded)
+        for index in 0..<count where cellZone[index] >= 0 {
+            threshold[index] = zoneThreshold[Int(cellZone[index])]
+            weight[index] = 1
+        }
+        self.cellThreshold = threshold
+        self.cellWeight = weight
         boxes.reserveCapacity(64)
     }
 
@@ -135,7 +148,7 @@ public final class MotionDetector {
         framesSeen += 1
         let gain = estimateGain()
         lastGain = gain
-        let changedCount = classify(gain: gain)
+        let changedCount = classifyAndLearn(gain: gain)
         if validCount > 0 && Double(changedCount) > settings.globalChangeFraction * Double(validCount) {
             // Light change, not motion: re-learn over a few frames (lamps and IR cut filters take a moment).
             lastWasGlobalChange = true
@@ -144,7 +157,6 @@ public final class MotionDetector {
             return 0
         }
         if changedCount > 0 { findRegions() }
-        updateBackground()
         return boxes.count
     }
 
@@ -158,61 +170,106 @@ public final class MotionDetector {
     private func estimateGain() -> Float {
         current.withUnsafeBufferPointer { cur in
             background.withUnsafeBufferPointer { bg in
-                cellZone.withUnsafeBufferPointer { zone in
-                    var sumCurrent: Float = 0
-                    var sumBackground: Float = 0
-                    for i in 0..<cur.count where zone[i] >= 0 && bg[i] > 8 && bg[i] < 247 {
-                        sumCurrent += cur[i]
-                        sumBackground += bg[i]
+                cellWeight.withUnsafeBufferPointer { weight in
+                    let count = cur.count
+                    let c = UnsafeRawPointer(cur.baseAddress!)
+                    let b = UnsafeRawPointer(bg.baseAddress!)
+                    let w = UnsafeRawPointer(weight.baseAddress!)
+                    // Saturated and near-black cells say nothing about gain.
+                    let low = SIMD8<Float>(repeating: 8)
+                    let high = SIMD8<Float>(repeating: 247)
+                    var sumCurrent = SIMD8<Float>()
+                    var sumBackground = SIMD8<Float>()
+                    var offset = 0
+                    while offset < count * 4 {
+                        let cv = c.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                        let bv = b.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                        var wv = w.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                        wv.replace(with: 0, where: (bv .<= low) .| (bv .>= high))
+                        sumCurrent += cv * wv
+                        sumBackground += bv * wv
+                        offset += 32
                     }
-                    guard sumBackground > 0 else { return 1 }
-                    var gain = sumCurrent / sumBackground
+                    guard sumBackground.sum() > 0 else { return 1 }
+                    let first = sumCurrent.sum() / sumBackground.sum()
                     // Second pass without the cells that disagree with the first estimate (moving objects).
-                    sumCurrent = 0
-                    sumBackground = 0
-                    let limit: Float = 12
-                    for i in 0..<cur.count where zone[i] >= 0 && bg[i] > 8 && bg[i] < 247 {
-                        if abs(cur[i] - gain * bg[i]) < limit {
-                            sumCurrent += cur[i]
-                            sumBackground += bg[i]
-                        }
+                    let gain = SIMD8<Float>(repeating: first)
+                    let limit = SIMD8<Float>(repeating: 12)
+                    sumCurrent = SIMD8<Float>()
+                    sumBackground = SIMD8<Float>()
+                    offset = 0
+                    while offset < count * 4 {
+                        let cv = c.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                        let bv = b.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                        var wv = w.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                        let residual = cv - gain * bv
+                        wv.replace(with: 0, where: (bv .<= low) .| (bv .>= high) .| (residual .>= limit) .| (residual .<= -limit))
+                        sumCurrent += cv * wv
+                        sumBackground += bv * wv
+                        offset += 32
                     }
-                    if sumBackground > 0 { gain = sumCurrent / sumBackground }
-                    return min(4, max(0.25, gain))
+                    let second = sumBackground.sum() > 0 ? sumCurrent.sum() / sumBackground.sum() : first
+                    return min(4, max(0.25, second))
                 }
             }
         }
     }
 
-    /// Marks changed cells; returns how many.
-    private func classify(gain: Float) -> Int {
-        var count = 0
+    /// Marks changed cells and, in the same pass, lets the background and noise estimates follow the scene:
+    /// quiet cells at `learningRate`, changed cells 20× slower so that a parked car fades in over time.
+    /// Returns how many cells changed.
+    private func classifyAndLearn(gain: Float) -> Int {
+        let fast = Float(settings.learningRate)
+        var total = SIMD8<Int32>()
         current.withUnsafeBufferPointer { cur in
-            background.withUnsafeBufferPointer { bg in
-                deviation.withUnsafeBufferPointer { dev in
-                    cellZone.withUnsafeBufferPointer { zone in
-                        zoneThreshold.withUnsafeBufferPointer { threshold in
-                            changed.withUnsafeMutableBufferPointer { out in
-                                for i in 0..<cur.count {
-                                    let z = zone[i]
-                                    guard z >= 0 else {
-                                        out[i] = 0
-                                        continue
-                                    }
-                                    let expected = min(255, gain * bg[i])
-                                    let difference = abs(cur[i] - expected)
-                                    let limit = max(threshold[Int(z)], 4 * dev[i])
-                                    let isChanged: UInt8 = difference > limit ? 1 : 0
-                                    out[i] = isChanged
-                                    count += Int(isChanged)
-                                }
+            background.withUnsafeMutableBufferPointer { bg in
+                deviation.withUnsafeMutableBufferPointer { dev in
+                    cellThreshold.withUnsafeBufferPointer { threshold in
+                        changed.withUnsafeMutableBufferPointer { out in
+                            let c = UnsafeRawPointer(cur.baseAddress!)
+                            let b = UnsafeMutableRawPointer(bg.baseAddress!)
+                            let d = UnsafeMutableRawPointer(dev.baseAddress!)
+                            let t = UnsafeRawPointer(threshold.baseAddress!)
+                            let o = UnsafeMutableRawPointer(out.baseAddress!)
+                            let gainVector = SIMD8<Float>(repeating: gain)
+                            let white = SIMD8<Float>(repeating: 255)
+                            let fastRate = SIMD8<Float>(repeating: fast)
+                            let slowRate = SIMD8<Float>(repeating: fast / 20)
+                            let noiseRate = SIMD8<Float>(repeating: 0.02)
+                            let noiseCap = SIMD8<Float>(repeating: 30)
+                            let noiseFloor = SIMD8<Float>(repeating: 0.5)
+                            var cell = 0
+                            while cell < cur.count {
+                                let offset = cell * 4
+                                let cv = c.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                                let bv = b.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                                let dv = d.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                                let tv = t.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                                var expected = bv * gainVector
+                                expected.replace(with: white, where: expected .> white)
+                                var difference = cv - expected
+                                difference.replace(with: -difference, where: difference .< 0)
+                                var limit = dv * 4
+                                limit.replace(with: tv, where: tv .> limit)
+                                let isChanged = difference .> limit
+                                let flags = SIMD8<Int32>().replacing(with: 1, where: isChanged)
+                                total &+= flags
+                                o.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: flags), toByteOffset: cell, as: SIMD8<UInt8>.self)
+                                let rate = fastRate.replacing(with: slowRate, where: isChanged)
+                                b.storeBytes(of: bv + (cv - bv) * rate, toByteOffset: offset, as: SIMD8<Float>.self)
+                                var residual = difference
+                                residual.replace(with: noiseCap, where: residual .> noiseCap)
+                                var learnt = dv + (residual - dv) * noiseRate
+                                learnt.replace(with: noiseFloor, where: learnt .< noiseFloor)
+                                d.storeBytes(of: dv.replacing(with: learnt, where: .!isChanged), toByteOffset: offset, as: SIMD8<Float>.self)
+                                cell += 8
                             }
                         }
                     }
                 }
             }
         }
-        return count
+        return Int(total.wrappedSum())
     }
 
     /// Groups changed cells into regions per zone, dropping isolated cells and small regions.
@@ -226,7 +283,7 @@ public final class MotionDetector {
                     cellZone.withUnsafeBufferPointer { zone in
                         labels.update(repeating: 0)
                         var nextLabel: Int32 = 0
-                        for start in 0..<changed.count where changed[start] == 1 && labels[start] == 0 {
+                        for start in 0..<(columns * rows) where changed[start] == 1 && labels[start] == 0 {
                             let z = zone[start]
                             guard z >= 0, z < zoneCount else { continue }
                             nextLabel += 1
@@ -284,31 +341,5 @@ public final class MotionDetector {
             }
         }
         boxes.sort { $0.area > $1.area }
-    }
-
-    /// Follows slow changes; moving cells are learnt 20× slower so a parked car fades in over time.
-    private func updateBackground() {
-        let fast = Float(settings.learningRate)
-        let slow = fast / 20
-        let deviationRate: Float = 0.02
-        let gain = lastGain
-        current.withUnsafeBufferPointer { cur in
-            background.withUnsafeMutableBufferPointer { bg in
-                deviation.withUnsafeMutableBufferPointer { dev in
-                    changed.withUnsafeBufferPointer { changed in
-                        for i in 0..<cur.count {
-                            let difference = cur[i] - bg[i]
-                            if changed[i] == 0 {
-                                bg[i] += fast * difference
-                                let residual = min(30, abs(cur[i] - min(255, gain * bg[i])))
-                                dev[i] = max(0.5, dev[i] + deviationRate * (residual - dev[i]))
-                            } else {
-                                bg[i] += slow * difference
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 }

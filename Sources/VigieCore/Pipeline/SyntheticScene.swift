@@ -175,3 +175,31 @@ public struct SplitMix: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+extension SyntheticScene {
+    /// The demo street: sensor noise and a person-sized walker crossing every `period` seconds, alternately
+    /// left to right and right to left, at walking speed.
+    public static func street(
+        geometry: FrameGeometry, framesPerSecond: Double, period: Double = 8, seed: UInt64 = 1
+    ) -> SyntheticScene {
+        let scene = SyntheticScene(geometry: geometry, framesPerSecond: framesPerSecond, seed: seed)
+        scene.noiseSigma = 3
+        let width = Double(geometry.width)
+        let height = Double(geometry.height)
+        let walkerWidth = max(4, (width * 0.05).rounded())
+        let walkerHeight = max(8, (height * 0.25).rounded())
+        let crossing = max(1, Int(framesPerSecond * period * 0.6))  // frames to cross the image
+        let speed = (width + walkerWidth) / Double(crossing)
+        let everyFrames = max(crossing + 1, Int(framesPerSecond * period))
+        // Enough walkers for a day; `render` only looks at the ones whose frames cover the index.
+        scene.objects = (0..<2000).map { index in
+            let start = everyFrames * index + Int(framesPerSecond * 2)
+            let leftToRight = index % 2 == 0
+            return MovingObject(
+                x: leftToRight ? -walkerWidth : width, y: height * 0.62, width: walkerWidth, height: walkerHeight,
+                dx: leftToRight ? speed : -speed, dy: 0, luma: index % 3 == 0 ? 30 : 220,
+                frames: start..<(start + crossing))
+        }
+        return scene
+    }
+}

@@ -1,0 +1,125 @@
+import VigieCore
+
+/// Hot-path figures for the README and the issue notes: not a test. Run in release via `tools/bench`.
+///
+/// For each resolution it times, on the same pre-rendered frames in the same run:
+/// - the floor: reading every luma byte once (a vectorised sum the optimiser cannot drop);
+/// - the privacy mask alone (three polygons, about 12 % of the image);
+/// - motion detection alone;
+/// - mask + motion, the per-frame pipeline cost, and its ratio to the floor.
+@main
+struct Benchmark {
+    static func main() throws {
+        let arguments = CommandLine.arguments.dropFirst()
+        let quick = arguments.contains("--quick")
+        let sizes = [(640, 480), (1280, 720), (1920, 1080)]
+        print("resolution  floor(ms)  mask(ms)  motion(ms)  mask+motion(ms)  ratio  fps(mask+motion)")
+        var json: [String] = []
+        for (width, height) in sizes {
+            let result = try measure(width: width, height: height, iterations: quick ? 60 : 400)
+            let ratio = result.pipeline / result.floor
+            print(
+                pad("\(width)x\(height)", 10), pad(fmt(result.floor), 10), pad(fmt(result.mask), 9),
+                pad(fmt(result.motion), 11), pad(fmt(result.pipeline), 16), pad(fmt(ratio, 2), 6),
+                Int(1000 / result.pipeline))
+            json.append(
+                "{\"resolution\":\"\(width)x\(height)\",\"floor_ms\":\(fmt(result.floor)),\"mask_ms\":\(fmt(result.mask)),"
+                    + "\"motion_ms\":\(fmt(result.motion)),\"pipeline_ms\":\(fmt(result.pipeline)),\"ratio\":\(fmt(ratio, 2))}")
+        }
+        if arguments.contains("--json") { print("[" + json.joined(separator: ",") + "]") }
+    }
+
+    struct Result {
+        var floor: Double
+        var mask: Double
+        var motion: Double
+        var pipeline: Double
+    }
+
+    static func measure(width: Int, height: Int, iterations: Int) throws -> Result {
+        let geometry = try FrameGeometry(format: .i420, width: width, height: height)
+        let scene = SyntheticScene.street(geometry: geometry, framesPerSecond: 25, period: 2)
+        let frames = (0..<16).map { index -> Frame in
+            let frame = Frame(geometry: geometry)
+            scene.render(frame: 50 + index * 3, into: frame)  // a walker is in these frames
+            return frame
+        }
+        var configuration = Configuration()
+        configuration.mask = PrivacyMask(polygons: [
+            try MaskPolygon(name: "window 1", points: rect(0.05, 0.1, 0.15, 0.2)),
+            try MaskPolygon(name: "window 2", points: rect(0.6, 0.15, 0.12, 0.25)),
+            try MaskPolygon(
+                name: "garden",
+                points: [.init(x: 0.8, y: 0.6), .init(x: 0.98, y: 0.55), .init(x: 0.95, y: 0.9), .init(x: 0.75, y: 0.85)]),
+        ])
+        let raster = configuration.mask.raster(for: geometry)
+        let detector = MotionDetector(geometry: geometry, mask: raster, settings: configuration.motion)
+        let clock = ContinuousClock()
+        var sink: UInt64 = 0
+
+        func median(_ body: (Frame) -> Void) -> Double {
+            var samples: [Double] = []
+            samples.reserveCapacity(iterations)
+            for index in 0..<iterations {
+                let frame = frames[index % frames.count]
+                let start = clock.now
+                body(frame)
+                let elapsed = clock.now - start
+                samples.append(Double(elapsed.components.attoseconds) * 1e-15 + Double(elapsed.components.seconds) * 1e3)
+            }
+            samples.sort()
+            return samples[samples.count / 2]
+        }
+
+        let floor = median { frame in sink &+= lumaSum(frame) }
+        let mask = median { frame in _ = raster.apply(to: frame) }
+        let motion = median { frame in sink &+= UInt64(detector.detect(raster.apply(to: frame))) }
+        let pipeline = median { frame in
+            let masked = raster.apply(to: frame)
+            sink &+= UInt64(detector.detect(masked))
+        }
+        if sink == 42 { print("") }  // keeps the work observable
+        // The motion-alone figure includes a mask pass over already-masked pixels; report it without.
+        return Result(floor: floor, mask: mask, motion: max(0, motion - mask), pipeline: pipeline)
+    }
+
+    /// Reads every luma byte once: the least any detector that looks at the whole image must pay.
+    static func lumaSum(_ frame: Frame) -> UInt64 {
+        let plane = frame.geometry.planes[0]
+        let base = UnsafeRawPointer(frame.bytes.baseAddress! + plane.offset)
+        var total = SIMD16<UInt16>()
+        var sum: UInt64 = 0
+        for y in 0..<plane.rows {
+            let line = base + y * plane.stride
+            var x = 0
+            while x + 16 <= plane.rowBytes {
+                total &+= SIMD16<UInt16>(truncatingIfNeeded: line.loadUnaligned(fromByteOffset: x, as: SIMD16<UInt8>.self))
+                x += 16
+            }
+            while x < plane.rowBytes {
+                sum &+= UInt64(line.load(fromByteOffset: x, as: UInt8.self))
+                x += 1
+            }
+            if y % 64 == 63 {
+                sum &+= UInt64(total.wrappedSum())
+                total = SIMD16<UInt16>()
+            }
+        }
+        return sum &+ UInt64(total.wrappedSum())
+    }
+
+    static func rect(_ x: Double, _ y: Double, _ w: Double, _ h: Double) -> [NormalizedPoint] {
+        [.init(x: x, y: y), .init(x: x + w, y: y), .init(x: x + w, y: y + h), .init(x: x, y: y + h)]
+    }
+
+    static func fmt(_ value: Double, _ decimals: Int = 3) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        return String(rounded)
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(1, width - text.count + 1))
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The technician's command line.
+@main
+struct Vigie: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigie",
+        abstract: "Check, configure and analyse a Vigie camera unit.",
+        discussion: """
+            Offline commands (analyze, mask preview, config validate) work on files and need no daemon.
+            Exit status: 0 on success, 1 when the input is invalid, 2 on a usage error.
+            """,
+        subcommands: [Analyze.self, Mask.self, Config.self, Generate.self]
+    )
+}
