@@ -52,5 +52,10 @@ let package = Package(
 
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"], swiftSettings: strict),
         .testTarget(name: "VigieImageTests", dependencies: ["VigieCore", "VigieImage"], swiftSettings: strict),
+        .testTarget(
+            name: "VigieDaemonTests",
+            dependencies: ["VigieCore", "VigieImage", "VigieDaemon", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Testing
+import VigieCore
+import VigieDaemon
+import VigieImage
+
+@Suite("Camera service")
+struct CameraServiceTests {
+    static func temporaryDirectory() -> String {
+        var template = Array("/tmp/vigie-daemon-XXXXXX".utf8CString)
+        let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(result != nil)
+        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func files(in directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasSuffix(".jpg") { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func read(_ path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return bytes
+    }
+
+    /// The demo end to end: events are raised, each with a snapshot, and in every snapshot the masked
+    /// windows are black.
+    @Test func demoRaisesEventsWithMaskedSnapshots() throws {
+        let configuration = try Configuration.parse(DemoConfiguration.text, file: "<demo>")
+        let directory = Self.temporaryDirectory()
+        let service = CameraService(
+            configuration: configuration, logger: Logger(label: "test"), frameLimit: 130,
+            snapshotDirectory: directory, paced: false)
+        let report = try service.run()
+        #expect(report.frames == 130)
+        #expect(report.eventsStarted >= 2)
+        #expect(report.eventsEnded == report.eventsStarted)
+        let names = Self.files(in: directory)
+        #expect(names.count == report.snapshots && report.snapshots == report.eventsStarted)
+        let decoder = try JPEGDecoder()
+        for name in names {
+            let image = try decoder.decode(Self.read("\(directory)/\(name)"))
+            for polygon in configuration.mask.polygons {
+                // The inside of each mask, one JPEG block away from its outline.
+                let xs = polygon.points.map(\.x)
+                let ys = polygon.points.map(\.y)
+                let left = Int(xs.min()! * Double(image.width)) + 16
+                let right = Int(xs.max()! * Double(image.width)) - 16
+                let top = Int(ys.min()! * Double(image.height)) + 16
+                let bottom = Int(ys.max()! * Double(image.height)) - 16
+                for y in top..<bottom {
+                    for x in left..<right { #expect(image.luma(x: x, y: y) <= 3) }
+                }
+            }
+        }
+    }
+
+    @Test func stopEndsTheRun() throws {
+        let configuration = try Configuration.parse(DemoConfiguration.text, file: "<demo>")
+        let service = CameraService(configuration: configuration, logger: Logger(label: "test"), paced: true)
+        service.stop()
+        let report = try service.run()
+        #expect(report.frames == 0)
+    }
+
+    @Test func missingFileSourceIsAnError() throws {
+        var configuration = Configuration()
+        configuration.source = .y4m(path: "/nonexistent/clip.y4m")
+        let service = CameraService(configuration: configuration, logger: Logger(label: "test"))
+        #expect(throws: Y4MError.cannotOpen(path: "/nonexistent/clip.y4m", errno: ENOENT)) { try service.run() }
+    }
+}
