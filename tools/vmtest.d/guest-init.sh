@@ -1,0 +1,89 @@
+# Stage 2 of the vmtest guest: PID 1, busybox sh, still in the initramfs.
+# /lower = host root (9p, read-only), /share = this run's writable 9p share.
+# Builds the writable root, loads the drivers, creates the GPIO simulator,
+# runs the command chrooted, writes its status to /share/status, powers off.
+# A failure of the rig itself goes to /share/rig-error (the host prints it
+# with the kernel log) and no status is written.
+# shellcheck source=/dev/null
+. /share/rig.env
+
+log() { echo "$*" >> /share/rig.log; if [ "$RIG_VERBOSE" = 1 ]; then echo "vigie-rig: $*" > /dev/ttyS2; fi; }
+fail() {
+  echo "$*" > /share/rig-error
+  dmesg > /share/dmesg.txt 2>/dev/null
+  sync; poweroff -f
+  sleep 10
+}
+run() { log "$*"; "$@" >> /share/rig.log 2>&1 || fail "'$*' failed"; }
+
+# Modules come from the cache's unpacked kernel; also lets the kernel's own
+# request_module (busybox modprobe here) find them.
+run mount --bind "/lower$RIG_MODROOT/lib/modules" /lib/modules
+
+# Writable root: host root + tmpfs upper layer.
+run modprobe overlay
+run mount -t tmpfs -o mode=0755 tmpfs /ovl
+mkdir -p /ovl/upper /ovl/work
+run mount -t overlay -o lowerdir=/lower,upperdir=/ovl/upper,workdir=/ovl/work overlay /newroot
+R=/newroot
+for d in dev proc sys tmp run lib/modules; do mkdir -p "$R/$d"; done
+run mount -t devtmpfs devtmpfs $R/dev
+mkdir -p $R/dev/pts $R/dev/shm
+run mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $R/dev/pts
+run mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm
+run mount -t proc proc $R/proc
+run mount -t sysfs sysfs $R/sys
+# /tmp and /run start empty, unless the command runs from under them (then
+# it sees the host's copy, writable through the overlay).
+case "$RIG_CWD/" in /tmp/*) ;; *) run mount -t tmpfs -o mode=1777 tmpfs $R/tmp ;; esac
+case "$RIG_CWD/" in /run/*) ;; *) run mount -t tmpfs -o mode=0755 tmpfs $R/run ;; esac
+run mount --bind /lib/modules $R/lib/modules
+mkdir -p $R/run/vigie
+run mount --bind /share $R/run/vigie
+
+# The drivers under test.
+run modprobe vivid n_devs=1 node_types=0x1
+run modprobe snd-aloop
+run modprobe configfs
+run mount -t configfs configfs $R/sys/kernel/config
+mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null || true
+run modprobe gpio-sim
+# One simulated chip, 8 lines, label "vigie-sim".
+G=$R/sys/kernel/config/gpio-sim/vigie
+run mkdir $G
+run mkdir $G/bank0
+echo 8 > $G/bank0/num_lines || fail "gpio-sim: num_lines"
+echo vigie-sim > $G/bank0/label || fail "gpio-sim: label"
+echo 1 > $G/live || fail "gpio-sim: live"
+GPIO_DEV=$(cat $G/dev_name) || fail "gpio-sim: no device"
+GPIO_CHIP=$(cat $G/bank0/chip_name) || fail "gpio-sim: no chip"
+for n in /sys/class/video4linux/video*; do
+  [ -e "$n" ] && VIDEO=/dev/${n##*/} && break
+done
+[ -n "$VIDEO" ] || fail "vivid loaded but no /dev/video*"
+grep -q Loopback /proc/asound/cards || fail "snd-aloop loaded but no Loopback card"
+log "devices: $VIDEO, Loopback, /dev/$GPIO_CHIP ($GPIO_DEV)"
+{
+  echo "export VIGIE_RIG_VIDEO=$VIDEO"
+  echo "export VIGIE_RIG_ALSA_CARD=Loopback"
+  echo "export VIGIE_RIG_GPIOCHIP=/dev/$GPIO_CHIP"
+  echo "export VIGIE_RIG_GPIO_SYSFS=/sys/devices/platform/$GPIO_DEV/$GPIO_CHIP"
+} > /share/devices.env
+
+# Raw serial ports: bytes through unchanged (no \n -> \r\n).
+stty -F /dev/ttyS1 raw -echo 115200 || fail "stty ttyS1"
+stty -F /dev/ttyS2 raw -echo 115200 || fail "stty ttyS2"
+
+log "running the command"
+dmesg > /share/dmesg.txt 2>/dev/null
+before=$(wc -l < /share/dmesg.txt)
+chroot $R /usr/bin/env -i /bin/bash -c '. /run/vigie/devices.env; . /run/vigie/cmd.sh' \
+  < /dev/null > /dev/ttyS1 2> /dev/ttyS2
+echo $? > /share/status
+log "command exited $(cat /share/status)"
+dmesg > /share/dmesg.txt 2>/dev/null
+# What the kernel said while the command ran (the host shows it if the
+# command failed: a driver warning is often the reason).
+tail -n +$((before + 1)) /share/dmesg.txt > /share/dmesg-during.txt
+sync
+poweroff -f
