@@ -25,14 +25,24 @@ let package = Package(
             pkgConfig: "libturbojpeg",
             providers: [.apt(["libturbojpeg0-dev"])]
         ),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Adapters: one C library each.
         .target(name: "VigieImage", dependencies: ["VigieCore", "CTurboJPEG"], swiftSettings: strict),
+        .target(name: "VigieStore", dependencies: ["VigieCore", "CSQLite"], swiftSettings: strict),
+        .target(
+            name: "VigieUplink",
+            dependencies: ["VigieCore", "CMosquitto", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
 
         // Composition.
         .target(
             name: "VigieDaemon",
-            dependencies: ["VigieCore", "VigieImage", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "VigieCore", "VigieImage", "VigieStore", "VigieUplink", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -52,6 +62,7 @@ let package = Package(
 
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"], swiftSettings: strict),
         .testTarget(name: "VigieImageTests", dependencies: ["VigieCore", "VigieImage"], swiftSettings: strict),
+        .testTarget(name: "VigieStoreTests", dependencies: ["VigieCore", "VigieStore"], swiftSettings: strict),
         .testTarget(
             name: "VigieDaemonTests",
             dependencies: ["VigieCore", "VigieImage", "VigieDaemon", .product(name: "Logging", package: "swift-log")],

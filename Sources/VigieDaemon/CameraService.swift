@@ -7,10 +7,11 @@ import VigieImage
 import Glibc
 #endif
 
-/// Runs one camera: frames from the source, masked, analysed, events logged with a masked snapshot.
+/// Runs one camera: frames from the source, masked, analysed; motion reported with a masked snapshot.
 ///
-/// A file or synthetic source is paced at its frame rate, as a camera would deliver it. Runs on the caller's
-/// thread until the source ends, `frameLimit` is reached or `stop()` is called.
+/// Runs on the caller's thread (blocking) until the source ends, `frameLimit` is reached or `stop()` is
+/// called. Other threads talk to it through thread-safe requests (snapshot, arm/disarm, reload) that the
+/// camera loop serves between frames.
 public final class CameraService: Sendable {
     /// What the service did, for the log at shutdown and for tests.
     public struct Report: Sendable, Equatable {
@@ -20,50 +21,120 @@ public final class CameraService: Sendable {
         public var snapshots = 0
     }
 
-    private let configuration: Configuration
+    /// What the camera tells the rest of the daemon.
+    public enum Notice: Sendable {
+        /// Motion confirmed: the alert, with the masked snapshot of that frame.
+        case motionStarted(zone: String, boxes: [NormalizedRect], snapshot: [UInt8]?)
+        case motionEnded(MotionEvent)
+    }
+
+    /// Live figures for telemetry and the self-test.
+    public struct Statistics: Sendable, Equatable {
+        public var frames = 0
+        public var framesPerSecond = 0.0
+        public var running = false
+        public var armed = true
+    }
+
+    private let configuration: Mutex<Configuration>
+    private let pendingConfiguration = Mutex<Configuration?>(nil)
     private let logger: Logger
     private let frameLimit: Int?
     private let snapshotDirectory: String?
     private let paced: Bool
+    private let notify: @Sendable (Notice) -> Void
     private let stopping = Atomic<Bool>(false)
+    private let snapshotRequests = Mutex<[CheckedContinuation<[UInt8]?, Never>]>([])
+    /// Milliseconds (monotonic) until which motion is not reported; 0 armed, `Int.max` until `arm`.
+    private let disarmedUntil = Atomic<Int>(0)
+    private let statistics = Mutex(Statistics())
 
     /// - Parameters:
     ///   - frameLimit: stop after this many frames (tests, bounded demos); `nil` runs until stopped.
-    ///   - snapshotDirectory: where to write the masked JPEG of each event's start; `nil` keeps none.
+    ///   - snapshotDirectory: also write the masked JPEG of each alert here; `nil` keeps none on disk.
     ///   - paced: wait for each frame's time (true for a daemon; false to run a file as fast as possible).
+    ///   - notify: called on the camera thread for each alert; must not block for long.
     public init(
         configuration: Configuration, logger: Logger, frameLimit: Int? = nil, snapshotDirectory: String? = nil,
-        paced: Bool = true
+        paced: Bool = true, notify: @escaping @Sendable (Notice) -> Void = { _ in }
     ) {
-        self.configuration = configuration
+        self.configuration = Mutex(configuration)
         self.logger = logger
         self.frameLimit = frameLimit
         self.snapshotDirectory = snapshotDirectory
         self.paced = paced
+        self.notify = notify
     }
 
-    /// Asks `run()` to return after the current frame. Safe from any thread or a signal handler's queue.
+    /// Asks `run()` to return after the current frame. Safe from any thread.
     public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// The masked JPEG of the next frame, or `nil` if the camera is not running.
+    public func snapshot() async -> [UInt8]? {
+        guard statistics.withLock({ $0.running }) else { return nil }
+        return await withCheckedContinuation { continuation in
+            snapshotRequests.withLock { $0.append(continuation) }
+        }
+    }
+
+    /// Stops or resumes raising motion events. `minutes` re-arms by itself after that time.
+    public func setArmed(_ armed: Bool, minutes: Int? = nil) {
+        if armed {
+            disarmedUntil.store(0, ordering: .relaxed)
+        } else {
+            disarmedUntil.store(minutes.map { Self.monotonicMillis() + $0 * 60_000 } ?? Int.max, ordering: .relaxed)
+        }
+    }
+
+    public var isArmed: Bool { disarmedUntil.load(ordering: .relaxed) <= Self.monotonicMillis() }
+
+    /// Applies a new, already validated configuration between two frames (masks, zones, motion settings,
+    /// snapshot quality; a different source is reopened).
+    public func reload(_ configuration: Configuration) { pendingConfiguration.withLock { $0 = configuration } }
+
+    public var currentStatistics: Statistics {
+        var value = statistics.withLock { $0 }
+        value.armed = isArmed
+        return value
+    }
 
     /// Opens the configured source and processes frames until told to stop.
     public func run() throws -> Report {
-        let source = try Self.openSource(configuration)
-        let geometry = source.geometry
-        logger.info(
-            "camera started",
-            metadata: [
-                "source": "\(configuration.source)", "geometry": "\(geometry)",
-                "fps": "\(source.framesPerSecond)", "masks": "\(configuration.mask.polygons.count)",
-            ])
-        let pipeline = FramePipeline(configuration: configuration, geometry: geometry)
-        let pool = FramePool(geometry: geometry, capacity: 2)
+        var configuration = self.configuration.withLock { $0 }
+        var source = try Self.openSource(configuration)
+        var pipeline = FramePipeline(configuration: configuration, geometry: source.geometry)
+        var pool = FramePool(geometry: source.geometry, capacity: 2)
+        log(started: configuration, source: source)
         let encoder = try JPEGEncoder()
         let clock = ContinuousClock()
-        let start = clock.now
-        let period = Duration.seconds(1 / source.framesPerSecond)
+        var start = clock.now
+        var paceFrames = 0
+        var period = Duration.seconds(1 / source.framesPerSecond)
         var report = Report()
+        statistics.withLock { $0.running = true }
+        defer {
+            statistics.withLock { $0.running = false }
+            // Nobody waits for ever on a camera that stopped.
+            for request in snapshotRequests.withLock({ requests in defer { requests = [] }; return requests }) {
+                request.resume(returning: nil)
+            }
+        }
         while !stopping.load(ordering: .relaxed) {
             if let frameLimit, report.frames >= frameLimit { break }
+            if let next = pendingConfiguration.withLock({ pending in defer { pending = nil }; return pending }) {
+                handle(pipeline.finish(), masked: nil, encoder: encoder, configuration: configuration, report: &report)
+                if next.source != configuration.source {
+                    source = try Self.openSource(next)
+                    pool = FramePool(geometry: source.geometry, capacity: 2)
+                    period = .seconds(1 / source.framesPerSecond)
+                    start = clock.now
+                    paceFrames = 0
+                }
+                configuration = next
+                self.configuration.withLock { $0 = next }
+                pipeline = FramePipeline(configuration: configuration, geometry: source.geometry)
+                log(started: configuration, source: source)
+            }
             guard let frame = pool.take() else { break }
             defer { pool.recycle(frame) }
             guard try source.next(into: frame) else {
@@ -72,70 +143,93 @@ public final class CameraService: Sendable {
             }
             let result = pipeline.process(frame)
             report.frames += 1
-            handle(result.updates, masked: result.masked, encoder: encoder, report: &report)
+            paceFrames += 1
+            let updates = isArmed ? result.updates : []
+            handle(updates, masked: result.masked, encoder: encoder, configuration: configuration, report: &report)
+            serveSnapshots(result.masked, encoder: encoder, quality: configuration.snapshotQuality)
+            let elapsed = clock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            statistics.withLock {
+                $0.frames = report.frames
+                $0.framesPerSecond = seconds > 0 ? Double(paceFrames) / seconds : 0
+            }
             if paced {
-                let due = start + period * report.frames
+                let due = start + period * paceFrames
                 let now = clock.now
                 if due > now { Self.sleep(due - now) }
             }
         }
-        handle(pipeline.finish(), masked: nil, encoder: encoder, report: &report)
+        handle(pipeline.finish(), masked: nil, encoder: encoder, configuration: configuration, report: &report)
         logger.info(
             "camera stopped",
             metadata: ["frames": "\(report.frames)", "events": "\(report.eventsEnded)", "snapshots": "\(report.snapshots)"])
         return report
     }
 
+    private func log(started configuration: Configuration, source: FrameSource) {
+        logger.info(
+            "camera started",
+            metadata: [
+                "source": "\(configuration.source)", "geometry": "\(source.geometry)",
+                "fps": "\(source.framesPerSecond)", "masks": "\(configuration.mask.polygons.count)",
+            ])
+    }
+
+    private func serveSnapshots(_ masked: MaskedFrame, encoder: JPEGEncoder, quality: Int) {
+        let waiting = snapshotRequests.withLock { requests in defer { requests = [] }; return requests }
+        guard !waiting.isEmpty else { return }
+        let jpeg = try? encoder.encode(masked, quality: quality)
+        for request in waiting { request.resume(returning: jpeg) }
+    }
+
     private func handle(
-        _ updates: [MotionEventTracker.Update], masked: MaskedFrame?, encoder: JPEGEncoder, report: inout Report
+        _ updates: [MotionEventTracker.Update], masked: MaskedFrame?, encoder: JPEGEncoder,
+        configuration: Configuration, report: inout Report
     ) {
         for update in updates {
             switch update {
             case .started(let zone, let frame, let time, let boxes):
                 report.eventsStarted += 1
                 var metadata: Logger.Metadata = [
-                    "event.zone": "\(zone)", "frame": "\(frame)", "time": "\(Self.seconds(time))",
+                    "event.zone": "\(zone)", "frame": "\(frame)", "time": "\(Self.rounded(time))",
                     "boxes": "\(boxes.map { Self.describe($0) }.joined(separator: " "))",
                 ]
-                if let masked, let path = snapshot(masked, zone: zone, frame: frame, encoder: encoder) {
+                let jpeg = masked.flatMap { try? encoder.encode($0, quality: configuration.snapshotQuality) }
+                if let jpeg, let path = write(jpeg, name: "\(configuration.deviceID)-\(frame)-\(zone).jpg") {
                     report.snapshots += 1
                     metadata["snapshot"] = "\(path)"
                 }
                 logger.notice("motion started", metadata: metadata)
+                notify(.motionStarted(zone: zone, boxes: boxes, snapshot: jpeg))
             case .ended(let event):
                 report.eventsEnded += 1
                 logger.notice(
                     "motion ended",
                     metadata: [
-                        "event.zone": "\(event.zone)", "start": "\(Self.seconds(event.startTime))",
-                        "end": "\(Self.seconds(event.endTime))", "peak_area": "\(Self.seconds(event.peakArea * 100))%",
+                        "event.zone": "\(event.zone)", "start": "\(Self.rounded(event.startTime))",
+                        "end": "\(Self.rounded(event.endTime))", "peak_area": "\(Self.rounded(event.peakArea * 100))%",
                     ])
+                notify(.motionEnded(event))
             }
         }
     }
 
-    /// Writes the masked frame as JPEG; returns its path. Failure to write degrades, never stops the camera.
-    private func snapshot(_ masked: MaskedFrame, zone: String, frame: Int, encoder: JPEGEncoder) -> String? {
+    /// Writes a snapshot file; returns its path. Failure to write degrades, never stops the camera.
+    private func write(_ jpeg: [UInt8], name: String) -> String? {
         guard let snapshotDirectory else { return nil }
-        do {
-            let jpeg = try encoder.encode(masked, quality: configuration.snapshotQuality)
-            let path = "\(snapshotDirectory)/\(configuration.deviceID)-\(frame)-\(zone).jpg"
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-            guard fd >= 0 else {
-                logger.warning("snapshot not written", metadata: ["path": "\(path)", "error": "\(SystemError.describe(errno))"])
-                return nil
-            }
-            defer { close(fd) }
-            let written = jpeg.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard written == jpeg.count else {
-                logger.warning("snapshot truncated", metadata: ["path": "\(path)"])
-                return nil
-            }
-            return path
-        } catch {
-            logger.warning("snapshot failed", metadata: ["error": "\(error)"])
+        let path = "\(snapshotDirectory)/\(name)"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            logger.warning("snapshot not written", metadata: ["path": "\(path)", "error": "\(SystemError.describe(errno))"])
             return nil
         }
+        defer { close(fd) }
+        let written = jpeg.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == jpeg.count else {
+            logger.warning("snapshot truncated (disk full?)", metadata: ["path": "\(path)"])
+            return nil
+        }
+        return path
     }
 
     static func openSource(_ configuration: Configuration) throws -> FrameSource {
@@ -156,13 +250,16 @@ public final class CameraService: Sendable {
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 
-    static func seconds(_ value: Double) -> String {
-        let rounded = (value * 100).rounded() / 100
-        return String(rounded)
+    static func monotonicMillis() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
     }
 
+    static func rounded(_ value: Double) -> String { String((value * 100).rounded() / 100) }
+
     static func describe(_ rect: NormalizedRect) -> String {
-        "[\(seconds(rect.x)),\(seconds(rect.y)),\(seconds(rect.width)),\(seconds(rect.height))]"
+        "[\(rounded(rect.x)),\(rounded(rect.y)),\(rounded(rect.width)),\(rounded(rect.height))]"
     }
 }
 

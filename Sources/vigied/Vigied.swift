@@ -10,13 +10,14 @@ import Glibc
 
 /// The Vigie daemon: runs a camera unit from its configuration.
 @main
-struct Vigied: ParsableCommand {
+struct Vigied: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigied",
         abstract: "Run a Vigie camera unit.",
         discussion: """
             Loads and validates the whole configuration first: a unit with an invalid mask refuses to start rather
-            than stream unmasked. SIGTERM and SIGINT stop it cleanly after the current frame.
+            than stream unmasked (exit status 78). SIGTERM and SIGINT stop it cleanly: the camera after the
+            current frame, then the uplink, which publishes the retained 'offline' status.
             """
     )
 
@@ -29,11 +30,26 @@ struct Vigied: ParsableCommand {
     @Flag(help: "Print the demo configuration and exit (a starting point for a real one).")
     var printDemoConfig = false
 
+    @Option(help: "The centre's broker, mqtt://host:port or mqtts://host:port; repeat to try several in turn. Overrides [uplink] brokers.")
+    var broker: [String] = []
+
+    @Option(help: "This unit's id (letters, digits, - and _). Overrides [device] id.")
+    var deviceId: String?
+
+    @Option(help: "Folder for the outbox and counters. Overrides [storage] state_dir.")
+    var stateDir: String?
+
     @Option(help: "Stop after this many frames (tests, bounded demos).")
     var frames: Int?
 
-    @Option(help: "Write each event's masked snapshot (JPEG) into this folder.")
+    @Option(help: "Write each alert's masked snapshot (JPEG) into this folder.")
     var snapshotDir: String?
+
+    @Option(help: "Raise this many 'test' events (every tenth an emergency) to check store-and-forward end to end.")
+    var testEvents = 0
+
+    @Option(help: "Milliseconds between test events.")
+    var testEventInterval = 10
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
@@ -43,9 +59,18 @@ struct Vigied: ParsableCommand {
         guard demo != (config != nil) else { throw ValidationError("give either --config FILE or --demo") }
         if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        for url in broker where BrokerURL(url) == nil {
+            throw ValidationError("--broker \(url): expected mqtt://host:port or mqtts://host:port")
+        }
+        if let deviceId, !Configuration.isValidDeviceID(deviceId) {
+            throw ValidationError("--device-id must be 1 to 64 letters, digits, '-' or '_'")
+        }
+        guard (0...1_000_000).contains(testEvents), (0...60_000).contains(testEventInterval) else {
+            throw ValidationError("--test-events or --test-event-interval out of range")
+        }
     }
 
-    func run() throws {
+    func run() async throws {
         if printDemoConfig {
             print(DemoConfiguration.text)
             return
@@ -57,7 +82,7 @@ struct Vigied: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "vigied")
-        let configuration: Configuration
+        var configuration: Configuration
         do {
             configuration =
                 try demo
@@ -67,18 +92,41 @@ struct Vigied: ParsableCommand {
             Self.printError(error.description)
             throw ExitCode(78)  // EX_CONFIG: systemd will not restart-loop on a bad file.
         }
+        if let deviceId { configuration.deviceID = deviceId }
+        if let stateDir { configuration.stateDirectory = stateDir }
+        if demo && stateDir == nil { configuration.stateDirectory = "demo-state" }
+        if !broker.isEmpty {
+            var settings = configuration.uplink ?? UplinkSettings()
+            settings.brokers = broker.compactMap(BrokerURL.init)
+            if settings.brokers.contains(where: \.tls) && settings.caFile == nil {
+                Self.printError("--broker mqtts://…: the configuration's [uplink] ca_file is required for TLS")
+                throw ExitCode(78)
+            }
+            configuration.uplink = settings
+        }
         if let snapshotDir, access(snapshotDir, W_OK) != 0 {
             Self.printError("\(snapshotDir): snapshot folder is not writable (\(SystemError.describe(errno)))")
             throw ExitCode(73)  // EX_CANTCREAT
         }
-        let service = CameraService(
-            configuration: configuration, logger: logger, frameLimit: frames, snapshotDirectory: snapshotDir)
+        var launch = UnitDaemon.Launch(configuration: configuration)
+        launch.configurationPath = demo ? nil : config
+        launch.frameLimit = frames
+        launch.snapshotDirectory = snapshotDir
+        launch.testEvents = testEvents
+        launch.testEventInterval = Double(testEventInterval) / 1000
+        let daemon: UnitDaemon
+        do {
+            daemon = try UnitDaemon(launch: launch, logger: logger)
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
         let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 logger.notice("stopping", metadata: ["signal": "\(number)"])
-                service.stop()
+                daemon.stop()
             }
             source.resume()
             return source
@@ -86,9 +134,12 @@ struct Vigied: ParsableCommand {
         defer { signals.forEach { $0.cancel() } }
         logger.notice(
             "vigied starting",
-            metadata: ["device": "\(configuration.deviceID)", "role": "\(configuration.role.rawValue)"])
+            metadata: [
+                "device": "\(configuration.deviceID)", "role": "\(configuration.role.rawValue)",
+                "uplink": "\(configuration.uplink.map { $0.brokers.map(\.description).joined(separator: ",") } ?? "none")",
+            ])
         do {
-            _ = try service.run()
+            try await daemon.run()
         } catch {
             logger.critical("camera failed", metadata: ["error": "\(error)"])
             throw ExitCode.failure

@@ -27,6 +27,15 @@ public struct Configuration: Sendable, Hashable {
     public var zones: [Zone] = []
     /// JPEG quality for snapshots, 1…100.
     public var snapshotQuality = 80
+    /// Where the outbox and the unit's counters live (must survive reboots).
+    public var stateDirectory = "/var/lib/vigie"
+    /// The centre's broker; `nil` runs the unit standalone (events in the log only).
+    public var uplink: UplinkSettings?
 
     public init() {}
+
+    /// A device id: 1 to 64 letters, digits, '-' or '_' (it is part of MQTT topics and file names).
+    public static func isValidDeviceID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64 && id.unicodeScalars.allSatisfy(ConfigurationReader.isIdentifierScalar)
+    }
 }

@@ -46,7 +46,7 @@ struct ConfigurationReader {
 
     mutating func read(_ root: TOMLTable, baseDirectory: String) -> Configuration {
         var configuration = Configuration()
-        checkKeys(root, path: "", allowed: ["device", "source", "motion", "mask", "zone", "snapshot"])
+        checkKeys(root, path: "", allowed: ["device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage"])
 
         if let device = table(root, "device", path: "") {
             checkKeys(device, path: "device", allowed: ["id", "role", "board"])
@@ -130,7 +130,70 @@ struct ConfigurationReader {
                 configuration.snapshotQuality = quality
             }
         }
+        if let storage = table(root, "storage", path: "") {
+            checkKeys(storage, path: "storage", allowed: ["state_dir"])
+            if let folder = string(storage, "state_dir", path: "storage") {
+                configuration.stateDirectory =
+                    folder.value.hasPrefix("/") ? folder.value : baseDirectory + "/" + folder.value
+            }
+        }
+
+        if let uplink = table(root, "uplink", path: "") {
+            configuration.uplink = readUplink(uplink, baseDirectory: baseDirectory)
+        }
         return configuration
+    }
+
+    private mutating func readUplink(_ uplink: TOMLTable, baseDirectory: String) -> UplinkSettings {
+        checkKeys(
+            uplink, path: "uplink",
+            allowed: [
+                "brokers", "ca_file", "cert_file", "key_file", "username", "password", "verify_hostname",
+                "telemetry_interval", "keepalive", "outbox_max_items", "outbox_max_mb",
+            ])
+        var settings = UplinkSettings()
+        if let value = uplink["brokers"] {
+            if case .array(let items) = value.kind, !items.isEmpty {
+                for (index, item) in items.enumerated() {
+                    if case .string(let text) = item.kind, let url = BrokerURL(text) {
+                        settings.brokers.append(url)
+                    } else {
+                        issue(item.line, "uplink.brokers[\(index + 1)]", "expected \"mqtt://host:port\" or \"mqtts://host:port\"")
+                    }
+                }
+            } else {
+                issue(value.line, "uplink.brokers", "expected a list of broker URLs, e.g. [\"mqtts://csu.example.fr:8883\"]")
+            }
+        } else {
+            issue(uplink.line, "uplink.brokers", "missing: at least one broker URL")
+        }
+        func path(_ key: String) -> String? {
+            guard let value = string(uplink, key, path: "uplink")?.value else { return nil }
+            return value.hasPrefix("/") ? value : baseDirectory + "/" + value
+        }
+        settings.caFile = path("ca_file")
+        settings.certFile = path("cert_file")
+        settings.keyFile = path("key_file")
+        settings.username = string(uplink, "username", path: "uplink")?.value
+        settings.password = string(uplink, "password", path: "uplink")?.value
+        if let verify = bool(uplink, "verify_hostname", path: "uplink") { settings.verifyHostname = verify }
+        if let interval = number(uplink, "telemetry_interval", path: "uplink", in: 1...86_400) {
+            settings.telemetryInterval = interval
+        }
+        if let keepalive = integer(uplink, "keepalive", path: "uplink", in: 5...3600) { settings.keepalive = keepalive }
+        if let items = integer(uplink, "outbox_max_items", path: "uplink", in: 100...10_000_000) {
+            settings.outboxMaximumItems = items
+        }
+        if let megabytes = integer(uplink, "outbox_max_mb", path: "uplink", in: 1...100_000) {
+            settings.outboxMaximumBytes = megabytes << 20
+        }
+        if (settings.certFile == nil) != (settings.keyFile == nil) {
+            issue(uplink.line, "uplink", "cert_file and key_file go together")
+        }
+        if settings.brokers.contains(where: \.tls) && settings.caFile == nil {
+            issue(uplink.line, "uplink.ca_file", "required for mqtts:// brokers (the CA that signed the broker's certificate)")
+        }
+        return settings
     }
 
     // MARK: - Sources

@@ -1,0 +1,171 @@
+/// A command from the centre, validated.
+public enum Command: Sendable, Hashable {
+    /// Send a masked snapshot now.
+    case snapshot
+    /// Check the unit's parts and report.
+    case selftest
+    /// Re-read the configuration file; an invalid file changes nothing.
+    case reload
+    /// Raise motion events (the default).
+    case arm
+    /// Stop raising motion events, for `minutes` (then re-arm by itself) or until `arm`.
+    case disarm(minutes: Int?)
+
+    /// Name as it appears in the topic `cmd/<name>`.
+    public var name: String {
+        switch self {
+        case .snapshot: "snapshot"
+        case .selftest: "selftest"
+        case .reload: "reload"
+        case .arm: "arm"
+        case .disarm: "disarm"
+        }
+    }
+}
+
+/// A valid request and where its reply goes.
+public struct CommandRequest: Sendable, Hashable {
+    public var command: Command
+    /// The request's `id`, echoed in the reply.
+    public var requestID: String
+    public var replyTopic: String
+    /// MQTT 5 correlation data to echo, if the request had some.
+    public var correlationData: [UInt8]?
+
+    public init(command: Command, requestID: String, replyTopic: String, correlationData: [UInt8]? = nil) {
+        self.command = command
+        self.requestID = requestID
+        self.replyTopic = replyTopic
+        self.correlationData = correlationData
+    }
+}
+
+/// What the router made of an incoming message.
+public enum CommandRoute: Sendable, Hashable {
+    case request(CommandRequest)
+    /// Refused: publish `payload` on `topic` (with `correlationData`) and do nothing else.
+    case reject(topic: String, payload: [UInt8], correlationData: [UInt8]?)
+    /// Not a command topic of this unit.
+    case ignore
+}
+
+/// Validates command messages against strict limits (size, fields, types, ranges) before anything acts
+/// on them. Pure logic, no I/O: every malformed payload gets a precise error reply and changes nothing.
+public enum CommandRouter {
+    /// Largest command payload accepted.
+    public static let maximumPayload = 8192
+    static let limits: JSONLimits = {
+        var limits = JSONLimits()
+        limits.maximumBytes = maximumPayload
+        limits.maximumDepth = 4
+        limits.maximumStringBytes = 1024
+        limits.maximumMembers = 32
+        return limits
+    }()
+
+    /// Routes one incoming message.
+    public static func route(
+        topic: String, payload: [UInt8], responseTopic: String?, correlationData: [UInt8]?, topics: Topics
+    ) -> CommandRoute {
+        guard topic.hasPrefix(topics.commandPrefix) else { return .ignore }
+        let name = String(topic.dropFirst(topics.commandPrefix.count))
+        let mqtt5Reply = responseTopic.flatMap { isPublishable($0) ? $0 : nil }
+        func reject(_ requestID: String?, _ code: String, _ message: String) -> CommandRoute {
+            let replyTopic = mqtt5Reply ?? requestID.map(topics.reply) ?? topics.replyError
+            return .reject(
+                topic: replyTopic, payload: CommandReply.error(requestID: requestID, command: name, code: code, message: message),
+                correlationData: correlationData)
+        }
+        guard payload.count <= maximumPayload else {
+            return reject(nil, "payload_too_large", "payload is \(payload.count) bytes; the limit is \(maximumPayload)")
+        }
+        let document: JSONValue
+        do {
+            document = try JSON.parse(payload, limits: limits)
+        } catch {
+            return reject(nil, "malformed_json", error.description)
+        }
+        guard case .object(let members) = document else { return reject(nil, "not_an_object", "the payload must be a JSON object") }
+        guard let idValue = document["id"] else { return reject(nil, "missing_field", "field 'id' is required") }
+        guard let requestID = idValue.stringValue, isRequestID(requestID) else {
+            return reject(nil, "invalid_field", "'id' must be a string of 1 to 64 letters, digits, '.', '-' or '_'")
+        }
+        let allowed: Set<String>
+        let command: Command
+        switch name {
+        case "snapshot":
+            allowed = ["id"]
+            command = .snapshot
+        case "selftest":
+            allowed = ["id"]
+            command = .selftest
+        case "reload":
+            allowed = ["id"]
+            command = .reload
+        case "arm":
+            allowed = ["id"]
+            command = .arm
+        case "disarm":
+            allowed = ["id", "minutes"]
+            var minutes: Int?
+            if let value = document["minutes"] {
+                guard let number = value.intValue, (1...1440).contains(number) else {
+                    return reject(requestID, "invalid_field", "'minutes' must be a whole number from 1 to 1440")
+                }
+                minutes = number
+            }
+            command = .disarm(minutes: minutes)
+        default:
+            return reject(requestID, "unknown_command", "unknown command '\(name.prefix(64))'")
+        }
+        if let unknown = members.first(where: { !allowed.contains($0.key) }) {
+            return reject(requestID, "unknown_field", "field '\(unknown.key.prefix(64))' is not part of '\(name)'")
+        }
+        return .request(
+            CommandRequest(
+                command: command, requestID: requestID, replyTopic: mqtt5Reply ?? topics.reply(requestID),
+                correlationData: correlationData))
+    }
+
+    static func isRequestID(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 64
+            && text.unicodeScalars.allSatisfy { ConfigurationReader.isIdentifierScalar($0) || $0 == "." }
+    }
+
+    /// A topic we may publish to: no wildcards, no NUL, bounded length.
+    static func isPublishable(_ topic: String) -> Bool {
+        !topic.isEmpty && topic.utf8.count <= 512 && !topic.contains("#") && !topic.contains("+")
+            && !topic.contains("\0")
+    }
+}
+
+/// Reply payloads: `{"id":…,"command":…,"ok":true,"result":{…}}` or `{"id":…,"command":…,"ok":false,
+/// "error":{"code":…,"message":…}}`.
+public enum CommandReply {
+    public static func ok(requestID: String, command: String, result: (inout JSONWriter) -> Void = { _ in }) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.string("id", requestID)
+        json.string("command", command)
+        json.bool("ok", true)
+        json.beginObject("result")
+        result(&json)
+        json.endObject()
+        json.endObject()
+        return Array(json.text.utf8)
+    }
+
+    public static func error(requestID: String?, command: String, code: String, message: String) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        if let requestID { json.string("id", requestID) }
+        json.string("command", String(command.prefix(64)))
+        json.bool("ok", false)
+        json.beginObject("error")
+        json.string("code", code)
+        json.string("message", message)
+        json.endObject()
+        json.endObject()
+        return Array(json.text.utf8)
+    }
+}

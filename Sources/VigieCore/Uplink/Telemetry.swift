@@ -1,0 +1,41 @@
+/// Figures the unit sends periodically (QoS 0): enough for the centre to see a unit degrade before it fails.
+public struct TelemetrySample: Sendable, Hashable {
+    public var framesPerSecond = 0.0
+    public var frames = 0
+    public var droppedFrames = 0
+    /// One-minute load average.
+    public var cpuLoad: Double?
+    /// Degrees Celsius, from the first thermal zone.
+    public var cpuTemperature: Double?
+    public var diskFreeBytes: Int64?
+    public var uptimeSeconds = 0.0
+    public var armed = true
+
+    public init() {}
+
+    func payload(deviceID: String, millis: Int64, outboxDepth: Int, link: String) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.string("device", deviceID)
+        json.string("time", Timestamp.rfc3339(millis: millis))
+        json.number("fps", framesPerSecond, decimals: 2)
+        json.integer("frames", frames)
+        json.integer("dropped_frames", droppedFrames)
+        if let cpuLoad { json.number("cpu_load", cpuLoad, decimals: 2) }
+        if let cpuTemperature { json.number("cpu_temperature", cpuTemperature, decimals: 1) }
+        if let diskFreeBytes { json.integer("disk_free_bytes", Int(diskFreeBytes)) }
+        json.integer("outbox_depth", outboxDepth)
+        json.number("uptime_s", uptimeSeconds, decimals: 1)
+        json.string("link", link)
+        json.bool("armed", armed)
+        json.endObject()
+        return Array(json.text.utf8)
+    }
+}
+
+extension TelemetrySample {
+    /// The telemetry JSON (see docs/mqtt.md).
+    public func json(deviceID: String, millis: Int64, outboxDepth: Int, link: String) -> [UInt8] {
+        payload(deviceID: deviceID, millis: millis, outboxDepth: outboxDepth, link: link)
+    }
+}

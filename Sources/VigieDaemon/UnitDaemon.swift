@@ -1,0 +1,230 @@
+import Logging
+import Synchronization
+import VigieCore
+import VigieStore
+import VigieUplink
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon's composition: the camera, the uplink to the centre and the commands that join them.
+public final class UnitDaemon: Sendable {
+    public static let firmware = "0.1.0"
+
+    /// How the daemon was started.
+    public struct Launch: Sendable {
+        public var configuration: Configuration
+        /// Re-read by the `reload` command; `nil` for the built-in demo.
+        public var configurationPath: String?
+        public var frameLimit: Int?
+        public var snapshotDirectory: String?
+        /// Raise this many `test` events (every tenth an emergency), for store-and-forward checks.
+        public var testEvents = 0
+        public var testEventInterval = 0.01
+
+        public init(configuration: Configuration) { self.configuration = configuration }
+    }
+
+    private let launch: Launch
+    private let logger: Logger
+    private let camera: CameraService
+    private let uplink: UplinkService?
+    private let started = ContinuousClock.now
+
+    public init(launch: Launch, logger: Logger) throws {
+        self.launch = launch
+        self.logger = logger
+        let configuration = launch.configuration
+        if let settings = configuration.uplink {
+            try Self.makeDirectory(configuration.stateDirectory)
+            let outbox = try SQLiteOutbox(
+                directory: configuration.stateDirectory, maximumItems: settings.outboxMaximumItems,
+                maximumBytes: settings.outboxMaximumBytes)
+            uplink = try UplinkService(
+                identity: .init(
+                    deviceID: configuration.deviceID, role: configuration.role.rawValue, board: configuration.board,
+                    firmware: Self.firmware, capabilities: ["motion", "snapshot", "privacy_masks"]),
+                settings: settings, outbox: outbox, logger: logger)
+        } else {
+            uplink = nil
+        }
+        let uplink = self.uplink
+        let raiseLogger = logger
+        camera = CameraService(
+            configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
+            snapshotDirectory: launch.snapshotDirectory,
+            notify: { notice in
+                guard let uplink else { return }
+                do {
+                    switch notice {
+                    case .motionStarted(let zone, let boxes, let snapshot):
+                        try uplink.raise(UplinkEvent(kind: "motion", priority: Priority.alert, zone: zone, boxes: boxes, snapshot: snapshot))
+                    case .motionEnded(let event):
+                        try uplink.raise(
+                            UplinkEvent(
+                                kind: "motion_end", priority: Priority.routine, zone: event.zone, boxes: event.boxes,
+                                details: [
+                                    ("duration_s", CameraService.rounded(event.endTime - event.startTime)),
+                                    ("peak_area", CameraService.rounded(event.peakArea * 100) + "%"),
+                                ]))
+                    }
+                } catch {
+                    // The outbox is the last line: if it fails (disk full), say so loudly and keep the camera up.
+                    raiseLogger.error("event not stored", metadata: ["error": "\(error)"])
+                }
+            })
+    }
+
+    /// Runs until `stop()` or the camera's source ends (with `frameLimit`).
+    public func run() async throws {
+        if let uplink {
+            await uplink.configure(
+                commands: { [self] request in await self.handle(request) },
+                telemetry: { [self] in self.telemetry() })
+        }
+        let uplinkTask = Task { if let uplink { await uplink.run() } }
+        let testTask = Task { await self.raiseTestEvents() }
+        defer {
+            uplinkTask.cancel()
+            testTask.cancel()
+        }
+        let camera = self.camera
+        let result: Result<CameraService.Report, any Error> = await withCheckedContinuation { continuation in
+            Self.detach { continuation.resume(returning: Result { try camera.run() }) }
+        }
+        _ = await testTask.value
+        if let uplink { await uplink.shutdown() }
+        _ = try result.get()
+    }
+
+    public func stop() { camera.stop() }
+
+    // MARK: - Commands
+
+    func handle(_ request: CommandRequest) async -> [UInt8] {
+        let name = request.command.name
+        switch request.command {
+        case .snapshot:
+            guard let jpeg = await camera.snapshot() else {
+                return CommandReply.error(requestID: request.requestID, command: name, code: "camera_unavailable", message: "the camera is not running")
+            }
+            guard let uplink, let sent = try? uplink.sendSnapshot(jpeg) else {
+                return CommandReply.error(requestID: request.requestID, command: name, code: "storage_error", message: "the snapshot could not be stored")
+            }
+            return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                json.string("snapshot", sent.id)
+                json.string("topic", sent.topic)
+                json.integer("bytes", jpeg.count)
+            }
+        case .selftest:
+            let stats = camera.currentStatistics
+            let depth = uplink?.outboxDepth() ?? 0
+            let disk = SystemProbe.diskFree(launch.configuration.stateDirectory)
+            return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                json.beginObject("camera")
+                json.bool("ok", stats.running && stats.frames > 0)
+                json.integer("frames", stats.frames)
+                json.number("fps", stats.framesPerSecond, decimals: 1)
+                json.endObject()
+                json.beginObject("outbox")
+                json.bool("ok", depth >= 0)
+                json.integer("depth", depth)
+                json.endObject()
+                json.beginObject("storage")
+                json.bool("ok", (disk ?? 0) > 16 << 20)
+                if let disk { json.integer("free_bytes", Int(disk)) }
+                json.endObject()
+                json.bool("armed", stats.armed)
+            }
+        case .reload:
+            let next: Configuration
+            do {
+                if let path = launch.configurationPath {
+                    next = try Configuration.load(path: path)
+                } else {
+                    next = try Configuration.parse(DemoConfiguration.text, file: "<demo>")
+                }
+            } catch {
+                return CommandReply.error(
+                    requestID: request.requestID, command: name, code: "invalid_configuration",
+                    message: error.issues.prefix(5).map(\.description).joined(separator: "; "))
+            }
+            camera.reload(next)
+            _ = try? uplink?.raise(
+                UplinkEvent(
+                    kind: "config_changed", priority: Priority.fault,
+                    details: [("masks", "\(next.mask.polygons.count)"), ("zones", "\(next.zones.count)")]))
+            return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                json.integer("masks", next.mask.polygons.count)
+                json.integer("zones", next.zones.count)
+            }
+        case .arm:
+            camera.setArmed(true)
+            return CommandReply.ok(requestID: request.requestID, command: name) { $0.bool("armed", true) }
+        case .disarm(let minutes):
+            camera.setArmed(false, minutes: minutes)
+            return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                json.bool("armed", false)
+                if let minutes { json.integer("minutes", minutes) }
+            }
+        }
+    }
+
+    func telemetry() -> TelemetrySample {
+        let stats = camera.currentStatistics
+        var sample = TelemetrySample()
+        sample.framesPerSecond = stats.framesPerSecond
+        sample.frames = stats.frames
+        sample.cpuLoad = SystemProbe.load()
+        sample.cpuTemperature = SystemProbe.temperature()
+        sample.diskFreeBytes = SystemProbe.diskFree(launch.configuration.stateDirectory)
+        sample.armed = stats.armed
+        return sample
+    }
+
+    private func raiseTestEvents() async {
+        guard let uplink, launch.testEvents > 0 else { return }
+        for index in 1...launch.testEvents {
+            if Task.isCancelled { return }
+            do {
+                try uplink.raise(
+                    UplinkEvent(
+                        kind: "test", priority: index % 10 == 0 ? Priority.emergency : Priority.alert,
+                        details: [("n", "\(index)")]))
+            } catch {
+                logger.error("test event not stored", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .milliseconds(Int(launch.testEventInterval * 1000)))
+        }
+        logger.notice("test events raised", metadata: ["count": "\(launch.testEvents)"])
+    }
+
+    // MARK: - Helpers
+
+    /// Runs blocking work on a thread of its own, off the concurrency pool.
+    static func detach(_ body: @escaping @Sendable () -> Void) {
+        final class Box: Sendable {
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(Box(body)).toOpaque()
+        let status = pthread_create(&thread, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, context)
+        precondition(status == 0, "cannot start a thread")
+        pthread_detach(thread)
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o750) != 0 && errno != EEXIST {
+                throw DaemonError.unsupportedSource("\(current): cannot create the state folder (\(SystemError.describe(errno)))")
+            }
+        }
+    }
+}

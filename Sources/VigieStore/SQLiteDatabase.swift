@@ -1,0 +1,104 @@
+internal import CSQLite
+
+/// One SQLite connection. Not thread-safe by itself: `SQLiteOutbox` keeps it behind a mutex.
+final class SQLiteDatabase {
+    private let handle: OpaquePointer
+    let path: String
+
+    /// Opens (creating if needed) the database in WAL mode with synchronous commits: a committed row survives a
+    /// power cut.
+    init(path: String) throws(SQLiteError) {
+        var db: OpaquePointer?
+        let status = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        guard status == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(db)
+            throw SQLiteError(code: status, message: message, context: "open \(path)")
+        }
+        handle = db
+        self.path = path
+        sqlite3_busy_timeout(db, 5000)
+        try execute("PRAGMA journal_mode=WAL")
+        try execute("PRAGMA synchronous=FULL")
+    }
+
+    deinit { sqlite3_close(handle) }
+
+    func execute(_ sql: String) throws(SQLiteError) {
+        var error: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(handle, sql, nil, nil, &error)
+        if status != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? "error"
+            sqlite3_free(error)
+            throw SQLiteError(code: status, message: message, context: sql)
+        }
+    }
+
+    /// Runs `body` in one transaction (BEGIN IMMEDIATE … COMMIT, or ROLLBACK if it throws).
+    func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// A value bound to a statement parameter.
+    enum Value {
+        case integer(Int64)
+        case text(String)
+        case blob([UInt8])
+    }
+
+    /// Runs `sql` with `parameters`, calling `row` for each result row.
+    func query(_ sql: String, _ parameters: [Value] = [], row: (Row) throws(SQLiteError) -> Void = { _ in })
+        throws(SQLiteError)
+    {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw SQLiteError(code: sqlite3_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), context: sql)
+        }
+        defer { sqlite3_finalize(statement) }
+        for (index, parameter) in parameters.enumerated() {
+            let position = Int32(index + 1)
+            switch parameter {
+            case .integer(let value): sqlite3_bind_int64(statement, position, value)
+            case .text(let value): sqlite3_bind_text(statement, position, value, -1, csqlite_transient())
+            case .blob(let value):
+                _ = value.withUnsafeBytes {
+                    sqlite3_bind_blob(statement, position, $0.baseAddress, Int32($0.count), csqlite_transient())
+                }
+            }
+        }
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { return }
+            guard status == SQLITE_ROW else {
+                throw SQLiteError(code: status, message: String(cString: sqlite3_errmsg(handle)), context: sql)
+            }
+            try row(Row(statement: statement))
+        }
+    }
+
+    /// Reads the columns of the current row.
+    struct Row {
+        let statement: OpaquePointer
+
+        func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+
+        func text(_ column: Int32) -> String {
+            guard let text = sqlite3_column_text(statement, column) else { return "" }
+            return String(cString: text)
+        }
+
+        func blob(_ column: Int32) -> [UInt8] {
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+        }
+    }
+}

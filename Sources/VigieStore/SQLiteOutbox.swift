@@ -1,0 +1,123 @@
+import Synchronization
+import VigieCore
+
+/// The durable outbox in SQLite (WAL, synchronous commits): store-and-forward that survives crashes and
+/// power cuts.
+///
+/// Full-outbox policy, applied when an item is stored: while over `maximumItems` or `maximumBytes`, drop the
+/// oldest snapshot of the lowest priority, then the oldest event of the lowest priority, never an item of
+/// `Priority.emergency` (the outbox grows past its bounds rather than lose an emergency call).
+public final class SQLiteOutbox: Outbox {
+    private let database: Mutex<SQLiteDatabase>
+    public let maximumItems: Int
+    public let maximumBytes: Int
+    /// Items dropped by the full-outbox policy since the start, for telemetry.
+    private let droppedCount = Atomic<Int>(0)
+
+    /// Opens or creates `outbox.sqlite` in `directory`.
+    public init(directory: String, maximumItems: Int = 20_000, maximumBytes: Int = 256 << 20) throws(SQLiteError) {
+        let database = try SQLiteDatabase(path: directory + "/outbox.sqlite")
+        try database.execute(
+            """
+            CREATE TABLE IF NOT EXISTS outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                priority INTEGER NOT NULL,
+                kind INTEGER NOT NULL,
+                topic TEXT NOT NULL,
+                payload BLOB NOT NULL,
+                created_ms INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority DESC, id);
+            CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            INSERT OR IGNORE INTO counters VALUES ('sequence', 0), ('boot', 0);
+            """)
+        self.database = Mutex(database)
+        self.maximumItems = maximumItems
+        self.maximumBytes = maximumBytes
+    }
+
+    public var dropped: Int { droppedCount.load(ordering: .relaxed) }
+
+    @discardableResult
+    public func enqueue(_ build: @Sendable (Int64) -> [OutboxItem]) throws -> Int64 {
+        try database.withLock { (database) throws(SQLiteError) -> Int64 in
+            try database.transaction { () throws(SQLiteError) -> Int64 in
+                var sequence: Int64 = 0
+                try database.query("UPDATE counters SET value = value + 1 WHERE name = 'sequence' RETURNING value") {
+                    sequence = $0.integer(0)
+                }
+                for item in build(sequence) {
+                    try database.query(
+                        "INSERT INTO outbox (priority, kind, topic, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
+                        [.integer(Int64(item.priority)), .integer(Int64(item.kind.rawValue)), .text(item.topic),
+                         .blob(item.payload), .integer(item.createdAt)])
+                }
+                try enforceBounds(database)
+                return sequence
+            }
+        }
+    }
+
+    private func enforceBounds(_ database: SQLiteDatabase) throws(SQLiteError) {
+        while true {
+            var items: Int64 = 0
+            var bytes: Int64 = 0
+            try database.query("SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox") {
+                items = $0.integer(0)
+                bytes = $0.integer(1)
+            }
+            guard items > maximumItems || bytes > maximumBytes else { return }
+            var victim: Int64?
+            try database.query(
+                """
+                SELECT id FROM outbox WHERE priority < ? ORDER BY priority ASC, kind DESC, id ASC LIMIT 1
+                """, [.integer(Int64(Priority.emergency))]
+            ) { victim = $0.integer(0) }
+            guard let victim else { return }  // only emergencies left: keep them all
+            try database.query("DELETE FROM outbox WHERE id = ?", [.integer(victim)])
+            droppedCount.add(1, ordering: .relaxed)
+        }
+    }
+
+    public func pending(limit: Int) throws -> [StoredItem] {
+        try database.withLock { (database) throws(SQLiteError) -> [StoredItem] in
+            var items: [StoredItem] = []
+            try database.query(
+                "SELECT id, priority, kind, topic, payload, created_ms FROM outbox ORDER BY priority DESC, id ASC LIMIT ?",
+                [.integer(Int64(limit))]
+            ) { row in
+                items.append(
+                    StoredItem(
+                        id: row.integer(0),
+                        item: OutboxItem(
+                            topic: row.text(3), payload: row.blob(4), priority: Int(row.integer(1)),
+                            kind: OutboxItem.Kind(rawValue: Int(row.integer(2))) ?? .event, createdAt: row.integer(5))))
+            }
+            return items
+        }
+    }
+
+    public func remove(_ id: Int64) throws {
+        try database.withLock { (database) throws(SQLiteError) in
+            try database.query("DELETE FROM outbox WHERE id = ?", [.integer(id)])
+        }
+    }
+
+    public func count() throws -> Int {
+        try database.withLock { (database) throws(SQLiteError) -> Int in
+            var count = 0
+            try database.query("SELECT count(*) FROM outbox") { count = Int($0.integer(0)) }
+            return count
+        }
+    }
+
+    public func nextBoot() throws -> Int64 {
+        try database.withLock { (database) throws(SQLiteError) -> Int64 in
+            var boot: Int64 = 0
+            try database.query("UPDATE counters SET value = value + 1 WHERE name = 'boot' RETURNING value") {
+                boot = $0.integer(0)
+            }
+            return boot
+        }
+    }
+}

@@ -1,0 +1,270 @@
+import Logging
+import Synchronization
+import VigieCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reports to the centre: retained status with a last will, events and snapshots through the durable outbox
+/// (store-and-forward), telemetry, and commands with replies.
+///
+/// Every event is committed to the outbox before it is published and removed only on the broker's
+/// acknowledgement; after a reconnect the outbox is re-published from the start, highest priority first,
+/// oldest first within a priority. Delivery is at least once: the centre de-duplicates by event id.
+public actor UplinkService {
+    /// Handles a validated command; returns the reply payload (use `CommandReply`).
+    public typealias CommandHandler = @Sendable (CommandRequest) async -> [UInt8]
+
+    public struct Identity: Sendable {
+        public var deviceID: String
+        public var role: String
+        public var board: String
+        public var firmware: String
+        public var capabilities: [String]
+
+        public init(deviceID: String, role: String, board: String, firmware: String, capabilities: [String]) {
+            self.deviceID = deviceID
+            self.role = role
+            self.board = board
+            self.firmware = firmware
+            self.capabilities = capabilities
+        }
+    }
+
+    public nonisolated let topics: Topics
+    private let identity: Identity
+    private let settings: UplinkSettings
+    private let outbox: any Outbox
+    private let client: MQTTClient
+    private let logger: Logger
+    private let boot: Int64
+    private let started = ContinuousClock.now
+    private nonisolated let ids = Mutex(EventIDGenerator())
+    private var commandHandler: CommandHandler?
+    private var telemetrySource: (@Sendable () -> TelemetrySample)?
+    private var inflight: [Int32: Int64] = [:]
+    private var inflightIDs: Set<Int64> = []
+    private var connected = false
+    /// Events older than this when published are marked `historical`.
+    public static let historicalAfterMillis: Int64 = 5000
+    /// QoS 1 messages in flight at once.
+    public static let window = 64
+
+    public init(identity: Identity, settings: UplinkSettings, outbox: any Outbox, logger: Logger) throws {
+        self.identity = identity
+        self.settings = settings
+        self.outbox = outbox
+        self.logger = logger
+        self.topics = Topics(deviceID: identity.deviceID)
+        self.boot = try outbox.nextBoot()
+        var options = MQTTClient.Options(clientID: "vigie-\(identity.deviceID)", brokers: settings.brokers)
+        options.keepalive = settings.keepalive
+        options.username = settings.username
+        options.password = settings.password
+        options.caFile = settings.caFile
+        options.certFile = settings.certFile
+        options.keyFile = settings.keyFile
+        options.verifyHostname = settings.verifyHostname
+        options.will = (topics.status, Self.status("lost", identity: identity, boot: boot, armed: nil))
+        options.subscriptions = [topics.commands]
+        client = try MQTTClient(options: options)
+    }
+
+    /// Sets what answers commands and what telemetry reports. Call before `run()`.
+    public func configure(commands: @escaping CommandHandler, telemetry: @escaping @Sendable () -> TelemetrySample) {
+        commandHandler = commands
+        telemetrySource = telemetry
+    }
+
+    /// Stores an event (and its snapshot) durably, then publishes it if the link is up. Safe from any thread;
+    /// returns once the event is on disk. Returns the event id.
+    @discardableResult
+    public nonisolated func raise(_ event: UplinkEvent, millis: Int64? = nil) throws -> String {
+        let now = millis ?? Self.nowMillis()
+        let id = ids.withLock { $0.next(millis: now) }
+        let topics = self.topics
+        let deviceID = identity.deviceID
+        try outbox.enqueue { sequence in
+            let snapshotTopic = event.snapshot == nil ? nil : topics.snapshot(id)
+            var items = [
+                OutboxItem(
+                    topic: topics.event(event.kind),
+                    payload: event.payload(
+                        id: id, sequence: sequence, millis: now, deviceID: deviceID, snapshotTopic: snapshotTopic),
+                    priority: event.priority, kind: .event, createdAt: now)
+            ]
+            if let snapshot = event.snapshot, let snapshotTopic {
+                items.append(
+                    OutboxItem(topic: snapshotTopic, payload: snapshot, priority: event.priority, kind: .snapshot, createdAt: now))
+            }
+            return items
+        }
+        Task { await self.pump() }
+        return id
+    }
+
+    /// Publishes a masked snapshot that belongs to no event (the `snapshot` command), through the outbox.
+    public nonisolated func sendSnapshot(_ jpeg: [UInt8]) throws -> (id: String, topic: String) {
+        let now = Self.nowMillis()
+        let id = ids.withLock { $0.next(millis: now) }
+        let topic = topics.snapshot(id)
+        try outbox.enqueue { _ in
+            [OutboxItem(topic: topic, payload: jpeg, priority: Priority.routine, kind: .snapshot, createdAt: now)]
+        }
+        Task { await self.pump() }
+        return (id, topic)
+    }
+
+    /// Connects and serves until `shutdown()`.
+    public func run() async {
+        client.start()
+        let telemetry = Task { await self.telemetryLoop() }
+        defer { telemetry.cancel() }
+        for await event in client.events {
+            await handle(event)
+        }
+    }
+
+    /// Delivers what is waiting (for up to `drain` seconds), publishes the retained `offline` status, then
+    /// disconnects cleanly (the broker drops the last will). What is not delivered stays in the outbox.
+    public func shutdown(drain: Double = 3) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(drain * 1000))
+        while connected && outboxDepth() > 0 && clock.now < deadline {
+            pump()
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        client.stop(final: (topics.status, Self.status("offline", identity: identity, boot: boot, armed: nil)))
+        logger.notice("uplink stopped", metadata: ["outbox": "\((try? outbox.count()) ?? -1)"])
+    }
+
+    public var isConnected: Bool { connected }
+
+    public nonisolated func outboxDepth() -> Int { (try? outbox.count()) ?? -1 }
+
+    // MARK: - Events from the client
+
+    private func handle(_ event: MQTTClient.Event) async {
+        switch event {
+        case .connected(let broker):
+            connected = true
+            inflight.removeAll()
+            inflightIDs.removeAll()
+            logger.notice("uplink connected", metadata: ["broker": "\(broker)", "outbox": "\(outboxDepth())"])
+            _ = try? client.publish(
+                topic: topics.status, payload: Self.status("online", identity: identity, boot: boot, armed: nil),
+                qos: 1, retain: true)
+            pump()
+        case .connectFailed(let broker, let reason):
+            connected = false
+            logger.warning("uplink cannot connect", metadata: ["broker": "\(broker)", "reason": "\(reason)"])
+        case .disconnected(let reason):
+            connected = false
+            inflight.removeAll()
+            inflightIDs.removeAll()
+            logger.warning("uplink disconnected", metadata: ["reason": "\(reason)", "outbox": "\(outboxDepth())"])
+        case .acknowledged(let mid):
+            if let id = inflight.removeValue(forKey: mid) {
+                inflightIDs.remove(id)
+                do {
+                    try outbox.remove(id)
+                } catch {
+                    logger.error("outbox: cannot remove a delivered item", metadata: ["error": "\(error)"])
+                }
+                pump()
+            }
+        case .message(let message):
+            await handleCommand(message)
+        }
+    }
+
+    /// Publishes waiting items until the window is full.
+    private func pump() {
+        guard connected, inflight.count < Self.window else { return }
+        let items: [StoredItem]
+        do {
+            items = try outbox.pending(limit: Self.window + inflight.count)
+        } catch {
+            logger.error("outbox unreadable", metadata: ["error": "\(error)"])
+            return
+        }
+        let now = Self.nowMillis()
+        for stored in items where !inflightIDs.contains(stored.id) {
+            guard inflight.count < Self.window else { break }
+            var payload = stored.item.payload
+            if stored.item.kind == .event && now - stored.item.createdAt > Self.historicalAfterMillis {
+                payload = UplinkEvent.markHistorical(payload)
+            }
+            do {
+                let mid = try client.publish(topic: stored.item.topic, payload: payload, qos: 1)
+                inflight[mid] = stored.id
+                inflightIDs.insert(stored.id)
+            } catch {
+                // The link just dropped: the item stays in the outbox and goes again after the reconnect.
+                return
+            }
+        }
+    }
+
+    private func handleCommand(_ message: MQTTClient.Message) async {
+        let route = CommandRouter.route(
+            topic: message.topic, payload: message.payload, responseTopic: message.responseTopic,
+            correlationData: message.correlationData, topics: topics)
+        switch route {
+        case .ignore:
+            return
+        case .reject(let topic, let payload, let correlation):
+            logger.warning("command refused", metadata: ["topic": "\(message.topic)", "reply": "\(String(decoding: payload, as: UTF8.self))"])
+            _ = try? client.publish(topic: topic, payload: payload, qos: 1, correlationData: correlation)
+        case .request(let request):
+            logger.info("command", metadata: ["command": "\(request.command.name)", "request": "\(request.requestID)"])
+            let reply: [UInt8]
+            if let commandHandler {
+                reply = await commandHandler(request)
+            } else {
+                reply = CommandReply.error(
+                    requestID: request.requestID, command: request.command.name, code: "unavailable",
+                    message: "the unit is starting")
+            }
+            _ = try? client.publish(topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
+        }
+    }
+
+    private func telemetryLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int(settings.telemetryInterval * 1000)))
+            guard connected, let telemetrySource else { continue }
+            var sample = telemetrySource()
+            sample.uptimeSeconds = Double((ContinuousClock.now - started).components.seconds)
+            let payload = sample.json(
+                deviceID: identity.deviceID, millis: Self.nowMillis(), outboxDepth: outboxDepth(), link: "online")
+            _ = try? client.publish(topic: topics.telemetry, payload: payload, qos: 0)
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func status(_ state: String, identity: Identity, boot: Int64, armed: Bool?) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.string("state", state)
+        json.string("device", identity.deviceID)
+        json.string("firmware", identity.firmware)
+        json.string("role", identity.role)
+        json.string("board", identity.board)
+        json.beginArray("capabilities")
+        for capability in identity.capabilities { json.string(nil, capability) }
+        json.endArray()
+        json.integer("boot", Int(boot))
+        json.string("time", Timestamp.rfc3339(millis: nowMillis()))
+        json.endObject()
+        return Array(json.text.utf8)
+    }
+
+    public static func nowMillis() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}

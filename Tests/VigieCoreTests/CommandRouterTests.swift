@@ -1,0 +1,164 @@
+import Testing
+import VigieCore
+
+@Suite("Command router")
+struct CommandRouterTests {
+    static let topics = Topics(deviceID: "pole-7")
+
+    static func route(_ name: String, _ payload: String, responseTopic: String? = nil) -> CommandRoute {
+        CommandRouter.route(
+            topic: topics.commandPrefix + name, payload: Array(payload.utf8), responseTopic: responseTopic,
+            correlationData: nil, topics: topics)
+    }
+
+    /// The error code of a rejected route, and where its reply goes.
+    static func rejection(_ route: CommandRoute) -> (topic: String, code: String, text: String)? {
+        guard case .reject(let topic, let payload, _) = route else { return nil }
+        let text = String(decoding: payload, as: UTF8.self)
+        let code = (try? JSON.parse(payload))?["error"]?["code"]?.stringValue ?? "?"
+        return (topic, code, text)
+    }
+
+    @Test func validCommandsAreRouted() {
+        #expect(
+            Self.route("snapshot", #"{"id":"r1"}"#)
+                == .request(.init(command: .snapshot, requestID: "r1", replyTopic: "vigie/v1/pole-7/reply/r1")))
+        #expect(
+            Self.route("disarm", #"{"id":"r-2","minutes":30}"#)
+                == .request(.init(command: .disarm(minutes: 30), requestID: "r-2", replyTopic: "vigie/v1/pole-7/reply/r-2")))
+        #expect(
+            Self.route("selftest", #"{"id":"x"}"#, responseTopic: "centre/replies/42")
+                == .request(.init(command: .selftest, requestID: "x", replyTopic: "centre/replies/42")))
+    }
+
+    @Test func otherTopicsAreIgnored() {
+        #expect(
+            CommandRouter.route(
+                topic: "vigie/v1/other/cmd/snapshot", payload: Array(#"{"id":"a"}"#.utf8), responseTopic: nil,
+                correlationData: nil, topics: Self.topics) == .ignore)
+    }
+
+    @Test("malformed commands get a precise error and no effect", arguments: [
+        ("snapshot", "{", "malformed_json", "reply/error"),
+        ("snapshot", "[1,2]", "not_an_object", "reply/error"),
+        ("snapshot", "{}", "missing_field", "reply/error"),
+        ("snapshot", #"{"id":42}"#, "invalid_field", "reply/error"),
+        ("snapshot", #"{"id":"../../x"}"#, "invalid_field", "reply/error"),
+        ("snapshot", #"{"id":"a","extra":1}"#, "unknown_field", "reply/a"),
+        ("disarm", #"{"id":"a","minutes":0}"#, "invalid_field", "reply/a"),
+        ("disarm", #"{"id":"a","minutes":1.5}"#, "invalid_field", "reply/a"),
+        ("disarm", #"{"id":"a","minutes":"10"}"#, "invalid_field", "reply/a"),
+        ("self-destruct", #"{"id":"a"}"#, "unknown_command", "reply/a"),
+        ("call/ack", #"{"id":"a"}"#, "unknown_command", "reply/a"),
+    ])
+    func malformed(name: String, payload: String, code: String, topicSuffix: String) {
+        let rejected = Self.rejection(Self.route(name, payload))
+        #expect(rejected?.code == code, "\(String(describing: rejected))")
+        #expect(rejected?.topic == "vigie/v1/pole-7/" + topicSuffix)
+    }
+
+    @Test func oversizedPayloadIsRefused() {
+        let payload = #"{"id":"a","pad":""# + String(repeating: "x", count: 9000) + #""}"#
+        #expect(Self.rejection(Self.route("snapshot", payload))?.code == "payload_too_large")
+    }
+
+    @Test func wildcardResponseTopicIsNotUsed() {
+        let rejected = Self.rejection(Self.route("nope", #"{"id":"a"}"#, responseTopic: "centre/#"))
+        #expect(rejected?.topic == "vigie/v1/pole-7/reply/a")
+    }
+
+    /// Thousands of random and mutated payloads: no crash, and every one is either a valid request or
+    /// answered with an error reply that is itself valid JSON.
+    @Test func fuzzedPayloadsAreAnsweredOrRouted() throws {
+        var random = SplitMix(seed: 2026)
+        let seeds = [
+            #"{"id":"r1"}"#, #"{"id":"r2","minutes":15}"#, #"{"id":"abc.DEF-9_"}"#,
+            #"{"id":"x","nested":{"a":[1,2,{"b":null}]}}"#,
+        ]
+        let names = ["snapshot", "selftest", "reload", "arm", "disarm", "nope", "", "a/b/c"]
+        var requests = 0
+        var rejections = 0
+        for round in 0..<6000 {
+            var bytes: [UInt8]
+            if round % 3 == 0 {
+                bytes = (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            } else {
+                bytes = Array(seeds[Int(random.next() % UInt64(seeds.count))].utf8)
+                for _ in 0..<(1 + Int(random.next() % 4)) where !bytes.isEmpty {
+                    let index = Int(random.next() % UInt64(bytes.count))
+                    switch random.next() % 3 {
+                    case 0: bytes[index] = UInt8(truncatingIfNeeded: random.next())
+                    case 1: bytes.remove(at: index)
+                    default: bytes.insert(UInt8(truncatingIfNeeded: random.next()), at: index)
+                    }
+                }
+            }
+            let name = names[Int(random.next() % UInt64(names.count))]
+            switch CommandRouter.route(
+                topic: Self.topics.commandPrefix + name, payload: bytes, responseTopic: nil, correlationData: nil,
+                topics: Self.topics)
+            {
+            case .request(let request):
+                requests += 1
+                #expect(request.replyTopic.hasPrefix("vigie/v1/pole-7/reply/"))
+            case .reject(_, let payload, _):
+                rejections += 1
+                let reply = try JSON.parse(payload)
+                #expect(reply["ok"] == .bool(false))
+                #expect(reply["error"]?["code"]?.stringValue != nil)
+            case .ignore:
+                Issue.record("a command topic was ignored")
+            }
+        }
+        #expect(requests > 20 && rejections > 1000, "\(requests) requests, \(rejections) rejections")
+    }
+}
+
+@Suite("Uplink helpers")
+struct UplinkHelperTests {
+    @Test func eventIDsAreUniqueAndSorted() {
+        var generator = EventIDGenerator()
+        var ids: [String] = []
+        for millis in [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_001, 1_700_000_000_500] as [Int64] {
+            ids.append(generator.next(millis: millis))
+        }
+        #expect(ids.allSatisfy { $0.count == 26 })
+        #expect(Set(ids).count == ids.count)
+        #expect(ids == ids.sorted())
+    }
+
+    @Test func timestampsAreRFC3339() {
+        #expect(Timestamp.rfc3339(millis: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.rfc3339(millis: 1_795_000_000_123) == "2026-11-18T11:06:40.123Z")
+        #expect(Timestamp.rfc3339(millis: 951_782_400_005) == "2000-02-29T00:00:00.005Z")
+    }
+
+    @Test func brokerURLs() {
+        #expect(BrokerURL("mqtt://127.0.0.1:1883") == BrokerURL("mqtt://127.0.0.1"))
+        #expect(BrokerURL("mqtts://csu.example.fr")?.port == 8883)
+        #expect(BrokerURL("mqtts://[::1]:9000")?.host == "::1")
+        for bad in ["http://x", "mqtt://", "mqtt://host:0", "mqtt://host:99999", "mqtt://a/b", "mqtt://host:x"] {
+            #expect(BrokerURL(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func backoffGrowsToItsCapAndNeverReachesZero() {
+        var backoff = Backoff(initial: 0.5, maximum: 8, jitter: 0.2)
+        var random = SplitMix(seed: 1)
+        let delays = (0..<12).map { _ in backoff.next(using: &random) }
+        #expect(delays.allSatisfy { $0 >= 0.4 && $0 <= 9.6 })
+        #expect(delays[0] < 0.61)
+        #expect(delays.suffix(4).allSatisfy { $0 >= 6.4 })
+        backoff.reset()
+        #expect(backoff.next(using: &random) < 0.61)
+    }
+
+    @Test func historicalMarking() throws {
+        let payload = UplinkEvent(kind: "motion", zone: "gate").payload(
+            id: "01ABC", sequence: 7, millis: 0, deviceID: "d", snapshotTopic: nil)
+        let marked = try JSON.parse(UplinkEvent.markHistorical(payload))
+        #expect(marked["historical"] == .bool(true))
+        #expect(marked["seq"]?.intValue == 7)
+        #expect(marked["zone"]?.stringValue == "gate")
+    }
+}
