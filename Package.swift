@@ -62,6 +62,12 @@ let package = Package(
 
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"], swiftSettings: strict),
         .testTarget(name: "VigieImageTests", dependencies: ["VigieCore", "VigieImage"], swiftSettings: strict),
+        // Integration: a real mosquitto broker on 127.0.0.1, vigied as a separate process.
+        .testTarget(
+            name: "VigieUplinkTests",
+            dependencies: ["VigieCore", "VigieUplink", "VigieStore", "VigieImage"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieCore", "VigieStore"], swiftSettings: strict),
         .testTarget(
             name: "VigieDaemonTests",

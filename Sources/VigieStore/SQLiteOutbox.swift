@@ -111,6 +111,15 @@ public final class SQLiteOutbox: Outbox {
         }
     }
 
+    /// The sequence number of the last event stored (0 before the first).
+    public func lastSequence() throws -> Int64 {
+        try database.withLock { (database) throws(SQLiteError) -> Int64 in
+            var value: Int64 = 0
+            try database.query("SELECT value FROM counters WHERE name = 'sequence'") { value = $0.integer(0) }
+            return value
+        }
+    }
+
     public func nextBoot() throws -> Int64 {
         try database.withLock { (database) throws(SQLiteError) -> Int64 in
             var boot: Int64 = 0

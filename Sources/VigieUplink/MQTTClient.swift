@@ -162,11 +162,15 @@ public final class MQTTClient: Sendable {
     /// Publishes `payload` on `topic`. Returns the message id (acknowledged later by `.acknowledged`).
     @discardableResult
     public func publish(
-        topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false, correlationData: [UInt8]? = nil
+        topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false, correlationData: [UInt8]? = nil,
+        responseTopic: String? = nil
     ) throws(MQTTError) -> Int32 {
         var mid: Int32 = 0
         var properties: OpaquePointer?
         defer { mosquitto_property_free_all(&properties) }
+        if let responseTopic {
+            mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), responseTopic)
+        }
         if let correlationData {
             _ = correlationData.withUnsafeBytes {
                 mosquitto_property_add_binary(&properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), $0.baseAddress, UInt16($0.count))

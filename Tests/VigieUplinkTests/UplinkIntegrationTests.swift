@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+import VigieCore
+import VigieImage
+import VigieStore
+import VigieUplink
+
+@Suite("Uplink against a real broker", .serialized)
+struct UplinkIntegrationTests {
+    /// Status, events, telemetry, snapshots and command replies arrive as documented; the last will says
+    /// `lost` when the daemon is killed.
+    @Test func unitReportsAndAnswers() async throws {
+        let broker = try Broker()
+        try broker.start()
+        defer { broker.stop() }
+        let folder = try temporaryFolder("unit")
+        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-e2e")
+        let prefix = "vigie/v1/unit-e2e/"
+        let watcher = try TestClient.subscriber(broker, topic: prefix + "#")
+        defer { watcher.stop() }
+        #expect(await watcher.inbox.wait(timeout: 10) { _ in true })
+        let daemon = try DaemonProcess(
+            arguments: ["--config", configuration.path, "--test-events", "3"], log: folder.appendingPathComponent("vigied.log"))
+        defer { daemon.kill() }
+        let inbox = watcher.inbox
+
+        let online = await inbox.wait(timeout: 30) { $0.contains { $0.topic == prefix + "status" && $0.json?["state"] == .string("online") } }
+        #expect(online, "no online status\n\(daemon.output)")
+        let status = await inbox.messages.first { $0.topic == prefix + "status" }?.json
+        #expect(status?["firmware"]?.stringValue != nil && status?["boot"]?.intValue == 1)
+        #expect(status?["capabilities"]?.arrayValue?.contains(.string("privacy_masks")) == true)
+
+        #expect(await inbox.wait(timeout: 20) { $0.filter { $0.topic == prefix + "event/test" }.count == 3 })
+        for event in await inbox.messages.filter({ $0.topic == prefix + "event/test" }) {
+            let json = try #require(event.json)
+            #expect(json["id"]?.stringValue?.count == 26)
+            #expect(json["seq"]?.intValue != nil)
+            #expect(json["time"]?.stringValue?.hasSuffix("Z") == true)
+            #expect(json["device"] == .string("unit-e2e"))
+            #expect(json["historical"] == nil)
+        }
+
+        #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "telemetry" } })
+        let telemetry = try #require(await inbox.messages.first { $0.topic == prefix + "telemetry" }?.json)
+        #expect(telemetry["link"] == .string("online"))
+        #expect(telemetry["outbox_depth"]?.intValue != nil)
+        #expect(telemetry["fps"]?.numberValue != nil)
+
+        // Commands, answered on reply/<id>.
+        var centreOptions = MQTTClient.Options(clientID: "centre", brokers: [broker.url])
+        centreOptions.subscriptions = ["centre/replies/#"]
+        let centre = try TestClient(centreOptions)
+        defer { centre.stop() }
+        #expect(await centre.inbox.wait(timeout: 10) { _ in true })
+        try await Task.sleep(for: .milliseconds(300))
+        func send(_ name: String, _ payload: String, responseTopic: String? = nil, correlation: [UInt8]? = nil) throws {
+            try centre.client.publish(
+                topic: prefix + "cmd/" + name, payload: Array(payload.utf8), qos: 1, correlationData: correlation,
+                responseTopic: responseTopic)
+        }
+        try send("selftest", #"{"id":"t1"}"#)
+        #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "reply/t1" } })
+        let selftest = try #require(await inbox.messages.first { $0.topic == prefix + "reply/t1" }?.json)
+        #expect(selftest["ok"] == .bool(true))
+        #expect(selftest["result"]?["camera"]?["ok"] == .bool(true))
+
+        try send("snapshot", #"{"id":"s1"}"#)
+        #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "reply/s1" } })
+        let reply = try #require(await inbox.messages.first { $0.topic == prefix + "reply/s1" }?.json)
+        let snapshotTopic = try #require(reply["result"]?["topic"]?.stringValue)
+        #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == snapshotTopic } })
+        let jpeg = try #require(await inbox.messages.first { $0.topic == snapshotTopic }?.payload)
+        let image = try JPEGDecoder().decode(jpeg)
+        // The configured mask covers 0.05…0.4 × 0.05…0.45: its inside, a block away from the edge, is black.
+        for y in stride(from: Int(0.05 * Double(image.height)) + 16, to: Int(0.45 * Double(image.height)) - 16, by: 3) {
+            for x in stride(from: Int(0.05 * Double(image.width)) + 16, to: Int(0.4 * Double(image.width)) - 16, by: 3) {
+                #expect(image.luma(x: x, y: y) <= 3)
+            }
+        }
+
+        try send("selftest", "{")
+        try send("reboot", #"{"id":"x9"}"#)
+        try send("disarm", #"{"id":"d1","minutes":-4}"#)
+        #expect(await inbox.wait(timeout: 10) { messages in
+            ["reply/error", "reply/x9", "reply/d1"].allSatisfy { suffix in messages.contains { $0.topic == prefix + suffix } }
+        })
+        let codes = await inbox.messages.filter { $0.topic.hasPrefix(prefix + "reply/") }.compactMap { $0.json?["error"]?["code"]?.stringValue }
+        #expect(Set(codes) == ["malformed_json", "unknown_command", "invalid_field"])
+
+        // MQTT 5 request/response: the reply goes to the response topic with the correlation data.
+        try send("arm", #"{"id":"a5"}"#, responseTopic: "centre/replies/a5", correlation: [7, 7])
+        #expect(await centre.inbox.wait(timeout: 10) { $0.contains { $0.topic == "centre/replies/a5" && $0.json?["ok"] == .bool(true) } })
+
+        // SIGKILL: the broker publishes the last will.
+        daemon.kill()
+        #expect(await inbox.wait(timeout: 20) { $0.last { $0.topic == prefix + "status" }?.json?["state"] == .string("lost") })
+    }
+
+    @Test func cleanShutdownSaysOffline() async throws {
+        let broker = try Broker()
+        try broker.start()
+        defer { broker.stop() }
+        let folder = try temporaryFolder("offline")
+        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-off")
+        let watcher = try TestClient.subscriber(broker, topic: "vigie/v1/unit-off/status")
+        defer { watcher.stop() }
+        let daemon = try DaemonProcess(arguments: ["--config", configuration.path], log: folder.appendingPathComponent("vigied.log"))
+        #expect(await watcher.inbox.wait(timeout: 30) { $0.last?.json?["state"] == .string("online") }, "\(daemon.output)")
+        #expect(daemon.terminate() == 0, "\(daemon.output)")
+        #expect(await watcher.inbox.wait(timeout: 10) { $0.last?.json?["state"] == .string("offline") })
+    }
+
+    /// Store-and-forward: events raised while the broker is down three times and the daemon is killed once
+    /// all arrive, in order within each priority, and the outbox ends empty.
+    @Test func nothingIsLost() async throws {
+        let broker = try Broker()
+        try broker.start()
+        defer { broker.stop() }
+        let folder = try temporaryFolder("noloss")
+        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-nl", telemetry: 3600)
+        let prefix = "vigie/v1/unit-nl/event/"
+        let subscriber = try TestClient.subscriber(broker, topic: prefix + "#", id: "centre-noloss", persistent: true)
+        defer { subscriber.stop() }
+        #expect(await subscriber.inbox.wait(timeout: 10) { _ in true })
+        try await Task.sleep(for: .milliseconds(500))
+        let log = folder.appendingPathComponent("vigied.log")
+
+        let first = try DaemonProcess(
+            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log)
+        try await Task.sleep(for: .milliseconds(800))
+        broker.stop()  // outage 1
+        try await Task.sleep(for: .milliseconds(800))
+        try broker.start()
+        try await Task.sleep(for: .milliseconds(500))
+        first.kill()  // power cut in the middle of raising events
+        let second = try DaemonProcess(
+            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log)
+        defer { second.kill() }
+        try await Task.sleep(for: .milliseconds(1000))
+        broker.stop()  // outage 2
+        try await Task.sleep(for: .milliseconds(800))
+        try broker.start()
+        try await Task.sleep(for: .milliseconds(1000))
+        broker.stop()  // outage 3, long enough for what it holds back to be delivered late ("historical")
+        try await Task.sleep(for: .milliseconds(6000))
+        try broker.start()
+        let raised = await waitFor(timeout: 90) { second.output.contains("test events raised") }
+        #expect(raised, "the second run did not finish raising\n\(second.output.suffix(3000))")
+        let outbox = try SQLiteOutbox(directory: folder.path + "/state")
+        let last = try outbox.lastSequence()
+        #expect(last >= 1000)
+        let complete = await subscriber.inbox.wait(timeout: 90) { messages in
+            Set(messages.compactMap { $0.json?["seq"]?.intValue }).count >= Int(last)
+        }
+        #expect(second.terminate() == 0)
+        #expect(try outbox.count() == 0, "the outbox did not drain\n\(second.output.suffix(3000))")
+        let messages = await subscriber.inbox.messages
+        var seen: Set<Int> = []
+        var order: [Int: [Int]] = [:]  // priority → sequence numbers, first arrivals
+        for message in messages {
+            guard let json = message.json, let seq = json["seq"]?.intValue, let priority = json["priority"]?.intValue else { continue }
+            if seen.insert(seq).inserted { order[priority, default: []].append(seq) }
+        }
+        #expect(complete)
+        let missing = Set(1...Int(last)).subtracting(seen)
+        #expect(missing.isEmpty, "\(missing.count) events lost, e.g. \(missing.sorted().prefix(10))")
+        for (priority, sequence) in order {
+            #expect(sequence == sequence.sorted(), "priority \(priority) arrived out of order")
+        }
+        #expect(order[Priority.emergency]?.count ?? 0 >= 100)
+        let late = messages.filter { $0.json?["historical"] == .bool(true) }.count
+        #expect(late > 0, "events delivered after an outage are marked historical")
+    }
+
+    private func waitFor(timeout: Double, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return condition()
+    }
+}
