@@ -58,7 +58,11 @@ let package = Package(
             swiftSettings: strict
         ),
         // Benchmarks, run in release by tools/bench; not a test.
-        .executableTarget(name: "vigie-bench", dependencies: ["VigieCore"], swiftSettings: strict),
+        .executableTarget(
+            name: "vigie-bench",
+            dependencies: ["VigieCore", "VigieStore", "VigieUplink", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
 
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"], swiftSettings: strict),
         .testTarget(name: "VigieImageTests", dependencies: ["VigieCore", "VigieImage"], swiftSettings: strict),

@@ -163,7 +163,8 @@ public actor UplinkService {
             connected = false
             inflight.removeAll()
             inflightIDs.removeAll()
-            logger.warning("uplink disconnected", metadata: ["reason": "\(reason)", "outbox": "\(outboxDepth())"])
+            let level: Logger.Level = reason == "stopped" ? .info : .warning
+            logger.log(level: level, "uplink disconnected", metadata: ["reason": "\(reason)", "outbox": "\(outboxDepth())"])
         case .acknowledged(let mid):
             if let id = inflight.removeValue(forKey: mid) {
                 inflightIDs.remove(id)

@@ -9,8 +9,12 @@ import VigieCore
 /// - mask + motion, the per-frame pipeline cost, and its ratio to the floor.
 @main
 struct Benchmark {
-    static func main() throws {
+    static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "uplink" {
+            try await UplinkBenchmark.run(Array(arguments.dropFirst()))
+            return
+        }
         let quick = arguments.contains("--quick")
         let sizes = [(640, 480), (1280, 720), (1920, 1080)]
         print("resolution  floor(ms)  mask(ms)  motion(ms)  mask+motion(ms)  ratio  fps(mask+motion)")
