@@ -26,10 +26,12 @@ let package = Package(
             providers: [.apt(["libturbojpeg0-dev"])]
         ),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Adapters: one C library each.
         .target(name: "VigieImage", dependencies: ["VigieCore", "CTurboJPEG"], swiftSettings: strict),
+        .target(name: "VigieCapture", dependencies: ["VigieCore", "CV4L2"], swiftSettings: strict),
         .target(name: "VigieStore", dependencies: ["VigieCore", "CSQLite"], swiftSettings: strict),
         .target(
             name: "VigieUplink",
@@ -41,7 +43,8 @@ let package = Package(
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieStore", "VigieUplink", .product(name: "Logging", package: "swift-log"),
+                "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -53,14 +56,16 @@ let package = Package(
         .executableTarget(
             name: "vigie",
             dependencies: [
-                "VigieCore", "VigieImage", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VigieCore", "VigieImage", "VigieCapture", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         // Benchmarks, run in release by tools/bench; not a test.
         .executableTarget(
             name: "vigie-bench",
-            dependencies: ["VigieCore", "VigieStore", "VigieUplink", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "VigieCore", "VigieCapture", "VigieStore", "VigieUplink", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
 
@@ -72,6 +77,8 @@ let package = Package(
             dependencies: ["VigieCore", "VigieUplink", "VigieStore", "VigieImage"],
             swiftSettings: strict
         ),
+        // VividRigTests run for real in the kernel rig (tools/vmtest), where the vivid driver is loaded.
+        .testTarget(name: "VigieCaptureTests", dependencies: ["VigieCore", "VigieCapture"], swiftSettings: strict),
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieCore", "VigieStore"], swiftSettings: strict),
         .testTarget(
             name: "VigieDaemonTests",

@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import VigieCapture
 import VigieCore
 import VigieImage
 
@@ -26,6 +27,8 @@ public final class CameraService: Sendable {
         /// Motion confirmed: the alert, with the masked snapshot of that frame.
         case motionStarted(zone: String, boxes: [NormalizedRect], snapshot: [UInt8]?)
         case motionEnded(MotionEvent)
+        /// `camera_stalled`, `camera_lost` or `camera_restored`, with the reason.
+        case cameraState(kind: String, reason: String)
     }
 
     /// Live figures for telemetry and the self-test.
@@ -44,6 +47,8 @@ public final class CameraService: Sendable {
     private let paced: Bool
     private let notify: @Sendable (Notice) -> Void
     private let stopping = Atomic<Bool>(false)
+    /// Wakes a camera blocked waiting for a frame or for the device to come back.
+    private let cameraStop = StopSignal()
     private let snapshotRequests = Mutex<[CheckedContinuation<[UInt8]?, Never>]>([])
     /// Milliseconds (monotonic) until which motion is not reported; 0 armed, `Int.max` until `arm`.
     private let disarmedUntil = Atomic<Int>(0)
@@ -67,7 +72,10 @@ public final class CameraService: Sendable {
     }
 
     /// Asks `run()` to return after the current frame. Safe from any thread.
-    public func stop() { stopping.store(true, ordering: .relaxed) }
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        cameraStop.raise()
+    }
 
     /// The masked JPEG of the next frame, or `nil` if the camera is not running.
     public func snapshot() async -> [UInt8]? {
@@ -101,7 +109,7 @@ public final class CameraService: Sendable {
     /// Opens the configured source and processes frames until told to stop.
     public func run() throws -> Report {
         var configuration = self.configuration.withLock { $0 }
-        var source = try Self.openSource(configuration)
+        var source = try openSource(configuration)
         var pipeline = FramePipeline(configuration: configuration, geometry: source.geometry)
         var pool = FramePool(geometry: source.geometry, capacity: 2)
         log(started: configuration, source: source)
@@ -124,7 +132,8 @@ public final class CameraService: Sendable {
             if let next = pendingConfiguration.withLock({ pending in defer { pending = nil }; return pending }) {
                 handle(pipeline.finish(), masked: nil, encoder: encoder, configuration: configuration, report: &report)
                 if next.source != configuration.source {
-                    source = try Self.openSource(next)
+                    (source as? ResilientCamera)?.close()
+                    source = try openSource(next)
                     pool = FramePool(geometry: source.geometry, capacity: 2)
                     period = .seconds(1 / source.framesPerSecond)
                     start = clock.now
@@ -141,6 +150,10 @@ public final class CameraService: Sendable {
                 logger.info("source ended")
                 break
             }
+            if let camera = source as? ResilientCamera, camera.takeRelearn() {
+                // The first frames after a reconnect are not motion: re-learn the scene.
+                handle(pipeline.restart(), masked: nil, encoder: encoder, configuration: configuration, report: &report)
+            }
             let result = pipeline.process(frame)
             report.frames += 1
             paceFrames += 1
@@ -153,13 +166,14 @@ public final class CameraService: Sendable {
                 $0.frames = report.frames
                 $0.framesPerSecond = seconds > 0 ? Double(paceFrames) / seconds : 0
             }
-            if paced {
+            if paced && !(source is ResilientCamera) {
                 let due = start + period * paceFrames
                 let now = clock.now
                 if due > now { Self.sleep(due - now) }
             }
         }
         handle(pipeline.finish(), masked: nil, encoder: encoder, configuration: configuration, report: &report)
+        (source as? ResilientCamera)?.close()
         logger.info(
             "camera stopped",
             metadata: ["frames": "\(report.frames)", "events": "\(report.eventsEnded)", "snapshots": "\(report.snapshots)"])
@@ -232,14 +246,22 @@ public final class CameraService: Sendable {
         return path
     }
 
-    static func openSource(_ configuration: Configuration) throws -> FrameSource {
+    func openSource(_ configuration: Configuration) throws -> FrameSource {
         switch configuration.source {
         case .synthetic:
             return SyntheticScene.street(geometry: try FrameGeometry(format: .i420, width: 640, height: 480), framesPerSecond: 10)
         case .y4m(let path):
             return try Y4MFileSource(path: path, loop: configuration.loop)
         case .v4l2(let device):
-            throw DaemonError.unsupportedSource("v4l2:\(device): camera capture is not in this build yet (issue 4)")
+            let logger = self.logger
+            let notify = self.notify
+            return try ResilientCamera(
+                path: device, width: configuration.captureWidth, height: configuration.captureHeight,
+                framesPerSecond: configuration.captureRate, stop: cameraStop
+            ) { notice in
+                logger.warning("\(notice.kind)", metadata: ["device": "\(device)", "reason": "\(notice.reason)"])
+                notify(.cameraState(kind: notice.kind, reason: notice.reason))
+            }
         }
     }
 

@@ -44,7 +44,7 @@ public final class UnitDaemon: Sendable {
             uplink = try UplinkService(
                 identity: .init(
                     deviceID: configuration.deviceID, role: configuration.role.rawValue, board: configuration.board,
-                    firmware: Self.firmware, capabilities: ["motion", "snapshot", "privacy_masks"]),
+                    firmware: Self.firmware, capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"]),
                 settings: settings, outbox: outbox, logger: logger)
         } else {
             uplink = nil
@@ -68,6 +68,8 @@ public final class UnitDaemon: Sendable {
                                     ("duration_s", CameraService.rounded(event.endTime - event.startTime)),
                                     ("peak_area", CameraService.rounded(event.peakArea * 100) + "%"),
                                 ]))
+                    case .cameraState(let kind, let reason):
+                        try uplink.raise(UplinkEvent(kind: kind, priority: Priority.fault, details: [("reason", reason)]))
                     }
                 } catch {
                     // The outbox is the last line: if it fails (disk full), say so loudly and keep the camera up.

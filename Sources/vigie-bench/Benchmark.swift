@@ -11,6 +11,10 @@ import VigieCore
 struct Benchmark {
     static func main() async throws {
         let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "capture" {
+            try CaptureBenchmark.run(Array(arguments.dropFirst()))
+            return
+        }
         if arguments.first == "uplink" {
             try await UplinkBenchmark.run(Array(arguments.dropFirst()))
             return

@@ -21,6 +21,10 @@ public struct Configuration: Sendable, Hashable {
     public var source = Source.synthetic
     /// Replay a file source from the start when it ends.
     public var loop = true
+    /// What to ask a camera for (it may give the nearest it has).
+    public var captureWidth = 640
+    public var captureHeight = 480
+    public var captureRate = 15.0
     public var motion = MotionSettings()
     public var mask = PrivacyMask.none
     /// Empty means the whole image.

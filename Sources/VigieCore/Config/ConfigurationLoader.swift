@@ -71,7 +71,14 @@ struct ConfigurationReader {
         }
 
         if let source = table(root, "source", path: "") {
-            checkKeys(source, path: "source", allowed: ["uri", "loop"])
+            checkKeys(source, path: "source", allowed: ["uri", "loop", "width", "height", "fps"])
+            if let width = integer(source, "width", path: "source", in: 16...FrameGeometry.maximumSide) {
+                configuration.captureWidth = width
+            }
+            if let height = integer(source, "height", path: "source", in: 16...FrameGeometry.maximumSide) {
+                configuration.captureHeight = height
+            }
+            if let rate = number(source, "fps", path: "source", in: 1...240) { configuration.captureRate = rate }
             if let uri = string(source, "uri", path: "source") {
                 if let parsed = Self.source(uri.value, baseDirectory: baseDirectory) {
                     configuration.source = parsed

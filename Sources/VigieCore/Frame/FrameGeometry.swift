@@ -8,6 +8,13 @@ public struct PlaneLayout: Sendable, Hashable {
     public var rowBytes: Int
     /// Number of rows.
     public var rows: Int
+
+    public init(offset: Int, stride: Int, rowBytes: Int, rows: Int) {
+        self.offset = offset
+        self.stride = stride
+        self.rowBytes = rowBytes
+        self.rows = rows
+    }
 }
 
 /// Size, format and memory layout of a frame. Value type: two frames with equal geometry

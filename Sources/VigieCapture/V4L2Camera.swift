@@ -1,0 +1,340 @@
+internal import CV4L2
+import VigieCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `vigie camera list` and `info` show about a device.
+public struct CameraInfo: Sendable, Equatable {
+    public struct Format: Sendable, Equatable {
+        /// Four-character code, e.g. `YUYV`.
+        public var fourcc: String
+        public var description: String
+        /// Converted by libv4lconvert rather than given by the camera.
+        public var emulated: Bool
+        /// Discrete sizes, or the stepwise range's min and max.
+        public var sizes: [String]
+    }
+
+    public var path: String
+    public var driver: String
+    public var card: String
+    public var bus: String
+    public var formats: [Format]
+}
+
+/// A V4L2 capture device through libv4l2: format negotiation, mmap streaming with a small ring of
+/// buffers, driver timestamps and sequence numbers (gaps count as dropped frames).
+///
+/// Frames are copied out of the driver's buffer into the pipeline's pooled frame (one memcpy) and the
+/// buffer is queued back at once, so the ring never starves while the pipeline works.
+public final class V4L2Camera: FrameSource {
+    public let path: String
+    public let geometry: FrameGeometry
+    public let framesPerSecond: Double
+    /// The pixel format the camera delivers, as a four-character code (`YUYV`, or `YU12` converted from MJPEG).
+    public let fourcc: String
+    /// Frames the driver skipped (gaps in its sequence numbers).
+    public private(set) var droppedFrames = 0
+    /// Seconds without a frame before `next(into:)` throws `V4L2Error.timeout`.
+    public var stallTimeout: Double
+
+    private let fd: Int32
+    private var buffers: [(pointer: UnsafeMutableRawPointer, length: Int)] = []
+    private var lastSequence: UInt32?
+    private var streaming = false
+    private var closed = false
+
+    /// Opens `path` (or a stable `/dev/v4l/by-id/…` link) and starts streaming at the size and rate asked for,
+    /// or the nearest the camera offers.
+    /// - Parameter formats: restrict the choice (e.g. `[.nv12]`); `nil` takes the best the camera offers.
+    public init(
+        path: String, width: Int, height: Int, framesPerSecond: Double, formats: [PixelFormat]? = nil, bufferCount: Int = 4
+    ) throws(V4L2Error) {
+        self.path = path
+        let fd = cv4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(device: path, errno: errno) }
+        self.fd = fd
+        let negotiated: (geometry: FrameGeometry, rate: Double, fourcc: String)
+        do {
+            negotiated = try Self.negotiate(
+                fd, path, width: width, height: height, framesPerSecond: framesPerSecond, allowed: formats)
+        } catch {
+            v4l2_close(fd)
+            throw error
+        }
+        geometry = negotiated.geometry
+        self.framesPerSecond = negotiated.rate
+        fourcc = negotiated.fourcc
+        stallTimeout = max(1, 5 / negotiated.rate)
+        do {
+            try startStreaming(bufferCount: bufferCount)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Picks the format (native YUYV, NV12 or GREY first; YU12 otherwise, converted by libv4lconvert, e.g. from
+    /// MJPEG), sets size and rate, and returns what the driver agreed to.
+    private static func negotiate(
+        _ fd: Int32, _ path: String, width: Int, height: Int, framesPerSecond: Double, allowed: [PixelFormat]?
+    ) throws(V4L2Error) -> (geometry: FrameGeometry, rate: Double, fourcc: String) {
+        var capability = v4l2_capability()
+        try ioctl(fd, cv4l2_querycap, "VIDIOC_QUERYCAP", &capability, path)
+        let caps = capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0 ? capability.device_caps : capability.capabilities
+        guard caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0, caps & UInt32(V4L2_CAP_STREAMING) != 0 else {
+            throw .notACaptureDevice(device: path)
+        }
+        let offered = try formats(fd, path)
+        let preference: [(UInt32, PixelFormat)] = [
+            (cv4l2_pix_yuyv, .yuyv), (cv4l2_pix_nv12, .nv12), (cv4l2_pix_grey, .grey), (cv4l2_pix_yuv420, .i420),
+        ].filter { allowed?.contains($0.1) ?? true }
+        let choice =
+            preference.first { wanted in offered.contains { $0.code == wanted.0 && !$0.emulated } }
+            ?? preference.first { wanted in offered.contains { $0.code == wanted.0 } }
+        guard let (code, pixelFormat) = choice else {
+            throw .noUsableFormat(device: path, offered: offered.map { fourcc($0.code) })
+        }
+        var format = v4l2_format()
+        format.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        format.fmt.pix.width = UInt32(width)
+        format.fmt.pix.height = UInt32(height)
+        format.fmt.pix.pixelformat = code
+        format.fmt.pix.field = V4L2_FIELD_NONE.rawValue
+        try ioctl(fd, cv4l2_s_fmt, "VIDIOC_S_FMT", &format, path)
+        guard format.fmt.pix.pixelformat == code else {
+            throw .noUsableFormat(device: path, offered: [fourcc(format.fmt.pix.pixelformat)])
+        }
+        let geometry = try geometry(format.fmt.pix, pixelFormat, path)
+        var parameters = v4l2_streamparm()
+        parameters.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        parameters.parm.capture.timeperframe = v4l2_fract(numerator: 1000, denominator: UInt32(max(1, framesPerSecond * 1000)))
+        // Not every driver lets the rate be set: keep what it reports.
+        _ = try? ioctl(fd, cv4l2_s_parm, "VIDIOC_S_PARM", &parameters, path)
+        _ = try? ioctl(fd, cv4l2_g_parm, "VIDIOC_G_PARM", &parameters, path)
+        let period = parameters.parm.capture.timeperframe
+        let rate = period.numerator > 0 && period.denominator > 0 ? Double(period.denominator) / Double(period.numerator) : framesPerSecond
+        return (geometry, rate, fourcc(code))
+    }
+
+    deinit { close() }
+
+    /// Stops streaming and releases the device. Safe to call twice.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        if streaming {
+            var type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+            _ = try? Self.ioctl(fd, cv4l2_streamoff, "VIDIOC_STREAMOFF", &type, path)
+            streaming = false
+        }
+        unmapAll()
+        v4l2_close(fd)
+    }
+
+    private func unmapAll() {
+        for buffer in buffers { v4l2_munmap(buffer.pointer, buffer.length) }
+        buffers = []
+    }
+
+    private func startStreaming(bufferCount: Int) throws(V4L2Error) {
+        var request = v4l2_requestbuffers()
+        request.count = UInt32(bufferCount)
+        request.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        request.memory = V4L2_MEMORY_MMAP.rawValue
+        try Self.ioctl(fd, cv4l2_reqbufs, "VIDIOC_REQBUFS", &request, path)
+        for index in 0..<Int(request.count) {
+            var buffer = v4l2_buffer()
+            buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+            buffer.memory = V4L2_MEMORY_MMAP.rawValue
+            buffer.index = UInt32(index)
+            try Self.ioctl(fd, cv4l2_querybuf, "VIDIOC_QUERYBUF", &buffer, path)
+            let mapped = v4l2_mmap(nil, Int(buffer.length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(buffer.m.offset))
+            guard let mapped, mapped != MAP_FAILED else { throw .mmapFailed(device: path, errno: errno) }
+            buffers.append((mapped, Int(buffer.length)))
+            try Self.ioctl(fd, cv4l2_qbuf, "VIDIOC_QBUF", &buffer, path)
+        }
+        var type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        try Self.ioctl(fd, cv4l2_streamon, "VIDIOC_STREAMON", &type, path)
+        streaming = true
+    }
+
+    /// Waits for the next frame (up to `stallTimeout`) and copies it into `frame`.
+    public func next(into frame: Frame) throws -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let ready = poll(&descriptor, 1, Int32(stallTimeout * 1000))
+            if ready < 0 && errno == EINTR { continue }
+            if ready < 0 { throw V4L2Error.ioctl(device: path, request: "poll", errno: errno) }
+            if ready == 0 { throw V4L2Error.timeout(device: path, seconds: stallTimeout) }
+            if descriptor.revents & Int16(POLLERR | POLLHUP) != 0 && descriptor.revents & Int16(POLLIN) == 0 {
+                throw V4L2Error.ioctl(device: path, request: "poll", errno: ENODEV)
+            }
+            break
+        }
+        var buffer = v4l2_buffer()
+        buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        buffer.memory = V4L2_MEMORY_MMAP.rawValue
+        var dequeued = false
+        while !dequeued {
+            let status = withUnsafeMutablePointer(to: &buffer) { cv4l2_ioctl(fd, cv4l2_dqbuf, UnsafeMutableRawPointer($0)) }
+            if status == 0 {
+                dequeued = true
+            } else if errno == EAGAIN {
+                return try next(into: frame)  // woken without a frame ready: wait again
+            } else if errno != EINTR {
+                throw V4L2Error.ioctl(device: path, request: "VIDIOC_DQBUF", errno: errno)
+            }
+        }
+        let source = buffers[Int(buffer.index)]
+        let count = min(Int(buffer.bytesused), frame.bytes.count, source.length)
+        frame.bytes.baseAddress!.copyMemory(from: source.pointer, byteCount: count)
+        if let lastSequence, buffer.sequence > lastSequence &+ 1 {
+            droppedFrames += Int(buffer.sequence - lastSequence - 1)
+        }
+        lastSequence = buffer.sequence
+        frame.sequence = Int(buffer.sequence)
+        frame.timestamp = Double(buffer.timestamp.tv_sec) + Double(buffer.timestamp.tv_usec) / 1e6
+        try Self.ioctl(fd, cv4l2_qbuf, "VIDIOC_QBUF", &buffer, path)
+        return true
+    }
+
+    /// Sets a control found by its name (case-insensitive), e.g. vivid's "Horizontal Movement".
+    public func setControl(named name: String, to value: Int32) throws(V4L2Error) {
+        try Self.setControl(fd: fd, path: path, named: name, to: value)
+    }
+
+    private static func setControl(fd: Int32, path: String, named name: String, to value: Int32) throws(V4L2Error) {
+        var query = v4l2_queryctrl()
+        query.id = cv4l2_ctrl_flag_next
+        while (try? ioctl(fd, cv4l2_queryctrl, "VIDIOC_QUERYCTRL", &query, path)) != nil {
+            let controlName = withUnsafeBytes(of: query.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if controlName.lowercased() == name.lowercased() {
+                var control = v4l2_control(id: query.id, value: value)
+                try ioctl(fd, cv4l2_s_ctrl, "VIDIOC_S_CTRL", &control, path)
+                return
+            }
+            query.id |= cv4l2_ctrl_flag_next
+        }
+        throw .ioctl(device: path, request: "VIDIOC_S_CTRL(\(name))", errno: EINVAL)
+    }
+
+    /// Sets a control on a device by name without streaming from it (another process may be).
+    public static func setControl(path: String, named name: String, to value: Int32) throws(V4L2Error) {
+        let fd = cv4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(device: path, errno: errno) }
+        defer { v4l2_close(fd) }
+        try setControl(fd: fd, path: path, named: name, to: value)
+    }
+
+    // MARK: - Discovery
+
+    /// Video devices present, by path.
+    public static func devices() -> [String] {
+        guard let folder = opendir("/dev") else { return [] }
+        defer { closedir(folder) }
+        var names: [String] = []
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix("video"), Int(name.dropFirst(5)) != nil { names.append("/dev/" + name) }
+        }
+        return names.sorted { Int($0.dropFirst(10)) ?? 0 < Int($1.dropFirst(10)) ?? 0 }
+    }
+
+    /// Driver, card, bus and formats of a device (without streaming).
+    public static func info(path: String) throws(V4L2Error) -> CameraInfo {
+        let fd = cv4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(device: path, errno: errno) }
+        defer { v4l2_close(fd) }
+        var capability = v4l2_capability()
+        try ioctl(fd, cv4l2_querycap, "VIDIOC_QUERYCAP", &capability, path)
+        func text<T>(_ value: T) -> String {
+            withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        var formats: [CameraInfo.Format] = []
+        for offered in try Self.formats(fd, path) {
+            var sizes: [String] = []
+            var size = v4l2_frmsizeenum()
+            size.pixel_format = offered.code
+            while (try? ioctl(fd, cv4l2_enum_framesizes, "VIDIOC_ENUM_FRAMESIZES", &size, path)) != nil {
+                if size.type == V4L2_FRMSIZE_TYPE_DISCRETE.rawValue {
+                    sizes.append("\(size.discrete.width)x\(size.discrete.height)")
+                } else {
+                    sizes.append("\(size.stepwise.min_width)x\(size.stepwise.min_height)…\(size.stepwise.max_width)x\(size.stepwise.max_height)")
+                    break
+                }
+                size.index += 1
+            }
+            formats.append(.init(fourcc: fourcc(offered.code), description: offered.description, emulated: offered.emulated, sizes: sizes))
+        }
+        return CameraInfo(
+            path: path, driver: text(capability.driver), card: text(capability.card), bus: text(capability.bus_info),
+            formats: formats)
+    }
+
+    // MARK: - Helpers
+
+    /// Every ioctl goes through here: retried on EINTR, errno kept with the request's name.
+    static func ioctl<T>(
+        _ fd: Int32, _ request: UInt, _ name: String, _ argument: inout T, _ path: String
+    ) throws(V4L2Error) {
+        while true {
+            if withUnsafeMutablePointer(to: &argument, { cv4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }) == 0 { return }
+            let code = errno
+            if code == EINTR { continue }
+            throw .ioctl(device: path, request: name, errno: code)
+        }
+    }
+
+    private static func formats(_ fd: Int32, _ path: String) throws(V4L2Error) -> [(code: UInt32, description: String, emulated: Bool)] {
+        var result: [(UInt32, String, Bool)] = []
+        var description = v4l2_fmtdesc()
+        description.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
+        while (try? ioctl(fd, cv4l2_enum_fmt, "VIDIOC_ENUM_FMT", &description, path)) != nil {
+            let text = withUnsafeBytes(of: description.description) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            result.append((description.pixelformat, text, description.flags & UInt32(V4L2_FMT_FLAG_EMULATED) != 0))
+            description.index += 1
+        }
+        return result
+    }
+
+    static func fourcc(_ code: UInt32) -> String {
+        String(decoding: [0, 8, 16, 24].map { UInt8(truncatingIfNeeded: code >> $0) }, as: UTF8.self)
+    }
+
+    /// The frame layout of a negotiated format, with the driver's line stride.
+    static func geometry(_ pix: v4l2_pix_format, _ format: PixelFormat, _ path: String) throws(V4L2Error) -> FrameGeometry {
+        let width = Int(pix.width)
+        let height = Int(pix.height)
+        let stride = Int(pix.bytesperline)
+        let chromaRows = (height + 1) / 2
+        var planes: [PlaneLayout]
+        switch format {
+        case .yuyv: planes = [PlaneLayout(offset: 0, stride: max(stride, width * 2), rowBytes: width * 2, rows: height)]
+        case .grey: planes = [PlaneLayout(offset: 0, stride: max(stride, width), rowBytes: width, rows: height)]
+        case .nv12:
+            let lumaStride = max(stride, width)
+            planes = [
+                PlaneLayout(offset: 0, stride: lumaStride, rowBytes: width, rows: height),
+                PlaneLayout(offset: lumaStride * height, stride: lumaStride, rowBytes: (width + 1) / 2 * 2, rows: chromaRows),
+            ]
+        case .i420:
+            let lumaStride = max(stride, width)
+            let chromaStride = max(lumaStride / 2, (width + 1) / 2)
+            let u = lumaStride * height
+            let v = u + chromaStride * chromaRows
+            planes = [
+                PlaneLayout(offset: 0, stride: lumaStride, rowBytes: width, rows: height),
+                PlaneLayout(offset: u, stride: chromaStride, rowBytes: (width + 1) / 2, rows: chromaRows),
+                PlaneLayout(offset: v, stride: chromaStride, rowBytes: (width + 1) / 2, rows: chromaRows),
+            ]
+        }
+        let needed = planes.map { $0.offset + $0.stride * $0.rows }.max() ?? 0
+        guard width > 0, height > 0, width <= FrameGeometry.maximumSide, height <= FrameGeometry.maximumSide else {
+            throw .noUsableFormat(device: path, offered: ["\(width)x\(height)"])
+        }
+        return FrameGeometry(format: format, width: width, height: height, planes: planes, byteCount: max(needed, Int(pix.sizeimage)))
+    }
+}
