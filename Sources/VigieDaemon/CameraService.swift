@@ -35,6 +35,8 @@ public final class CameraService: Sendable {
     public struct Statistics: Sendable, Equatable {
         public var frames = 0
         public var framesPerSecond = 0.0
+        /// Frames the camera driver skipped (gaps in its sequence numbers).
+        public var droppedFrames = 0
         public var running = false
         public var armed = true
     }
@@ -162,7 +164,9 @@ public final class CameraService: Sendable {
             serveSnapshots(result.masked, encoder: encoder, quality: configuration.snapshotQuality)
             let elapsed = clock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let dropped = (source as? ResilientCamera)?.droppedFrames ?? 0
             statistics.withLock {
+                $0.droppedFrames = dropped
                 $0.frames = report.frames
                 $0.framesPerSecond = seconds > 0 ? Double(paceFrames) / seconds : 0
             }

@@ -178,6 +178,7 @@ public final class UnitDaemon: Sendable {
         var sample = TelemetrySample()
         sample.framesPerSecond = stats.framesPerSecond
         sample.frames = stats.frames
+        sample.droppedFrames = stats.droppedFrames
         sample.cpuLoad = SystemProbe.load()
         sample.cpuTemperature = SystemProbe.temperature()
         sample.diskFreeBytes = SystemProbe.diskFree(launch.configuration.stateDirectory)

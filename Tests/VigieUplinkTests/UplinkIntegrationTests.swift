@@ -78,6 +78,20 @@ struct UplinkIntegrationTests {
             }
         }
 
+        // reload: a valid file is applied (and reported); a broken one is refused and changes nothing.
+        try send("reload", #"{"id":"r1"}"#)
+        #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "reply/r1" } })
+        #expect(await inbox.messages.first { $0.topic == prefix + "reply/r1" }?.json?["result"]?["masks"]?.intValue == 1)
+        #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "event/config_changed" } })
+        let original = try String(contentsOf: configuration, encoding: .utf8)
+        try (original + "\n[motion]\nsensitivity = 7\n").write(to: configuration, atomically: true, encoding: .utf8)
+        try send("reload", #"{"id":"r2"}"#)
+        #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "reply/r2" } })
+        let refused = await inbox.messages.first { $0.topic == prefix + "reply/r2" }?.json
+        #expect(refused?["error"]?["code"] == .string("invalid_configuration"))
+        #expect(refused?["error"]?["message"]?.stringValue?.contains("motion.sensitivity") == true)
+        try original.write(to: configuration, atomically: true, encoding: .utf8)
+
         try send("selftest", "{")
         try send("reboot", #"{"id":"x9"}"#)
         try send("disarm", #"{"id":"d1","minutes":-4}"#)
@@ -85,7 +99,7 @@ struct UplinkIntegrationTests {
             ["reply/error", "reply/x9", "reply/d1"].allSatisfy { suffix in messages.contains { $0.topic == prefix + suffix } }
         })
         let codes = await inbox.messages.filter { $0.topic.hasPrefix(prefix + "reply/") }.compactMap { $0.json?["error"]?["code"]?.stringValue }
-        #expect(Set(codes) == ["malformed_json", "unknown_command", "invalid_field"])
+        #expect(Set(codes) == ["invalid_configuration", "malformed_json", "unknown_command", "invalid_field"])
 
         // MQTT 5 request/response: the reply goes to the response topic with the correlation data.
         try send("arm", #"{"id":"a5"}"#, responseTopic: "centre/replies/a5", correlation: [7, 7])
