@@ -56,7 +56,8 @@ let package = Package(
         .executableTarget(
             name: "vigie",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VigieCore", "VigieImage", "VigieCapture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -64,7 +65,8 @@ let package = Package(
         .executableTarget(
             name: "vigie-bench",
             dependencies: [
-                "VigieCore", "VigieCapture", "VigieStore", "VigieUplink", .product(name: "Logging", package: "swift-log"),
+                "VigieCore", "VigieCapture", "VigieStore", "VigieUplink",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

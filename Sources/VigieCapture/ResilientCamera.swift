@@ -2,7 +2,7 @@ import Synchronization
 import VigieCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A V4L2 camera that survives being unplugged or stalling: it reports each change of state and reopens the
@@ -45,7 +45,6 @@ public final class ResilientCamera: FrameSource {
         self.stopping = stop
         self.notify = notify
     }
-
 
     /// Frames dropped by the driver since the start, across reconnections.
     public var droppedFrames: Int { droppedBefore + (camera?.droppedFrames ?? 0) }

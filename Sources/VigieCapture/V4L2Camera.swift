@@ -2,7 +2,7 @@ internal import CV4L2
 import VigieCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What `vigie camera list` and `info` show about a device.
@@ -50,7 +50,8 @@ public final class V4L2Camera: FrameSource {
     /// or the nearest the camera offers.
     /// - Parameter formats: restrict the choice (e.g. `[.nv12]`); `nil` takes the best the camera offers.
     public init(
-        path: String, width: Int, height: Int, framesPerSecond: Double, formats: [PixelFormat]? = nil, bufferCount: Int = 4
+        path: String, width: Int, height: Int, framesPerSecond: Double, formats: [PixelFormat]? = nil,
+        bufferCount: Int = 4
     ) throws(V4L2Error) {
         self.path = path
         let fd = cv4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
@@ -83,7 +84,9 @@ public final class V4L2Camera: FrameSource {
     ) throws(V4L2Error) -> (geometry: FrameGeometry, rate: Double, fourcc: String) {
         var capability = v4l2_capability()
         try ioctl(fd, cv4l2_querycap, "VIDIOC_QUERYCAP", &capability, path)
-        let caps = capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0 ? capability.device_caps : capability.capabilities
+        let caps =
+            capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0
+            ? capability.device_caps : capability.capabilities
         guard caps & UInt32(V4L2_CAP_VIDEO_CAPTURE) != 0, caps & UInt32(V4L2_CAP_STREAMING) != 0 else {
             throw .notACaptureDevice(device: path)
         }
@@ -110,12 +113,15 @@ public final class V4L2Camera: FrameSource {
         let geometry = try geometry(format.fmt.pix, pixelFormat, path)
         var parameters = v4l2_streamparm()
         parameters.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
-        parameters.parm.capture.timeperframe = v4l2_fract(numerator: 1000, denominator: UInt32(max(1, framesPerSecond * 1000)))
+        parameters.parm.capture.timeperframe = v4l2_fract(
+            numerator: 1000, denominator: UInt32(max(1, framesPerSecond * 1000)))
         // Not every driver lets the rate be set: keep what it reports.
         _ = try? ioctl(fd, cv4l2_s_parm, "VIDIOC_S_PARM", &parameters, path)
         _ = try? ioctl(fd, cv4l2_g_parm, "VIDIOC_G_PARM", &parameters, path)
         let period = parameters.parm.capture.timeperframe
-        let rate = period.numerator > 0 && period.denominator > 0 ? Double(period.denominator) / Double(period.numerator) : framesPerSecond
+        let rate =
+            period.numerator > 0 && period.denominator > 0
+            ? Double(period.denominator) / Double(period.numerator) : framesPerSecond
         return (geometry, rate, fourcc(code))
     }
 
@@ -151,7 +157,8 @@ public final class V4L2Camera: FrameSource {
             buffer.memory = V4L2_MEMORY_MMAP.rawValue
             buffer.index = UInt32(index)
             try Self.ioctl(fd, cv4l2_querybuf, "VIDIOC_QUERYBUF", &buffer, path)
-            let mapped = v4l2_mmap(nil, Int(buffer.length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(buffer.m.offset))
+            let mapped = v4l2_mmap(
+                nil, Int(buffer.length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(buffer.m.offset))
             guard let mapped, mapped != MAP_FAILED else { throw .mmapFailed(device: path, errno: errno) }
             buffers.append((mapped, Int(buffer.length)))
             try Self.ioctl(fd, cv4l2_qbuf, "VIDIOC_QBUF", &buffer, path)
@@ -179,7 +186,9 @@ public final class V4L2Camera: FrameSource {
         buffer.memory = V4L2_MEMORY_MMAP.rawValue
         var dequeued = false
         while !dequeued {
-            let status = withUnsafeMutablePointer(to: &buffer) { cv4l2_ioctl(fd, cv4l2_dqbuf, UnsafeMutableRawPointer($0)) }
+            let status = withUnsafeMutablePointer(to: &buffer) {
+                cv4l2_ioctl(fd, cv4l2_dqbuf, UnsafeMutableRawPointer($0))
+            }
             if status == 0 {
                 dequeued = true
             } else if errno == EAGAIN {
@@ -237,7 +246,9 @@ public final class V4L2Camera: FrameSource {
         defer { closedir(folder) }
         var names: [String] = []
         while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name.hasPrefix("video"), Int(name.dropFirst(5)) != nil { names.append("/dev/" + name) }
         }
         return names.sorted { Int($0.dropFirst(10)) ?? 0 < Int($1.dropFirst(10)) ?? 0 }
@@ -262,12 +273,17 @@ public final class V4L2Camera: FrameSource {
                 if size.type == V4L2_FRMSIZE_TYPE_DISCRETE.rawValue {
                     sizes.append("\(size.discrete.width)x\(size.discrete.height)")
                 } else {
-                    sizes.append("\(size.stepwise.min_width)x\(size.stepwise.min_height)…\(size.stepwise.max_width)x\(size.stepwise.max_height)")
+                    sizes.append(
+                        "\(size.stepwise.min_width)x\(size.stepwise.min_height)…\(size.stepwise.max_width)x\(size.stepwise.max_height)"
+                    )
                     break
                 }
                 size.index += 1
             }
-            formats.append(.init(fourcc: fourcc(offered.code), description: offered.description, emulated: offered.emulated, sizes: sizes))
+            formats.append(
+                .init(
+                    fourcc: fourcc(offered.code), description: offered.description, emulated: offered.emulated,
+                    sizes: sizes))
         }
         return CameraInfo(
             path: path, driver: text(capability.driver), card: text(capability.card), bus: text(capability.bus_info),
@@ -281,19 +297,25 @@ public final class V4L2Camera: FrameSource {
         _ fd: Int32, _ request: UInt, _ name: String, _ argument: inout T, _ path: String
     ) throws(V4L2Error) {
         while true {
-            if withUnsafeMutablePointer(to: &argument, { cv4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }) == 0 { return }
+            if withUnsafeMutablePointer(to: &argument, { cv4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }) == 0 {
+                return
+            }
             let code = errno
             if code == EINTR { continue }
             throw .ioctl(device: path, request: name, errno: code)
         }
     }
 
-    private static func formats(_ fd: Int32, _ path: String) throws(V4L2Error) -> [(code: UInt32, description: String, emulated: Bool)] {
+    private static func formats(_ fd: Int32, _ path: String) throws(V4L2Error) -> [(
+        code: UInt32, description: String, emulated: Bool
+    )] {
         var result: [(UInt32, String, Bool)] = []
         var description = v4l2_fmtdesc()
         description.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
         while (try? ioctl(fd, cv4l2_enum_fmt, "VIDIOC_ENUM_FMT", &description, path)) != nil {
-            let text = withUnsafeBytes(of: description.description) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let text = withUnsafeBytes(of: description.description) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             result.append((description.pixelformat, text, description.flags & UInt32(V4L2_FMT_FLAG_EMULATED) != 0))
             description.index += 1
         }
@@ -305,7 +327,9 @@ public final class V4L2Camera: FrameSource {
     }
 
     /// The frame layout of a negotiated format, with the driver's line stride.
-    static func geometry(_ pix: v4l2_pix_format, _ format: PixelFormat, _ path: String) throws(V4L2Error) -> FrameGeometry {
+    static func geometry(_ pix: v4l2_pix_format, _ format: PixelFormat, _ path: String) throws(V4L2Error)
+        -> FrameGeometry
+    {
         let width = Int(pix.width)
         let height = Int(pix.height)
         let stride = Int(pix.bytesperline)
@@ -318,7 +342,8 @@ public final class V4L2Camera: FrameSource {
             let lumaStride = max(stride, width)
             planes = [
                 PlaneLayout(offset: 0, stride: lumaStride, rowBytes: width, rows: height),
-                PlaneLayout(offset: lumaStride * height, stride: lumaStride, rowBytes: (width + 1) / 2 * 2, rows: chromaRows),
+                PlaneLayout(
+                    offset: lumaStride * height, stride: lumaStride, rowBytes: (width + 1) / 2 * 2, rows: chromaRows),
             ]
         case .i420:
             let lumaStride = max(stride, width)
@@ -335,6 +360,7 @@ public final class V4L2Camera: FrameSource {
         guard width > 0, height > 0, width <= FrameGeometry.maximumSide, height <= FrameGeometry.maximumSide else {
             throw .noUsableFormat(device: path, offered: ["\(width)x\(height)"])
         }
-        return FrameGeometry(format: format, width: width, height: height, planes: planes, byteCount: max(needed, Int(pix.sizeimage)))
+        return FrameGeometry(
+            format: format, width: width, height: height, planes: planes, byteCount: max(needed, Int(pix.sizeimage)))
     }
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import VigieCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A V4L2 failure that keeps the request's name and the errno, in words a technician can act on.
 public enum V4L2Error: Error, Sendable, Equatable, CustomStringConvertible {

@@ -5,7 +5,7 @@ import VigieCore
 import VigieImage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs one camera: frames from the source, masked, analysed; motion reported with a masked snapshot.
@@ -125,13 +125,17 @@ public final class CameraService: Sendable {
         defer {
             statistics.withLock { $0.running = false }
             // Nobody waits for ever on a camera that stopped.
-            for request in snapshotRequests.withLock({ requests in defer { requests = [] }; return requests }) {
+            for request in snapshotRequests.withLock({ requests in
+                defer { requests = [] }; return requests
+            }) {
                 request.resume(returning: nil)
             }
         }
         while !stopping.load(ordering: .relaxed) {
             if let frameLimit, report.frames >= frameLimit { break }
-            if let next = pendingConfiguration.withLock({ pending in defer { pending = nil }; return pending }) {
+            if let next = pendingConfiguration.withLock({ pending in
+                defer { pending = nil }; return pending
+            }) {
                 handle(pipeline.finish(), masked: nil, encoder: encoder, configuration: configuration, report: &report)
                 if next.source != configuration.source {
                     (source as? ResilientCamera)?.close()
@@ -180,7 +184,9 @@ public final class CameraService: Sendable {
         (source as? ResilientCamera)?.close()
         logger.info(
             "camera stopped",
-            metadata: ["frames": "\(report.frames)", "events": "\(report.eventsEnded)", "snapshots": "\(report.snapshots)"])
+            metadata: [
+                "frames": "\(report.frames)", "events": "\(report.eventsEnded)", "snapshots": "\(report.snapshots)",
+            ])
         return report
     }
 
@@ -194,7 +200,9 @@ public final class CameraService: Sendable {
     }
 
     private func serveSnapshots(_ masked: MaskedFrame, encoder: JPEGEncoder, quality: Int) {
-        let waiting = snapshotRequests.withLock { requests in defer { requests = [] }; return requests }
+        let waiting = snapshotRequests.withLock { requests in
+            defer { requests = [] }; return requests
+        }
         guard !waiting.isEmpty else { return }
         let jpeg = try? encoder.encode(masked, quality: quality)
         for request in waiting { request.resume(returning: jpeg) }
@@ -238,7 +246,8 @@ public final class CameraService: Sendable {
         let path = "\(snapshotDirectory)/\(name)"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
-            logger.warning("snapshot not written", metadata: ["path": "\(path)", "error": "\(SystemError.describe(errno))"])
+            logger.warning(
+                "snapshot not written", metadata: ["path": "\(path)", "error": "\(SystemError.describe(errno))"])
             return nil
         }
         defer { close(fd) }
@@ -253,7 +262,8 @@ public final class CameraService: Sendable {
     func openSource(_ configuration: Configuration) throws -> FrameSource {
         switch configuration.source {
         case .synthetic:
-            return SyntheticScene.street(geometry: try FrameGeometry(format: .i420, width: 640, height: 480), framesPerSecond: 10)
+            return SyntheticScene.street(
+                geometry: try FrameGeometry(format: .i420, width: 640, height: 480), framesPerSecond: 10)
         case .y4m(let path):
             return try Y4MFileSource(path: path, loop: configuration.loop)
         case .v4l2(let device):

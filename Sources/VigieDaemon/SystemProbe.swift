@@ -1,7 +1,7 @@
 import VigieCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads the unit's own health from the kernel: load, temperature, free disk.

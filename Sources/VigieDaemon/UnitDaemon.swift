@@ -5,7 +5,7 @@ import VigieStore
 import VigieUplink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The daemon's composition: the camera, the uplink to the centre and the commands that join them.
@@ -59,7 +59,9 @@ public final class UnitDaemon: Sendable {
                 do {
                     switch notice {
                     case .motionStarted(let zone, let boxes, let snapshot):
-                        try uplink.raise(UplinkEvent(kind: "motion", priority: Priority.alert, zone: zone, boxes: boxes, snapshot: snapshot))
+                        try uplink.raise(
+                            UplinkEvent(
+                                kind: "motion", priority: Priority.alert, zone: zone, boxes: boxes, snapshot: snapshot))
                     case .motionEnded(let event):
                         try uplink.raise(
                             UplinkEvent(
@@ -69,7 +71,8 @@ public final class UnitDaemon: Sendable {
                                     ("peak_area", CameraService.rounded(event.peakArea * 100) + "%"),
                                 ]))
                     case .cameraState(let kind, let reason):
-                        try uplink.raise(UplinkEvent(kind: kind, priority: Priority.fault, details: [("reason", reason)]))
+                        try uplink.raise(
+                            UplinkEvent(kind: kind, priority: Priority.fault, details: [("reason", reason)]))
                     }
                 } catch {
                     // The outbox is the last line: if it fails (disk full), say so loudly and keep the camera up.
@@ -109,10 +112,14 @@ public final class UnitDaemon: Sendable {
         switch request.command {
         case .snapshot:
             guard let jpeg = await camera.snapshot() else {
-                return CommandReply.error(requestID: request.requestID, command: name, code: "camera_unavailable", message: "the camera is not running")
+                return CommandReply.error(
+                    requestID: request.requestID, command: name, code: "camera_unavailable",
+                    message: "the camera is not running")
             }
             guard let uplink, let sent = try? uplink.sendSnapshot(jpeg) else {
-                return CommandReply.error(requestID: request.requestID, command: name, code: "storage_error", message: "the snapshot could not be stored")
+                return CommandReply.error(
+                    requestID: request.requestID, command: name, code: "storage_error",
+                    message: "the snapshot could not be stored")
             }
             return CommandReply.ok(requestID: request.requestID, command: name) { json in
                 json.string("snapshot", sent.id)
@@ -213,10 +220,12 @@ public final class UnitDaemon: Sendable {
         }
         var thread = pthread_t()
         let context = Unmanaged.passRetained(Box(body)).toOpaque()
-        let status = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, context)
+        let status = pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, context)
         precondition(status == 0, "cannot start a thread")
         pthread_detach(thread)
     }
@@ -226,7 +235,8 @@ public final class UnitDaemon: Sendable {
         for part in path.split(separator: "/") {
             current += "/" + part
             if mkdir(current, 0o750) != 0 && errno != EEXIST {
-                throw DaemonError.unsupportedSource("\(current): cannot create the state folder (\(SystemError.describe(errno)))")
+                throw DaemonError.unsupportedSource(
+                    "\(current): cannot create the state folder (\(SystemError.describe(errno)))")
             }
         }
     }

@@ -93,7 +93,10 @@ public final class JPEGEncoder {
                     }
                 }
                 let luma = UnsafePointer((source + planes[0].offset).assumingMemoryBound(to: UInt8.self))
-                return ([luma, UnsafePointer(u), UnsafePointer(v)], [Int32(planes[0].stride), Int32(chromaWidth), Int32(chromaWidth)])
+                return (
+                    [luma, UnsafePointer(u), UnsafePointer(v)],
+                    [Int32(planes[0].stride), Int32(chromaWidth), Int32(chromaWidth)]
+                )
             }
             for row in 0..<height {
                 let line = (source + planes[0].offset + row * planes[0].stride).assumingMemoryBound(to: UInt8.self)
@@ -104,7 +107,10 @@ public final class JPEGEncoder {
                     v[row * chromaWidth + pair] = line[4 * pair + 3]
                 }
             }
-            return ([UnsafePointer(out), UnsafePointer(u), UnsafePointer(v)], [Int32(width), Int32(chromaWidth), Int32(chromaWidth)])
+            return (
+                [UnsafePointer(out), UnsafePointer(u), UnsafePointer(v)],
+                [Int32(width), Int32(chromaWidth), Int32(chromaWidth)]
+            )
         }
     }
 }

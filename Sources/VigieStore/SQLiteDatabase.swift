@@ -60,7 +60,8 @@ final class SQLiteDatabase {
     {
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw SQLiteError(code: sqlite3_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), context: sql)
+            throw SQLiteError(
+                code: sqlite3_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), context: sql)
         }
         defer { sqlite3_finalize(statement) }
         for (index, parameter) in parameters.enumerated() {

@@ -49,8 +49,10 @@ public final class SQLiteOutbox: Outbox {
                 for item in build(sequence) {
                     try database.query(
                         "INSERT INTO outbox (priority, kind, topic, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
-                        [.integer(Int64(item.priority)), .integer(Int64(item.kind.rawValue)), .text(item.topic),
-                         .blob(item.payload), .integer(item.createdAt)])
+                        [
+                            .integer(Int64(item.priority)), .integer(Int64(item.kind.rawValue)), .text(item.topic),
+                            .blob(item.payload), .integer(item.createdAt),
+                        ])
                 }
                 try enforceBounds(database)
                 return sequence

@@ -3,7 +3,7 @@ import Synchronization
 import VigieCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An MQTT 5 client over libmosquitto, with its own I/O thread.
@@ -105,11 +105,14 @@ public final class MQTTClient: Sendable {
         self.options = options
         let state = State(continuation: continuation, subscriptions: options.subscriptions)
         self.state = state
-        guard let pointer = mosquitto_new(options.clientID, options.cleanStart, Unmanaged.passUnretained(state).toOpaque())
+        guard
+            let pointer = mosquitto_new(
+                options.clientID, options.cleanStart, Unmanaged.passUnretained(state).toOpaque())
         else { throw .cannotCreateClient }
         handle = Handle(pointer)
         let mosq = pointer
-        mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, options.protocolV5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311)
+        mosquitto_int_option(
+            mosq, MOSQ_OPT_PROTOCOL_VERSION, options.protocolV5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311)
         mosquitto_threaded_set(mosq, true)
         mosquitto_max_inflight_messages_set(mosq, 64)
         if let username = options.username {
@@ -121,13 +124,17 @@ public final class MQTTClient: Sendable {
             let status = will.payload.withUnsafeBytes {
                 mosquitto_will_set_v5(mosq, will.topic, Int32($0.count), $0.baseAddress, 1, true, nil)
             }
-            guard status == MOSQ_ERR_SUCCESS.rawValue else { throw .invalidOption("invalid last will topic \(will.topic)") }
+            guard status == MOSQ_ERR_SUCCESS.rawValue else {
+                throw .invalidOption("invalid last will topic \(will.topic)")
+            }
         }
         if options.brokers.contains(where: \.tls) {
             guard let caFile = options.caFile else { throw .tls("a CA file is required for mqtts://") }
             let status = mosquitto_tls_set(mosq, caFile, nil, options.certFile, options.keyFile, nil)
             guard status == MOSQ_ERR_SUCCESS.rawValue else {
-                throw .tls("cannot use CA \(caFile) / certificate \(options.certFile ?? "-"): \(String(cString: mosquitto_strerror(status)))")
+                throw .tls(
+                    "cannot use CA \(caFile) / certificate \(options.certFile ?? "-"): \(String(cString: mosquitto_strerror(status)))"
+                )
             }
             mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nil)
             mosquitto_tls_insecure_set(mosq, !options.verifyHostname)
@@ -146,11 +153,13 @@ public final class MQTTClient: Sendable {
             guard thread == nil else { return }
             let context = Unmanaged.passRetained(self).toOpaque()
             var created = pthread_t()
-            let status = pthread_create(&created, nil, { raw in
-                let client = Unmanaged<MQTTClient>.fromOpaque(raw!).takeRetainedValue()
-                client.run()
-                return nil
-            }, context)
+            let status = pthread_create(
+                &created, nil,
+                { raw in
+                    let client = Unmanaged<MQTTClient>.fromOpaque(raw!).takeRetainedValue()
+                    client.run()
+                    return nil
+                }, context)
             precondition(status == 0, "cannot start the MQTT thread")
             thread = created
         }
@@ -173,11 +182,13 @@ public final class MQTTClient: Sendable {
         }
         if let correlationData {
             _ = correlationData.withUnsafeBytes {
-                mosquitto_property_add_binary(&properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), $0.baseAddress, UInt16($0.count))
+                mosquitto_property_add_binary(
+                    &properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), $0.baseAddress, UInt16($0.count))
             }
         }
         let status = payload.withUnsafeBytes {
-            mosquitto_publish_v5(handle.pointer, &mid, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain, properties)
+            mosquitto_publish_v5(
+                handle.pointer, &mid, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain, properties)
         }
         guard status == MOSQ_ERR_SUCCESS.rawValue else {
             if status == MOSQ_ERR_NO_CONN.rawValue { throw .notConnected }
@@ -189,10 +200,12 @@ public final class MQTTClient: Sendable {
     /// Stops the I/O thread. With `final`, first publishes that retained message (the `offline` status) and
     /// waits up to `timeout` seconds for the broker's acknowledgement, then disconnects cleanly (no last will).
     public func stop(final: (topic: String, payload: [UInt8])? = nil, timeout: Double = 2) {
-        guard let running = thread.withLock({ thread -> pthread_t? in
-            defer { thread = nil }
-            return thread
-        }) else { return }
+        guard
+            let running = thread.withLock({ thread -> pthread_t? in
+                defer { thread = nil }
+                return thread
+            })
+        else { return }
         if let final, isConnected {
             _ = try? publish(topic: final.topic, payload: final.payload, qos: 1, retain: true)
             // Let the I/O thread carry it; a clean disconnect follows.
@@ -246,7 +259,8 @@ public final class MQTTClient: Sendable {
                 if clock.now - connectedAt > .seconds(30) { backoff.reset() }
             } else {
                 if state.stopping.load(ordering: .relaxed) { return }
-                let why = state.connected.load(ordering: .relaxed) == -1 || status != MOSQ_ERR_SUCCESS.rawValue
+                let why =
+                    state.connected.load(ordering: .relaxed) == -1 || status != MOSQ_ERR_SUCCESS.rawValue
                     ? reason(status) : "no answer within \(Int(options.connectTimeout)) s"
                 mosquitto_disconnect(mosq)
                 continuation.yield(.connectFailed(broker, reason: why))
@@ -277,7 +291,9 @@ public final class MQTTClient: Sendable {
         mosquitto_connect_v5_callback_set(mosq) { mosq, context, code, _, _ in
             let state = Unmanaged<State>.fromOpaque(context!).takeUnretainedValue()
             guard code == 0 else {
-                state.lastError.withLock { $0 = "broker refused the connection: \(String(cString: mosquitto_reason_string(code)))" }
+                state.lastError.withLock {
+                    $0 = "broker refused the connection: \(String(cString: mosquitto_reason_string(code)))"
+                }
                 state.connected.store(-1, ordering: .relaxed)
                 return
             }
@@ -299,12 +315,14 @@ public final class MQTTClient: Sendable {
             let state = Unmanaged<State>.fromOpaque(context).takeUnretainedValue()
             let incoming = message.pointee
             let topic = String(cString: incoming.topic)
-            let payload = incoming.payloadlen > 0 && incoming.payload != nil
+            let payload =
+                incoming.payloadlen > 0 && incoming.payload != nil
                 ? Array(UnsafeRawBufferPointer(start: incoming.payload, count: Int(incoming.payloadlen))) : []
             var responseTopic: String?
             var correlation: [UInt8]?
             var text: UnsafeMutablePointer<CChar>?
-            if mosquitto_property_read_string(properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &text, false) != nil,
+            if mosquitto_property_read_string(properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), &text, false)
+                != nil,
                 let text
             {
                 responseTopic = String(cString: text)
@@ -312,14 +330,17 @@ public final class MQTTClient: Sendable {
             }
             var data: UnsafeMutableRawPointer?
             var length: UInt16 = 0
-            if mosquitto_property_read_binary(properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &data, &length, false) != nil,
+            if mosquitto_property_read_binary(
+                properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &data, &length, false) != nil,
                 let data
             {
                 correlation = Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
                 free(data)
             }
             state.continuation.yield(
-                .message(Message(topic: topic, payload: payload, responseTopic: responseTopic, correlationData: correlation)))
+                .message(
+                    Message(topic: topic, payload: payload, responseTopic: responseTopic, correlationData: correlation))
+            )
         }
         mosquitto_log_callback_set(mosq) { _, context, level, text in
             guard let context, let text, level & Int32(MOSQ_LOG_ERR) != 0 else { return }

@@ -3,7 +3,7 @@ import Synchronization
 import VigieCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reports to the centre: retained status with a last will, events and snapshots through the durable outbox
@@ -96,7 +96,9 @@ public actor UplinkService {
             ]
             if let snapshot = event.snapshot, let snapshotTopic {
                 items.append(
-                    OutboxItem(topic: snapshotTopic, payload: snapshot, priority: event.priority, kind: .snapshot, createdAt: now))
+                    OutboxItem(
+                        topic: snapshotTopic, payload: snapshot, priority: event.priority, kind: .snapshot,
+                        createdAt: now))
             }
             return items
         }
@@ -164,7 +166,8 @@ public actor UplinkService {
             inflight.removeAll()
             inflightIDs.removeAll()
             let level: Logger.Level = reason == "stopped" ? .info : .warning
-            logger.log(level: level, "uplink disconnected", metadata: ["reason": "\(reason)", "outbox": "\(outboxDepth())"])
+            logger.log(
+                level: level, "uplink disconnected", metadata: ["reason": "\(reason)", "outbox": "\(outboxDepth())"])
         case .acknowledged(let mid):
             if let id = inflight.removeValue(forKey: mid) {
                 inflightIDs.remove(id)
@@ -216,7 +219,9 @@ public actor UplinkService {
         case .ignore:
             return
         case .reject(let topic, let payload, let correlation):
-            logger.warning("command refused", metadata: ["topic": "\(message.topic)", "reply": "\(String(decoding: payload, as: UTF8.self))"])
+            logger.warning(
+                "command refused",
+                metadata: ["topic": "\(message.topic)", "reply": "\(String(decoding: payload, as: UTF8.self))"])
             _ = try? client.publish(topic: topic, payload: payload, qos: 1, correlationData: correlation)
         case .request(let request):
             logger.info("command", metadata: ["command": "\(request.command.name)", "request": "\(request.requestID)"])
@@ -228,7 +233,8 @@ public actor UplinkService {
                     requestID: request.requestID, command: request.command.name, code: "unavailable",
                     message: "the unit is starting")
             }
-            _ = try? client.publish(topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
+            _ = try? client.publish(
+                topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
         }
     }
 

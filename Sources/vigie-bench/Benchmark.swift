@@ -32,7 +32,8 @@ struct Benchmark {
                 Int(1000 / result.pipeline))
             json.append(
                 "{\"resolution\":\"\(width)x\(height)\",\"floor_ms\":\(fmt(result.floor)),\"mask_ms\":\(fmt(result.mask)),"
-                    + "\"motion_ms\":\(fmt(result.motion)),\"pipeline_ms\":\(fmt(result.pipeline)),\"ratio\":\(fmt(ratio, 2))}")
+                    + "\"motion_ms\":\(fmt(result.motion)),\"pipeline_ms\":\(fmt(result.pipeline)),\"ratio\":\(fmt(ratio, 2))}"
+            )
         }
         if arguments.contains("--json") { print("[" + json.joined(separator: ",") + "]") }
     }
@@ -58,7 +59,9 @@ struct Benchmark {
             try MaskPolygon(name: "window 2", points: rect(0.6, 0.15, 0.12, 0.25)),
             try MaskPolygon(
                 name: "garden",
-                points: [.init(x: 0.8, y: 0.6), .init(x: 0.98, y: 0.55), .init(x: 0.95, y: 0.9), .init(x: 0.75, y: 0.85)]),
+                points: [
+                    .init(x: 0.8, y: 0.6), .init(x: 0.98, y: 0.55), .init(x: 0.95, y: 0.9), .init(x: 0.75, y: 0.85),
+                ]),
         ])
         let raster = configuration.mask.raster(for: geometry)
         let detector = MotionDetector(geometry: geometry, mask: raster, settings: configuration.motion)
@@ -73,7 +76,8 @@ struct Benchmark {
                 let start = clock.now
                 body(frame)
                 let elapsed = clock.now - start
-                samples.append(Double(elapsed.components.attoseconds) * 1e-15 + Double(elapsed.components.seconds) * 1e3)
+                samples.append(
+                    Double(elapsed.components.attoseconds) * 1e-15 + Double(elapsed.components.seconds) * 1e3)
             }
             samples.sort()
             return samples[samples.count / 2]
@@ -101,7 +105,8 @@ struct Benchmark {
             let line = base + y * plane.stride
             var x = 0
             while x + 16 <= plane.rowBytes {
-                total &+= SIMD16<UInt16>(truncatingIfNeeded: line.loadUnaligned(fromByteOffset: x, as: SIMD16<UInt8>.self))
+                total &+= SIMD16<UInt16>(
+                    truncatingIfNeeded: line.loadUnaligned(fromByteOffset: x, as: SIMD16<UInt8>.self))
                 x += 16
             }
             while x < plane.rowBytes {

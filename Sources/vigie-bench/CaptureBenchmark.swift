@@ -2,7 +2,7 @@ import VigieCapture
 import VigieCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Capture + mask + motion cost per frame from a real V4L2 device (in the rig: vivid under QEMU, so the
@@ -15,7 +15,11 @@ enum CaptureBenchmark {
             defer { camera.close() }
             var configuration = Configuration()
             configuration.mask = PrivacyMask(polygons: [
-                try MaskPolygon(name: "w", points: [.init(x: 0.1, y: 0.1), .init(x: 0.4, y: 0.1), .init(x: 0.4, y: 0.4), .init(x: 0.1, y: 0.4)])
+                try MaskPolygon(
+                    name: "w",
+                    points: [
+                        .init(x: 0.1, y: 0.1), .init(x: 0.4, y: 0.1), .init(x: 0.4, y: 0.4), .init(x: 0.1, y: 0.4),
+                    ])
             ])
             let pipeline = FramePipeline(configuration: configuration, geometry: camera.geometry)
             let frame = Frame(geometry: camera.geometry)

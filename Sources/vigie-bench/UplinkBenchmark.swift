@@ -5,7 +5,7 @@ import VigieStore
 import VigieUplink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Uplink figures against a real broker (tools/bench-uplink starts one on loopback): the latency from raising
@@ -61,9 +61,13 @@ enum UplinkBenchmark {
             try await Task.sleep(for: .milliseconds(5))
         }
         try await waitAll(sent.map(\.0), arrivals)
-        let latencies = arrivals.times.withLock { arrived in sent.compactMap { id, start in arrived[id].map { milliseconds($0 - start) } } }.sorted()
+        let latencies = arrivals.times.withLock { arrived in
+            sent.compactMap { id, start in arrived[id].map { milliseconds($0 - start) } }
+        }.sorted()
         print("latency raise → subscriber (500 events, 5 ms apart, commit included):")
-        print("  p50 \(format(latencies[latencies.count / 2])) ms, p99 \(format(latencies[latencies.count * 99 / 100])) ms, max \(format(latencies.last!)) ms")
+        print(
+            "  p50 \(format(latencies[latencies.count / 2])) ms, p99 \(format(latencies[latencies.count * 99 / 100])) ms, max \(format(latencies.last!)) ms"
+        )
 
         // Throughput: 2000 events as fast as they can be committed and delivered.
         let start = ContinuousClock.now
@@ -72,8 +76,9 @@ enum UplinkBenchmark {
         let committed = ContinuousClock.now
         try await waitAll(ids, arrivals)
         let delivered = ContinuousClock.now
-        print("throughput (2000 events): \(Int(2000 / (milliseconds(committed - start) / 1000))) commits/s into the outbox, "
-            + "\(Int(2000 / (milliseconds(delivered - start) / 1000))) events/s delivered end to end")
+        print(
+            "throughput (2000 events): \(Int(2000 / (milliseconds(committed - start) / 1000))) commits/s into the outbox, "
+                + "\(Int(2000 / (milliseconds(delivered - start) / 1000))) events/s delivered end to end")
         print("outbox left: \(try outbox.count())")
         receiving.cancel()
         subscriber.stop()

@@ -51,7 +51,8 @@ extension Vigie {
                         let elapsed = clock.now - started
                         progress.update(
                             frames: frames,
-                            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                        )
                     })
             } catch let error as Y4MError {
                 progress.finish()

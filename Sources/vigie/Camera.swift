@@ -24,7 +24,9 @@ extension Vigie.Camera {
                 do {
                     let info = try V4L2Camera.info(path: path)
                     let formats = info.formats.map { $0.emulated ? "(\($0.fourcc))" : $0.fourcc }.joined(separator: " ")
-                    print("\(path)  \(info.card)  driver \(info.driver)  bus \(info.bus)  formats \(formats.isEmpty ? "-" : formats)")
+                    print(
+                        "\(path)  \(info.card)  driver \(info.driver)  bus \(info.bus)  formats \(formats.isEmpty ? "-" : formats)"
+                    )
                 } catch {
                     print("\(path)  \(error)")
                 }
@@ -35,7 +37,8 @@ extension Vigie.Camera {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a device's driver, card, bus, formats and sizes.",
-            discussion: "Formats in parentheses are converted by libv4lconvert (e.g. from MJPEG), not given by the camera.")
+            discussion:
+                "Formats in parentheses are converted by libv4lconvert (e.g. from MJPEG), not given by the camera.")
 
         @Argument(help: "The device, e.g. /dev/video0 or /dev/v4l/by-id/….")
         var device: String
@@ -58,7 +61,8 @@ extension Vigie.Camera {
     struct Snapshot: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Capture one frame to a JPEG, with the configuration's privacy masks applied.",
-            discussion: "Without --config nothing is masked: use it only where no home is in view, or to set the masks up.")
+            discussion:
+                "Without --config nothing is masked: use it only where no home is in view, or to set the masks up.")
 
         @Argument(help: "The device.")
         var device: String
@@ -84,7 +88,9 @@ extension Vigie.Camera {
                 let masked = configuration.mask.raster(for: frame.geometry).apply(to: frame)
                 let jpeg = try JPEGEncoder().encode(masked, quality: configuration.snapshotQuality)
                 try OutputFile(path: output).write(jpeg)
-                print("\(output): \(camera.geometry) \(camera.fourcc), \(configuration.mask.polygons.count) masks, \(jpeg.count) bytes")
+                print(
+                    "\(output): \(camera.geometry) \(camera.fourcc), \(configuration.mask.polygons.count) masks, \(jpeg.count) bytes"
+                )
             } catch let error as CLIError {
                 throw error
             } catch {

@@ -43,7 +43,8 @@ extension Vigie {
                 let geometry = try FrameGeometry(format: .i420, width: width, height: height)
                 let scene = SyntheticScene.street(geometry: geometry, framesPerSecond: Double(fps))
                 let writer = try Y4MWriter(
-                    path: output, header: Y4MHeader(geometry: geometry, frameRateNumerator: fps, frameRateDenominator: 1))
+                    path: output,
+                    header: Y4MHeader(geometry: geometry, frameRateNumerator: fps, frameRateDenominator: 1))
                 let frame = Frame(geometry: geometry)
                 for index in 0..<frames {
                     scene.render(frame: index, into: frame)

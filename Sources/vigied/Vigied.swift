@@ -5,7 +5,7 @@ import VigieCore
 import VigieDaemon
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The Vigie daemon: runs a camera unit from its configuration.
@@ -30,7 +30,10 @@ struct Vigied: AsyncParsableCommand {
     @Flag(help: "Print the demo configuration and exit (a starting point for a real one).")
     var printDemoConfig = false
 
-    @Option(help: "The centre's broker, mqtt://host:port or mqtts://host:port; repeat to try several in turn. Overrides [uplink] brokers.")
+    @Option(
+        help:
+            "The centre's broker, mqtt://host:port or mqtts://host:port; repeat to try several in turn. Overrides [uplink] brokers."
+    )
     var broker: [String] = []
 
     @Option(help: "This unit's id (letters, digits, - and _). Overrides [device] id.")
@@ -136,7 +139,8 @@ struct Vigied: AsyncParsableCommand {
             "vigied starting",
             metadata: [
                 "device": "\(configuration.deviceID)", "role": "\(configuration.role.rawValue)",
-                "uplink": "\(configuration.uplink.map { $0.brokers.map(\.description).joined(separator: ",") } ?? "none")",
+                "uplink":
+                    "\(configuration.uplink.map { $0.brokers.map(\.description).joined(separator: ",") } ?? "none")",
             ])
         do {
             try await daemon.run()

@@ -1,6 +1,7 @@
 internal import CV4L2
 import Testing
 import VigieCore
+
 @testable import VigieCapture
 
 /// Negotiated formats become frame layouts with the driver's strides, so masks land on the right bytes.
@@ -40,7 +41,9 @@ struct V4L2GeometryTests {
     }
 
     @Test func absurdSizeIsRefused() {
-        #expect(throws: V4L2Error.self) { try V4L2Camera.geometry(Self.pix(0, 480, bytesPerLine: 0, size: 0), .grey, "d") }
+        #expect(throws: V4L2Error.self) {
+            try V4L2Camera.geometry(Self.pix(0, 480, bytesPerLine: 0, size: 0), .grey, "d")
+        }
     }
 
     /// A mask applied to a padded YUYV frame covers the same pixels as on a packed one.

@@ -1,9 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 import VigieCore
+
 @testable import VigieCapture
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("V4L2 adapter, without a device")
 struct V4L2UnitTests {
@@ -23,7 +25,9 @@ struct V4L2UnitTests {
     }
 
     @Test func notAVideoDeviceIsRefused() {
-        #expect(throws: V4L2Error.self) { try V4L2Camera(path: "/dev/null", width: 640, height: 480, framesPerSecond: 15) }
+        #expect(throws: V4L2Error.self) {
+            try V4L2Camera(path: "/dev/null", width: 640, height: 480, framesPerSecond: 15)
+        }
     }
 
     @Test func fourccText() {

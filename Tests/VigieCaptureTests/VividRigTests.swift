@@ -1,10 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 import Testing
 import VigieCore
+
 @testable import VigieCapture
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Against the real vivid driver, in the real-kernel rig (`tools/vmtest`, run by `tools/test`). Outside the
 /// rig these show as skipped; inside it (VIGIE_RIG=1) a missing device is a failure.

@@ -25,7 +25,8 @@ struct CommandRouterTests {
                 == .request(.init(command: .snapshot, requestID: "r1", replyTopic: "vigie/v1/pole-7/reply/r1")))
         #expect(
             Self.route("disarm", #"{"id":"r-2","minutes":30}"#)
-                == .request(.init(command: .disarm(minutes: 30), requestID: "r-2", replyTopic: "vigie/v1/pole-7/reply/r-2")))
+                == .request(
+                    .init(command: .disarm(minutes: 30), requestID: "r-2", replyTopic: "vigie/v1/pole-7/reply/r-2")))
         #expect(
             Self.route("selftest", #"{"id":"x"}"#, responseTopic: "centre/replies/42")
                 == .request(.init(command: .selftest, requestID: "x", replyTopic: "centre/replies/42")))
@@ -38,19 +39,21 @@ struct CommandRouterTests {
                 correlationData: nil, topics: Self.topics) == .ignore)
     }
 
-    @Test("malformed commands get a precise error and no effect", arguments: [
-        ("snapshot", "{", "malformed_json", "reply/error"),
-        ("snapshot", "[1,2]", "not_an_object", "reply/error"),
-        ("snapshot", "{}", "missing_field", "reply/error"),
-        ("snapshot", #"{"id":42}"#, "invalid_field", "reply/error"),
-        ("snapshot", #"{"id":"../../x"}"#, "invalid_field", "reply/error"),
-        ("snapshot", #"{"id":"a","extra":1}"#, "unknown_field", "reply/a"),
-        ("disarm", #"{"id":"a","minutes":0}"#, "invalid_field", "reply/a"),
-        ("disarm", #"{"id":"a","minutes":1.5}"#, "invalid_field", "reply/a"),
-        ("disarm", #"{"id":"a","minutes":"10"}"#, "invalid_field", "reply/a"),
-        ("self-destruct", #"{"id":"a"}"#, "unknown_command", "reply/a"),
-        ("call/ack", #"{"id":"a"}"#, "unknown_command", "reply/a"),
-    ])
+    @Test(
+        "malformed commands get a precise error and no effect",
+        arguments: [
+            ("snapshot", "{", "malformed_json", "reply/error"),
+            ("snapshot", "[1,2]", "not_an_object", "reply/error"),
+            ("snapshot", "{}", "missing_field", "reply/error"),
+            ("snapshot", #"{"id":42}"#, "invalid_field", "reply/error"),
+            ("snapshot", #"{"id":"../../x"}"#, "invalid_field", "reply/error"),
+            ("snapshot", #"{"id":"a","extra":1}"#, "unknown_field", "reply/a"),
+            ("disarm", #"{"id":"a","minutes":0}"#, "invalid_field", "reply/a"),
+            ("disarm", #"{"id":"a","minutes":1.5}"#, "invalid_field", "reply/a"),
+            ("disarm", #"{"id":"a","minutes":"10"}"#, "invalid_field", "reply/a"),
+            ("self-destruct", #"{"id":"a"}"#, "unknown_command", "reply/a"),
+            ("call/ack", #"{"id":"a"}"#, "unknown_command", "reply/a"),
+        ])
     func malformed(name: String, payload: String, code: String, topicSuffix: String) {
         let rejected = Self.rejection(Self.route(name, payload))
         #expect(rejected?.code == code, "\(String(describing: rejected))")
@@ -119,7 +122,9 @@ struct UplinkHelperTests {
     @Test func eventIDsAreUniqueAndSorted() {
         var generator = EventIDGenerator()
         var ids: [String] = []
-        for millis in [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_001, 1_700_000_000_500] as [Int64] {
+        for millis in [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_001, 1_700_000_000_500]
+            as [Int64]
+        {
             ids.append(generator.next(millis: millis))
         }
         #expect(ids.allSatisfy { $0.count == 26 })

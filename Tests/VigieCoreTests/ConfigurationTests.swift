@@ -54,25 +54,33 @@ struct ConfigurationTests {
         #expect(configuration.mask.polygons.isEmpty)
     }
 
-    @Test("errors name file, line and key", arguments: [
-        ("[motion]\nsensitivity = 1.5\n", 2, "motion.sensitivity", "out of range"),
-        ("[motion]\nsensitivity = nan\n", 2, "motion.sensitivity", "out of range"),
-        ("[motion]\nmin_frames = 2.5\n", 2, "motion.min_frames", "whole number"),
-        ("[motion]\nsensitivty = 0.5\n", 2, "motion.sensitivty", "unknown key"),
-        ("[device]\nid = \"a/b\"\n", 2, "device.id", "letters, digits"),
-        ("[device]\nrole = \"tower\"\n", 2, "device.role", "not a role"),
-        ("[source]\nuri = \"rtsp://cam\"\n", 2, "source.uri", "not synthetic:"),
-        ("[[mask]]\nname = \"x\"\n", 1, "mask[1].points", "missing"),
-        ("[[mask]]\npoints = [[0.1, 0.1],\n  [1.2, 0.1],\n  [0.5, 0.5]]\n", 3, "mask[1].points", "outside the image"),
-        ("[[mask]]\npoints = [[0.1, 0.1], [0.5, 0.5], [0.5, 0.1], [0.1, 0.5]]\n", 2, "mask[1].points", "crosses itself"),
-        ("[[mask]]\npoints = [[0.1, 0.1], [0.5], [0.5, 0.1]]\n", 2, "mask[1].points[2]", "pair of numbers"),
-        ("[[mask]]\npoints = [[0.1, 0.1], [inf, 0.5], [0.5, 0.1]]\n", 2, "mask[1].points", "not a finite number"),
-        ("[[mask]]\npoints = \"all\"\n", 2, "mask[1].points", "list of [x, y] points"),
-        ("[[zone]]\nname = \"a\"\n[[zone]]\nname = \"a\"\n", 4, "zone[2].name", "defined twice"),
-        ("[snapshot]\nquality = 0\n", 2, "snapshot.quality", "out of range"),
-        ("[motion]\nsensitivity = \n", 2, "", "TOML syntax"),
-        ("motion = 3\n", 1, "motion", "expected a table"),
-    ])
+    @Test(
+        "errors name file, line and key",
+        arguments: [
+            ("[motion]\nsensitivity = 1.5\n", 2, "motion.sensitivity", "out of range"),
+            ("[motion]\nsensitivity = nan\n", 2, "motion.sensitivity", "out of range"),
+            ("[motion]\nmin_frames = 2.5\n", 2, "motion.min_frames", "whole number"),
+            ("[motion]\nsensitivty = 0.5\n", 2, "motion.sensitivty", "unknown key"),
+            ("[device]\nid = \"a/b\"\n", 2, "device.id", "letters, digits"),
+            ("[device]\nrole = \"tower\"\n", 2, "device.role", "not a role"),
+            ("[source]\nuri = \"rtsp://cam\"\n", 2, "source.uri", "not synthetic:"),
+            ("[[mask]]\nname = \"x\"\n", 1, "mask[1].points", "missing"),
+            (
+                "[[mask]]\npoints = [[0.1, 0.1],\n  [1.2, 0.1],\n  [0.5, 0.5]]\n", 3, "mask[1].points",
+                "outside the image"
+            ),
+            (
+                "[[mask]]\npoints = [[0.1, 0.1], [0.5, 0.5], [0.5, 0.1], [0.1, 0.5]]\n", 2, "mask[1].points",
+                "crosses itself"
+            ),
+            ("[[mask]]\npoints = [[0.1, 0.1], [0.5], [0.5, 0.1]]\n", 2, "mask[1].points[2]", "pair of numbers"),
+            ("[[mask]]\npoints = [[0.1, 0.1], [inf, 0.5], [0.5, 0.1]]\n", 2, "mask[1].points", "not a finite number"),
+            ("[[mask]]\npoints = \"all\"\n", 2, "mask[1].points", "list of [x, y] points"),
+            ("[[zone]]\nname = \"a\"\n[[zone]]\nname = \"a\"\n", 4, "zone[2].name", "defined twice"),
+            ("[snapshot]\nquality = 0\n", 2, "snapshot.quality", "out of range"),
+            ("[motion]\nsensitivity = \n", 2, "", "TOML syntax"),
+            ("motion = 3\n", 1, "motion", "expected a table"),
+        ])
     func errorsAreLocated(text: String, line: Int, key: String, message: String) {
         do {
             _ = try Configuration.parse(text, file: "unit.toml")

@@ -3,12 +3,14 @@ import VigieCore
 
 @Suite("Frame geometry and pool")
 struct FrameGeometryTests {
-    @Test("plane layouts", arguments: [
-        (PixelFormat.i420, 641, 481, [641 * 481, 321 * 241, 321 * 241]),
-        (.nv12, 640, 480, [640 * 480, 640 * 240]),
-        (.yuyv, 640, 480, [1280 * 480]),
-        (.grey, 17, 5, [85]),
-    ])
+    @Test(
+        "plane layouts",
+        arguments: [
+            (PixelFormat.i420, 641, 481, [641 * 481, 321 * 241, 321 * 241]),
+            (.nv12, 640, 480, [640 * 480, 640 * 240]),
+            (.yuyv, 640, 480, [1280 * 480]),
+            (.grey, 17, 5, [85]),
+        ])
     func layouts(format: PixelFormat, width: Int, height: Int, planeSizes: [Int]) throws {
         let geometry = try FrameGeometry(format: format, width: width, height: height)
         #expect(geometry.planes.map { $0.stride * $0.rows } == planeSizes)

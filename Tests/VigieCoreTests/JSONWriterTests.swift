@@ -18,13 +18,19 @@ struct JSONWriterTests {
         json.rect(nil, NormalizedRect(x: 0.1, y: 0.2, width: 0.3, height: 0.4))
         json.endArray()
         json.endObject()
-        #expect(json.text == #"{"name":"fenêtre \"12\"\n\u0001","n":-3,"x":0.25,"y":2,"z":0,"nan":null,"ok":true,"list":[1,{"x":0.1,"y":0.2,"w":0.3,"h":0.4}]}"#)
+        #expect(
+            json.text
+                == #"{"name":"fenêtre \"12\"\n\u0001","n":-3,"x":0.25,"y":2,"z":0,"nan":null,"ok":true,"list":[1,{"x":0.1,"y":0.2,"w":0.3,"h":0.4}]}"#
+        )
     }
 
     @Test func eventLine() {
         let event = MotionEvent(
             zone: "gate", startFrame: 30, endFrame: 60, startTime: 1.2, endTime: 2.4, peakArea: 0.0123456,
             boxes: [NormalizedRect(x: 0.5, y: 0.25, width: 0.125, height: 0.5)], framesWithMotion: 31)
-        #expect(event.jsonLine == #"{"kind":"motion","zone":"gate","start_frame":30,"end_frame":60,"start_time":1.2,"end_time":2.4,"peak_area":0.01235,"frames_with_motion":31,"boxes":[{"x":0.5,"y":0.25,"w":0.125,"h":0.5}]}"#)
+        #expect(
+            event.jsonLine
+                == #"{"kind":"motion","zone":"gate","start_frame":30,"end_frame":60,"start_time":1.2,"end_time":2.4,"peak_area":0.01235,"frames_with_motion":31,"boxes":[{"x":0.5,"y":0.25,"w":0.125,"h":0.5}]}"#
+        )
     }
 }

@@ -113,7 +113,9 @@ struct MotionDetectorTests {
         scene.objects = [Self.walker]
         var configuration = Configuration()
         // The walker's whole path (x 60…340, y 80…170 px) is inside the mask.
-        configuration.mask = PrivacyMask(polygons: [try MaskPolygon(name: "house", points: Fixtures.rectangle(0.15, 0.3, 0.85, 0.45))])
+        configuration.mask = PrivacyMask(polygons: [
+            try MaskPolygon(name: "house", points: Fixtures.rectangle(0.15, 0.3, 0.85, 0.45))
+        ])
         let run = Self.run(scene, frames: 120, configuration: configuration)
         #expect(run.started.isEmpty)
         #expect(run.boxes.allSatisfy { $0.isEmpty })
@@ -125,7 +127,8 @@ struct MotionDetectorTests {
         var configuration = Configuration()
         let maskRect = NormalizedRect(x: 0, y: 0, width: 170.0 / 320, height: 1)
         configuration.mask = PrivacyMask(polygons: [
-            try MaskPolygon(name: "left", points: Fixtures.rectangle(maskRect.x, maskRect.y, maskRect.width, maskRect.height))
+            try MaskPolygon(
+                name: "left", points: Fixtures.rectangle(maskRect.x, maskRect.y, maskRect.width, maskRect.height))
         ])
         let run = Self.run(scene, frames: 120, configuration: configuration)
         #expect(!run.started.isEmpty, "the visible half should still be seen")
@@ -151,8 +154,10 @@ struct MotionDetectorTests {
         ]
         var configuration = Configuration()
         configuration.zones = [
-            Zone(name: "entrance", polygon: try MaskPolygon(name: "entrance", points: Fixtures.rectangle(0.5, 0, 0.5, 0.6)),
-                 sensitivity: 0.5, minimumArea: 0.001)
+            Zone(
+                name: "entrance",
+                polygon: try MaskPolygon(name: "entrance", points: Fixtures.rectangle(0.5, 0, 0.5, 0.6)),
+                sensitivity: 0.5, minimumArea: 0.001)
         ]
         let run = Self.run(scene, frames: 90, configuration: configuration)
         #expect(run.ended.map(\.zone) == ["entrance"])

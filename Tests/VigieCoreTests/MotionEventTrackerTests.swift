@@ -13,10 +13,13 @@ struct MotionEventTrackerTests {
         let pattern = [0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0, 0, 0]
         for (frame, moving) in pattern.enumerated() {
             let boxes = moving == 1 ? [Self.box(0, area: 0.01 * Double(frame))] : []
-            for update in tracker.update(frame: frame, time: Double(frame) / 10, boxes: boxes) { log.append((frame, update)) }
+            for update in tracker.update(frame: frame, time: Double(frame) / 10, boxes: boxes) {
+                log.append((frame, update))
+            }
         }
         #expect(log.count == 2)
-        guard log.count == 2, case .started(let zone, let frame, _, _) = log[0].1, case .ended(let event) = log[1].1 else {
+        guard log.count == 2, case .started(let zone, let frame, _, _) = log[0].1, case .ended(let event) = log[1].1
+        else {
             Issue.record("unexpected updates \(log)")
             return
         }

@@ -112,7 +112,8 @@ struct PrivacyMaskTests {
     @Test func tooManyPointsAreRefused() {
         let points = (0..<300).map { index -> NormalizedPoint in
             let angle = Double(index) / 300 * 6.28
-            return NormalizedPoint(x: 0.5 + 0.4 * Fixtures.cosineForTest(angle), y: 0.5 + 0.4 * Fixtures.sineForTest(angle))
+            return NormalizedPoint(
+                x: 0.5 + 0.4 * Fixtures.cosineForTest(angle), y: 0.5 + 0.4 * Fixtures.sineForTest(angle))
         }
         #expect(throws: PolygonError.tooManyPoints(300, limit: MaskPolygon.maximumPoints)) {
             try MaskPolygon(name: "round", points: points)
@@ -123,7 +124,8 @@ struct PrivacyMaskTests {
         // A U shape: the notch between the arms stays visible.
         let points = [(0.1, 0.1), (0.3, 0.1), (0.3, 0.6), (0.7, 0.6), (0.7, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9)]
         let polygon = try MaskPolygon(name: "u", points: points.map { NormalizedPoint(x: $0.0, y: $0.1) })
-        let raster = PrivacyMask(polygons: [polygon]).raster(for: try FrameGeometry(format: .grey, width: 100, height: 100))
+        let raster = PrivacyMask(polygons: [polygon]).raster(
+            for: try FrameGeometry(format: .grey, width: 100, height: 100))
         #expect(!raster.luma.covers(x: 50, y: 30))
         #expect(raster.luma.covers(x: 20, y: 30))
         #expect(raster.luma.covers(x: 50, y: 80))

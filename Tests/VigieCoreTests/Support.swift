@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import VigieCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Helpers shared by the core tests.
 enum Fixtures {

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 import VigieCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Y4M reader")
 struct Y4MReaderTests {
@@ -25,7 +26,8 @@ struct Y4MReaderTests {
     @Test func readsFramesAndTimestamps() throws {
         let frameBytes = 4 * 2 + 2 * (2 * 1)
         let frames = (0..<3).map { index in [UInt8](repeating: UInt8(index * 10), count: frameBytes) }
-        let path = Self.temporaryFile(Self.stream(header: "YUV4MPEG2 W4 H2 F10:1 Ip A1:1 C420jpeg XYSCSS=420JPEG\n", frames: frames))
+        let path = Self.temporaryFile(
+            Self.stream(header: "YUV4MPEG2 W4 H2 F10:1 Ip A1:1 C420jpeg XYSCSS=420JPEG\n", frames: frames))
         defer { unlink(path) }
         let reader = try Y4MReader(path: path)
         #expect(reader.header.geometry == (try FrameGeometry(format: .i420, width: 4, height: 2)))
@@ -40,7 +42,8 @@ struct Y4MReaderTests {
     }
 
     @Test func monoIsGrey() throws {
-        let path = Self.temporaryFile(Self.stream(header: "YUV4MPEG2 W3 H3 F25:1 Cmono\n", frames: [[UInt8](repeating: 7, count: 9)]))
+        let path = Self.temporaryFile(
+            Self.stream(header: "YUV4MPEG2 W3 H3 F25:1 Cmono\n", frames: [[UInt8](repeating: 7, count: 9)]))
         defer { unlink(path) }
         let reader = try Y4MReader(path: path)
         #expect(reader.header.geometry.format == .grey)
@@ -50,19 +53,21 @@ struct Y4MReaderTests {
         #expect(try !reader.read(into: frame))
     }
 
-    @Test("malformed headers name the problem", arguments: [
-        ("", "not a Y4M stream"),
-        ("P6\n640 480\n", "not a Y4M stream"),
-        ("YUV4MPEG2 H480\n", "no W field"),
-        ("YUV4MPEG2 W640\n", "no H field"),
-        ("YUV4MPEG2 W99999 H480\n", "header field W"),
-        ("YUV4MPEG2 W-3 H480\n", "header field W"),
-        ("YUV4MPEG2 Wabc H480\n", "header field W"),
-        ("YUV4MPEG2 W640 H480 F0:1\n", "header field F"),
-        ("YUV4MPEG2 W640 H480 F25\n", "header field F"),
-        ("YUV4MPEG2 W640 H480 C444\n", "colour space C444"),
-        ("YUV4MPEG2 W640 H480", "middle of a header"),
-    ])
+    @Test(
+        "malformed headers name the problem",
+        arguments: [
+            ("", "not a Y4M stream"),
+            ("P6\n640 480\n", "not a Y4M stream"),
+            ("YUV4MPEG2 H480\n", "no W field"),
+            ("YUV4MPEG2 W640\n", "no H field"),
+            ("YUV4MPEG2 W99999 H480\n", "header field W"),
+            ("YUV4MPEG2 W-3 H480\n", "header field W"),
+            ("YUV4MPEG2 Wabc H480\n", "header field W"),
+            ("YUV4MPEG2 W640 H480 F0:1\n", "header field F"),
+            ("YUV4MPEG2 W640 H480 F25\n", "header field F"),
+            ("YUV4MPEG2 W640 H480 C444\n", "colour space C444"),
+            ("YUV4MPEG2 W640 H480", "middle of a header"),
+        ])
     func malformedHeaders(text: String, expected: String) {
         let path = Self.temporaryFile(Array(text.utf8))
         defer { unlink(path) }
@@ -76,7 +81,8 @@ struct Y4MReaderTests {
     }
 
     @Test func overlongHeaderIsRefused() {
-        let path = Self.temporaryFile(Array(("YUV4MPEG2 W640 H480 X" + String(repeating: "a", count: 70_000) + "\n").utf8))
+        let path = Self.temporaryFile(
+            Array(("YUV4MPEG2 W640 H480 X" + String(repeating: "a", count: 70_000) + "\n").utf8))
         defer { unlink(path) }
         #expect(throws: Y4MError.headerTooLong(name: path, limit: Y4MReader.maximumLineLength)) {
             try Y4MReader(path: path)
@@ -113,7 +119,8 @@ struct Y4MReaderTests {
     }
 
     @Test func fileSourceLoopsWithRunningTime() throws {
-        let path = Self.temporaryFile(Self.stream(header: "YUV4MPEG2 W2 H2 F5:1 Cmono\n", frames: [[1, 1, 1, 1], [2, 2, 2, 2]]))
+        let path = Self.temporaryFile(
+            Self.stream(header: "YUV4MPEG2 W2 H2 F5:1 Cmono\n", frames: [[1, 1, 1, 1], [2, 2, 2, 2]]))
         defer { unlink(path) }
         let source = try Y4MFileSource(path: path, loop: true)
         let frame = Frame(geometry: source.geometry)

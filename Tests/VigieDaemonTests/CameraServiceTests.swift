@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Testing
 import VigieCore
 import VigieDaemon
 import VigieImage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Camera service")
 struct CameraServiceTests {

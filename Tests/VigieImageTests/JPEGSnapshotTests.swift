@@ -15,7 +15,9 @@ struct JPEGSnapshotTests {
             let angle = (Double(index) + unit() * 0.8) * 2 * Double.pi / Double(count)
             let radius = 0.15 + unit() * 0.2
             // cos/sin from a short series: enough for test polygons, no Foundation.
-            points.append(NormalizedPoint(x: min(1, max(0, cx + radius * cosine(angle))), y: min(1, max(0, cy + radius * sine(angle)))))
+            points.append(
+                NormalizedPoint(
+                    x: min(1, max(0, cx + radius * cosine(angle))), y: min(1, max(0, cy + radius * sine(angle)))))
         }
         return try MaskPolygon(name: "random", points: points)
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 import VigieCore
 import VigieStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("SQLite outbox")
 struct SQLiteOutboxTests {
@@ -14,7 +15,8 @@ struct SQLiteOutboxTests {
     }
 
     static func item(_ name: String, priority: Int, kind: OutboxItem.Kind = .event, size: Int = 10) -> OutboxItem {
-        OutboxItem(topic: name, payload: [UInt8](repeating: 1, count: size), priority: priority, kind: kind, createdAt: 0)
+        OutboxItem(
+            topic: name, payload: [UInt8](repeating: 1, count: size), priority: priority, kind: kind, createdAt: 0)
     }
 
     @Test func pendingIsByPriorityThenAge() throws {
@@ -31,7 +33,10 @@ struct SQLiteOutboxTests {
         do {
             let outbox = try SQLiteOutbox(directory: folder)
             #expect(try outbox.enqueue { _ in [Self.item("a", priority: 1)] } == 1)
-            #expect(try outbox.enqueue { _ in [Self.item("b", priority: 1), Self.item("b-snap", priority: 1, kind: .snapshot)] } == 2)
+            #expect(
+                try outbox.enqueue { _ in
+                    [Self.item("b", priority: 1), Self.item("b-snap", priority: 1, kind: .snapshot)]
+                } == 2)
             #expect(try outbox.nextBoot() == 1)
             let first = try #require(try outbox.pending(limit: 1).first)
             try outbox.remove(first.id)
@@ -46,7 +51,9 @@ struct SQLiteOutboxTests {
     @Test func fullOutboxDropsSnapshotsThenOldEventsButNeverEmergencies() throws {
         let outbox = try SQLiteOutbox(directory: Self.directory(), maximumItems: 4, maximumBytes: 1 << 20)
         try outbox.enqueue { _ in [Self.item("e1", priority: Priority.emergency)] }
-        try outbox.enqueue { _ in [Self.item("m1", priority: Priority.alert), Self.item("s1", priority: Priority.alert, kind: .snapshot)] }
+        try outbox.enqueue { _ in
+            [Self.item("m1", priority: Priority.alert), Self.item("s1", priority: Priority.alert, kind: .snapshot)]
+        }
         try outbox.enqueue { _ in [Self.item("r1", priority: Priority.routine)] }
         try outbox.enqueue { _ in [Self.item("m2", priority: Priority.alert)] }  // 5 items: the routine one goes
         #expect(try outbox.pending(limit: 10).map(\.item.topic) == ["e1", "m1", "s1", "m2"])
@@ -61,7 +68,9 @@ struct SQLiteOutboxTests {
     @Test func byteBoundIsEnforced() throws {
         let outbox = try SQLiteOutbox(directory: Self.directory(), maximumItems: 1000, maximumBytes: 25_000)
         for index in 0..<5 {
-            try outbox.enqueue { _ in [Self.item("snap\(index)", priority: Priority.alert, kind: .snapshot, size: 10_000)] }
+            try outbox.enqueue { _ in
+                [Self.item("snap\(index)", priority: Priority.alert, kind: .snapshot, size: 10_000)]
+            }
         }
         #expect(try outbox.pending(limit: 10).map(\.item.topic) == ["snap3", "snap4"])
     }

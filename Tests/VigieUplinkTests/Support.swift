@@ -35,7 +35,8 @@ final class Broker: @unchecked Sendable {
         // Started as root, mosquitto drops to its own user: it must be able to write its state here.
         chmod(folder.path, 0o777)
         process = try ChildProcess(
-            path: "/usr/sbin/mosquitto", arguments: ["-c", configuration.path], output: folder.appendingPathComponent("stdout.log"))
+            path: "/usr/sbin/mosquitto", arguments: ["-c", configuration.path],
+            output: folder.appendingPathComponent("stdout.log"))
         try waitForPort(port)
     }
 
@@ -181,7 +182,9 @@ final class TestClient: Sendable {
         client.start()
     }
 
-    static func subscriber(_ broker: Broker, topic: String, id: String = "test-\(UUID().uuidString.prefix(8))", persistent: Bool = false) throws -> TestClient {
+    static func subscriber(
+        _ broker: Broker, topic: String, id: String = "test-\(UUID().uuidString.prefix(8))", persistent: Bool = false
+    ) throws -> TestClient {
         var options = MQTTClient.Options(clientID: id, brokers: [broker.url])
         options.subscriptions = [topic]
         options.cleanStart = !persistent
@@ -197,7 +200,8 @@ final class TestClient: Sendable {
 }
 
 func temporaryFolder(_ name: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("vigie-\(name)-\(UUID().uuidString.prefix(8))")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "vigie-\(name)-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
@@ -235,7 +239,9 @@ func waitForPort(_ port: Int, timeout: Double = 10) throws {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
         let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         close(fd)
         if status == 0 { return }

@@ -13,17 +13,30 @@ struct TestCertificates {
         folder = try temporaryFolder("tls")
         chmod(folder.path, 0o755)
         try Self.openssl(folder, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"])
-        try Self.openssl(folder, ["req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=Vigie test CA", "-days", "2", "-out", "ca.crt"])
+        try Self.openssl(
+            folder,
+            ["req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=Vigie test CA", "-days", "2", "-out", "ca.crt"])
         try Self.openssl(folder, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "other-ca.key"])
-        try Self.openssl(folder, ["req", "-x509", "-new", "-key", "other-ca.key", "-subj", "/CN=Somebody else", "-days", "2", "-out", "other-ca.crt"])
-        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(to: folder.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
-        for (name, subject, extensions) in [("server", "/CN=localhost", ["-extfile", "server.ext"]), ("unit", "/CN=unit-tls", [])] {
+        try Self.openssl(
+            folder,
+            [
+                "req", "-x509", "-new", "-key", "other-ca.key", "-subj", "/CN=Somebody else", "-days", "2", "-out",
+                "other-ca.crt",
+            ])
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(
+            to: folder.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
+        for (name, subject, extensions) in [
+            ("server", "/CN=localhost", ["-extfile", "server.ext"]), ("unit", "/CN=unit-tls", []),
+        ] {
             try Self.openssl(folder, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "\(name).key"])
             try Self.openssl(folder, ["req", "-new", "-key", "\(name).key", "-subj", subject, "-out", "\(name).csr"])
             try Self.openssl(
                 folder,
-                ["x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-                 "-out", "\(name).crt"] + extensions)
+                [
+                    "x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-days", "2",
+                    "-out", "\(name).crt",
+                ] + extensions)
         }
         // mosquitto runs as its own user: it must read its key.
         for file in ["server.key", "server.crt", "ca.crt"] { chmod(path(file), 0o644) }
@@ -58,8 +71,11 @@ struct TLSTests {
         return broker
     }
 
-    static func client(_ broker: Broker, ca: String, certificates: TestCertificates, withCertificate: Bool = true) throws -> TestClient {
-        var options = MQTTClient.Options(clientID: "unit-tls", brokers: [BrokerURL("mqtts://127.0.0.1:\(broker.port)")!])
+    static func client(_ broker: Broker, ca: String, certificates: TestCertificates, withCertificate: Bool = true)
+        throws -> TestClient
+    {
+        var options = MQTTClient.Options(
+            clientID: "unit-tls", brokers: [BrokerURL("mqtts://127.0.0.1:\(broker.port)")!])
         options.caFile = certificates.path(ca)
         if withCertificate {
             options.certFile = certificates.path("unit.crt")

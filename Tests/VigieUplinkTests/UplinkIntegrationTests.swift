@@ -20,11 +20,14 @@ struct UplinkIntegrationTests {
         defer { watcher.stop() }
         #expect(await watcher.inbox.wait(timeout: 10) { _ in true })
         let daemon = try DaemonProcess(
-            arguments: ["--config", configuration.path, "--test-events", "3"], log: folder.appendingPathComponent("vigied.log"))
+            arguments: ["--config", configuration.path, "--test-events", "3"],
+            log: folder.appendingPathComponent("vigied.log"))
         defer { daemon.kill() }
         let inbox = watcher.inbox
 
-        let online = await inbox.wait(timeout: 30) { $0.contains { $0.topic == prefix + "status" && $0.json?["state"] == .string("online") } }
+        let online = await inbox.wait(timeout: 30) {
+            $0.contains { $0.topic == prefix + "status" && $0.json?["state"] == .string("online") }
+        }
         #expect(online, "no online status\n\(daemon.output)")
         let status = await inbox.messages.first { $0.topic == prefix + "status" }?.json
         #expect(status?["firmware"]?.stringValue != nil && status?["boot"]?.intValue == 1)
@@ -73,7 +76,8 @@ struct UplinkIntegrationTests {
         let image = try JPEGDecoder().decode(jpeg)
         // The configured mask covers 0.05…0.4 × 0.05…0.45: its inside, a block away from the edge, is black.
         for y in stride(from: Int(0.05 * Double(image.height)) + 16, to: Int(0.45 * Double(image.height)) - 16, by: 3) {
-            for x in stride(from: Int(0.05 * Double(image.width)) + 16, to: Int(0.4 * Double(image.width)) - 16, by: 3) {
+            for x in stride(from: Int(0.05 * Double(image.width)) + 16, to: Int(0.4 * Double(image.width)) - 16, by: 3)
+            {
                 #expect(image.luma(x: x, y: y) <= 3)
             }
         }
@@ -81,7 +85,8 @@ struct UplinkIntegrationTests {
         // reload: a valid file is applied (and reported); a broken one is refused and changes nothing.
         try send("reload", #"{"id":"r1"}"#)
         #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "reply/r1" } })
-        #expect(await inbox.messages.first { $0.topic == prefix + "reply/r1" }?.json?["result"]?["masks"]?.intValue == 1)
+        #expect(
+            await inbox.messages.first { $0.topic == prefix + "reply/r1" }?.json?["result"]?["masks"]?.intValue == 1)
         #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "event/config_changed" } })
         let original = try String(contentsOf: configuration, encoding: .utf8)
         try (original + "\n[motion]\nsensitivity = 7\n").write(to: configuration, atomically: true, encoding: .utf8)
@@ -95,19 +100,30 @@ struct UplinkIntegrationTests {
         try send("selftest", "{")
         try send("reboot", #"{"id":"x9"}"#)
         try send("disarm", #"{"id":"d1","minutes":-4}"#)
-        #expect(await inbox.wait(timeout: 10) { messages in
-            ["reply/error", "reply/x9", "reply/d1"].allSatisfy { suffix in messages.contains { $0.topic == prefix + suffix } }
-        })
-        let codes = await inbox.messages.filter { $0.topic.hasPrefix(prefix + "reply/") }.compactMap { $0.json?["error"]?["code"]?.stringValue }
+        #expect(
+            await inbox.wait(timeout: 10) { messages in
+                ["reply/error", "reply/x9", "reply/d1"].allSatisfy { suffix in
+                    messages.contains { $0.topic == prefix + suffix }
+                }
+            })
+        let codes = await inbox.messages.filter { $0.topic.hasPrefix(prefix + "reply/") }.compactMap {
+            $0.json?["error"]?["code"]?.stringValue
+        }
         #expect(Set(codes) == ["invalid_configuration", "malformed_json", "unknown_command", "invalid_field"])
 
         // MQTT 5 request/response: the reply goes to the response topic with the correlation data.
         try send("arm", #"{"id":"a5"}"#, responseTopic: "centre/replies/a5", correlation: [7, 7])
-        #expect(await centre.inbox.wait(timeout: 10) { $0.contains { $0.topic == "centre/replies/a5" && $0.json?["ok"] == .bool(true) } })
+        #expect(
+            await centre.inbox.wait(timeout: 10) {
+                $0.contains { $0.topic == "centre/replies/a5" && $0.json?["ok"] == .bool(true) }
+            })
 
         // SIGKILL: the broker publishes the last will.
         daemon.kill()
-        #expect(await inbox.wait(timeout: 20) { $0.last { $0.topic == prefix + "status" }?.json?["state"] == .string("lost") })
+        #expect(
+            await inbox.wait(timeout: 20) {
+                $0.last { $0.topic == prefix + "status" }?.json?["state"] == .string("lost")
+            })
     }
 
     @Test func cleanShutdownSaysOffline() async throws {
@@ -118,8 +134,10 @@ struct UplinkIntegrationTests {
         let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-off")
         let watcher = try TestClient.subscriber(broker, topic: "vigie/v1/unit-off/status")
         defer { watcher.stop() }
-        let daemon = try DaemonProcess(arguments: ["--config", configuration.path], log: folder.appendingPathComponent("vigied.log"))
-        #expect(await watcher.inbox.wait(timeout: 30) { $0.last?.json?["state"] == .string("online") }, "\(daemon.output)")
+        let daemon = try DaemonProcess(
+            arguments: ["--config", configuration.path], log: folder.appendingPathComponent("vigied.log"))
+        #expect(
+            await watcher.inbox.wait(timeout: 30) { $0.last?.json?["state"] == .string("online") }, "\(daemon.output)")
         #expect(daemon.terminate() == 0, "\(daemon.output)")
         #expect(await watcher.inbox.wait(timeout: 10) { $0.last?.json?["state"] == .string("offline") })
     }
@@ -140,7 +158,8 @@ struct UplinkIntegrationTests {
         let log = folder.appendingPathComponent("vigied.log")
 
         let first = try DaemonProcess(
-            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log)
+            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log
+        )
         try await Task.sleep(for: .milliseconds(800))
         broker.stop()  // outage 1
         try await Task.sleep(for: .milliseconds(800))
@@ -148,7 +167,8 @@ struct UplinkIntegrationTests {
         try await Task.sleep(for: .milliseconds(500))
         first.kill()  // power cut in the middle of raising events
         let second = try DaemonProcess(
-            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log)
+            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log
+        )
         defer { second.kill() }
         try await Task.sleep(for: .milliseconds(1000))
         broker.stop()  // outage 2
@@ -172,7 +192,8 @@ struct UplinkIntegrationTests {
         var seen: Set<Int> = []
         var order: [Int: [Int]] = [:]  // priority → sequence numbers, first arrivals
         for message in messages {
-            guard let json = message.json, let seq = json["seq"]?.intValue, let priority = json["priority"]?.intValue else { continue }
+            guard let json = message.json, let seq = json["seq"]?.intValue, let priority = json["priority"]?.intValue
+            else { continue }
             if seen.insert(seq).inserted { order[priority, default: []].append(seq) }
         }
         #expect(complete)

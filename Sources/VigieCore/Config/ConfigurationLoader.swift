@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Configuration {
@@ -12,7 +12,9 @@ extension Configuration {
         do {
             text = try TextFile.read(path: path, limit: maximumFileSize)
         } catch {
-            throw ConfigurationError(issues: [ConfigurationIssue(file: path, line: 0, key: "", message: error.description)])
+            throw ConfigurationError(issues: [
+                ConfigurationIssue(file: path, line: 0, key: "", message: error.description)
+            ])
         }
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         return try parse(text, file: path, baseDirectory: folder)
@@ -46,7 +48,8 @@ struct ConfigurationReader {
 
     mutating func read(_ root: TOMLTable, baseDirectory: String) -> Configuration {
         var configuration = Configuration()
-        checkKeys(root, path: "", allowed: ["device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage"])
+        checkKeys(
+            root, path: "", allowed: ["device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage"])
 
         if let device = table(root, "device", path: "") {
             checkKeys(device, path: "device", allowed: ["id", "role", "board"])
@@ -98,7 +101,9 @@ struct ConfigurationReader {
             if let value = number(motion, "min_area", path: "motion", in: 0.00001...1) { settings.minimumArea = value }
             if let value = integer(motion, "min_frames", path: "motion", in: 1...100) { settings.minimumFrames = value }
             if let value = integer(motion, "end_frames", path: "motion", in: 1...10_000) { settings.endFrames = value }
-            if let value = integer(motion, "grid_columns", path: "motion", in: 16...640) { settings.gridColumns = value }
+            if let value = integer(motion, "grid_columns", path: "motion", in: 16...640) {
+                settings.gridColumns = value
+            }
             if let value = number(motion, "light_change", path: "motion", in: 0.05...1) {
                 settings.globalChangeFraction = value
             }
@@ -165,11 +170,15 @@ struct ConfigurationReader {
                     if case .string(let text) = item.kind, let url = BrokerURL(text) {
                         settings.brokers.append(url)
                     } else {
-                        issue(item.line, "uplink.brokers[\(index + 1)]", "expected \"mqtt://host:port\" or \"mqtts://host:port\"")
+                        issue(
+                            item.line, "uplink.brokers[\(index + 1)]",
+                            "expected \"mqtt://host:port\" or \"mqtts://host:port\"")
                     }
                 }
             } else {
-                issue(value.line, "uplink.brokers", "expected a list of broker URLs, e.g. [\"mqtts://csu.example.fr:8883\"]")
+                issue(
+                    value.line, "uplink.brokers",
+                    "expected a list of broker URLs, e.g. [\"mqtts://csu.example.fr:8883\"]")
             }
         } else {
             issue(uplink.line, "uplink.brokers", "missing: at least one broker URL")
@@ -198,7 +207,9 @@ struct ConfigurationReader {
             issue(uplink.line, "uplink", "cert_file and key_file go together")
         }
         if settings.brokers.contains(where: \.tls) && settings.caFile == nil {
-            issue(uplink.line, "uplink.ca_file", "required for mqtts:// brokers (the CA that signed the broker's certificate)")
+            issue(
+                uplink.line, "uplink.ca_file",
+                "required for mqtts:// brokers (the CA that signed the broker's certificate)")
         }
         return settings
     }
@@ -309,14 +320,17 @@ struct ConfigurationReader {
         return number
     }
 
-    private mutating func integer(_ parent: TOMLTable, _ key: String, path: String, in range: ClosedRange<Int>) -> Int? {
+    private mutating func integer(_ parent: TOMLTable, _ key: String, path: String, in range: ClosedRange<Int>) -> Int?
+    {
         guard let value = parent[key] else { return nil }
         guard case .integer(let integer) = value.kind else {
-            issue(value.line, join(path, key), "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            issue(
+                value.line, join(path, key), "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
             return nil
         }
         guard let number = Int(exactly: integer), range.contains(number) else {
-            issue(value.line, join(path, key), "\(integer) is out of range (\(range.lowerBound) to \(range.upperBound))")
+            issue(
+                value.line, join(path, key), "\(integer) is out of range (\(range.lowerBound) to \(range.upperBound))")
             return nil
         }
         return number

@@ -13,7 +13,8 @@ extension JSON {
         limits: JSONLimits = JSONLimits()
     ) throws(JSONParseError) -> JSONValue {
         if bytes.count > limits.maximumBytes {  // before copying anything
-            throw JSONParseError(offset: max(limits.maximumBytes, 0), message: "input larger than \(limits.maximumBytes) bytes")
+            throw JSONParseError(
+                offset: max(limits.maximumBytes, 0), message: "input larger than \(limits.maximumBytes) bytes")
         }
         var parser = Parser(input: Array(bytes), limits: limits)
         return try parser.parseDocument()
@@ -204,7 +205,9 @@ private struct Parser {
     mutating func parseMemberKey(into frame: inout OpenContainer, afterComma: Bool) throws(JSONParseError) {
         guard current == .quote else {
             if afterComma && current == .closeBrace { throw fail(position, "trailing comma in object") }
-            throw fail(position, afterComma ? "expected string key, found \(found)" : "expected string key or '}', found \(found)")
+            throw fail(
+                position,
+                afterComma ? "expected string key, found \(found)" : "expected string key or '}', found \(found)")
         }
         if frame.members.count >= limits.maximumMembers {
             throw fail(position, "object has more than \(limits.maximumMembers) members")
@@ -285,11 +288,11 @@ private struct Parser {
         if isInteger && integerEnd - digitsStart <= 15 {
             // Fast path: fits an Int and converts to Double exactly.
             var magnitude = 0
-            for index in digitsStart ..< integerEnd { magnitude = magnitude * 10 + Int(input[index] &- .zero) }
+            for index in digitsStart..<integerEnd { magnitude = magnitude * 10 + Int(input[index] &- .zero) }
             let number = Double(magnitude)
             return .number(negative ? -number : number)
         }
-        let text = String(decoding: input[start ..< position], as: UTF8.self)
+        let text = String(decoding: input[start..<position], as: UTF8.self)
         guard let number = Double(text[...]), number.isFinite else { throw fail(start, "number out of range") }
         return .number(number)
     }
@@ -307,10 +310,10 @@ private struct Parser {
             case .quote:
                 let result: String
                 if escaped {
-                    scratch.append(contentsOf: input[runStart ..< position])
+                    scratch.append(contentsOf: input[runStart..<position])
                     result = String(decoding: scratch, as: UTF8.self)
                 } else {
-                    result = String(decoding: input[runStart ..< position], as: UTF8.self)
+                    result = String(decoding: input[runStart..<position], as: UTF8.self)
                 }
                 position += 1
                 return result
@@ -319,12 +322,12 @@ private struct Parser {
                     escaped = true
                     scratch.removeAll(keepingCapacity: true)
                 }
-                scratch.append(contentsOf: input[runStart ..< position])
+                scratch.append(contentsOf: input[runStart..<position])
                 try parseEscape(quote: quote)
                 runStart = position
-            case 0 ..< 0x20:
+            case 0..<0x20:
                 throw fail(position, "unescaped control character 0x\(hex(byte, digits: 2)) in string")
-            case 0x20 ..< 0x80:
+            case 0x20..<0x80:
                 position += 1
             default:
                 position += try utf8SequenceLength()
@@ -376,12 +379,14 @@ private struct Parser {
     mutating func readHex4(escape: Int, skip: Int = 0) throws(JSONParseError) -> UInt32 {
         position += skip
         var value: UInt32 = 0
-        for _ in 0 ..< 4 {
+        for _ in 0..<4 {
             let digit: UInt32
             switch current {
             case let byte? where byte.isDigit: digit = UInt32(byte - .zero)
-            case let byte? where byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case let byte? where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            case let byte? where byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"):
+                digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case let byte? where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"):
+                digit = UInt32(byte - UInt8(ascii: "A") + 10)
             default: throw fail(escape, "expected 4 hex digits after \\u")
             }
             value = value << 4 | digit
@@ -392,12 +397,12 @@ private struct Parser {
 
     mutating func appendUTF8(_ scalar: UInt32) {
         switch scalar {
-        case 0 ..< 0x80:
+        case 0..<0x80:
             scratch.append(UInt8(scalar))
-        case 0x80 ..< 0x800:
+        case 0x80..<0x800:
             scratch.append(UInt8(0xC0 | scalar >> 6))
             scratch.append(UInt8(0x80 | scalar & 0x3F))
-        case 0x800 ..< 0x10000:
+        case 0x800..<0x10000:
             scratch.append(UInt8(0xE0 | scalar >> 12))
             scratch.append(UInt8(0x80 | scalar >> 6 & 0x3F))
             scratch.append(UInt8(0x80 | scalar & 0x3F))
@@ -417,19 +422,19 @@ private struct Parser {
         var low: UInt8 = 0x80
         var high: UInt8 = 0xBF
         switch lead {
-        case 0xC2 ... 0xDF: length = 2
+        case 0xC2...0xDF: length = 2
         case 0xE0: low = 0xA0
-        case 0xE1 ... 0xEC, 0xEE ... 0xEF: break
+        case 0xE1...0xEC, 0xEE...0xEF: break
         case 0xED: high = 0x9F
         case 0xF0: length = 4; low = 0x90
-        case 0xF1 ... 0xF3: length = 4
+        case 0xF1...0xF3: length = 4
         case 0xF4: length = 4; high = 0x8F
         default: throw fail(position, "invalid UTF-8 byte 0x\(hex(lead, digits: 2))")
         }
         guard position + length <= input.count else { throw fail(position, "truncated UTF-8 sequence") }
         let second = input[position + 1]
         guard second >= low && second <= high else { throw fail(position, "invalid UTF-8 sequence") }
-        for index in position + 2 ..< position + length where input[index] & 0xC0 != 0x80 {
+        for index in position + 2..<position + length where input[index] & 0xC0 != 0x80 {
             throw fail(position, "invalid UTF-8 sequence")
         }
         return length

@@ -51,7 +51,9 @@ struct LumaDownscaler {
                     } else {
                         for x in 0..<width {
                             var total: UInt16 = 0
-                            for y in 0..<rowCount { total &+= UInt16(top.load(fromByteOffset: y * stride + x * step, as: UInt8.self)) }
+                            for y in 0..<rowCount {
+                                total &+= UInt16(top.load(fromByteOffset: y * stride + x * step, as: UInt8.self))
+                            }
                             acc[x] = total
                         }
                     }
@@ -75,7 +77,8 @@ struct LumaDownscaler {
                 var total = SIMD4<UInt32>()
                 var offset = gx &* cell &* 2
                 for _ in 0..<(cell / 4) {
-                    total &+= SIMD4<UInt32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: offset, as: SIMD4<UInt16>.self))
+                    total &+= SIMD4<UInt32>(
+                        truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: offset, as: SIMD4<UInt16>.self))
                     offset &+= 8
                 }
                 out[gx] = Float(total.wrappedSum()) * scale[gx]
@@ -107,7 +110,8 @@ struct LumaDownscaler {
             if y == 0 {
                 while x &+ 16 <= width {
                     raw.storeBytes(
-                        of: SIMD16<UInt16>(truncatingIfNeeded: line.loadUnaligned(fromByteOffset: x, as: SIMD16<UInt8>.self)),
+                        of: SIMD16<UInt16>(
+                            truncatingIfNeeded: line.loadUnaligned(fromByteOffset: x, as: SIMD16<UInt8>.self)),
                         toByteOffset: x &* 2, as: SIMD16<UInt16>.self)
                     x &+= 16
                 }
@@ -117,8 +121,10 @@ struct LumaDownscaler {
                 }
             } else {
                 while x &+ 16 <= width {
-                    let sum = raw.loadUnaligned(fromByteOffset: x &* 2, as: SIMD16<UInt16>.self)
-                        &+ SIMD16<UInt16>(truncatingIfNeeded: line.loadUnaligned(fromByteOffset: x, as: SIMD16<UInt8>.self))
+                    let sum =
+                        raw.loadUnaligned(fromByteOffset: x &* 2, as: SIMD16<UInt16>.self)
+                        &+ SIMD16<UInt16>(
+                            truncatingIfNeeded: line.loadUnaligned(fromByteOffset: x, as: SIMD16<UInt8>.self))
                     raw.storeBytes(of: sum, toByteOffset: x &* 2, as: SIMD16<UInt16>.self)
                     x &+= 16
                 }

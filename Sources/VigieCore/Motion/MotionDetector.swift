@@ -80,7 +80,8 @@ public final class MotionDetector {
             let table =
                 zone.polygon.map {
                     SpanTable(polygons: [$0.points], width: columns, height: rows, coverage: .centre)
-                } ?? SpanTable(
+                }
+                ?? SpanTable(
                     width: columns, height: rows, rowStart: (0...rows).map { Int32($0) },
                     spans: (0..<rows).flatMap { _ in [Int32(0), Int32(columns)] })
             for gy in 0..<rows {
@@ -203,7 +204,9 @@ public final class MotionDetector {
                         let bv = b.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
                         var wv = w.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
                         let residual = cv - gain * bv
-                        wv.replace(with: 0, where: (bv .<= low) .| (bv .>= high) .| (residual .>= limit) .| (residual .<= -limit))
+                        wv.replace(
+                            with: 0,
+                            where: (bv .<= low) .| (bv .>= high) .| (residual .>= limit) .| (residual .<= -limit))
                         sumCurrent += cv * wv
                         sumBackground += bv * wv
                         offset += 32
@@ -254,14 +257,18 @@ public final class MotionDetector {
                                 let isChanged = difference .> limit
                                 let flags = SIMD8<Int32>().replacing(with: 1, where: isChanged)
                                 total &+= flags
-                                o.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: flags), toByteOffset: cell, as: SIMD8<UInt8>.self)
+                                o.storeBytes(
+                                    of: SIMD8<UInt8>(truncatingIfNeeded: flags), toByteOffset: cell,
+                                    as: SIMD8<UInt8>.self)
                                 let rate = fastRate.replacing(with: slowRate, where: isChanged)
                                 b.storeBytes(of: bv + (cv - bv) * rate, toByteOffset: offset, as: SIMD8<Float>.self)
                                 var residual = difference
                                 residual.replace(with: noiseCap, where: residual .> noiseCap)
                                 var learnt = dv + (residual - dv) * noiseRate
                                 learnt.replace(with: noiseFloor, where: learnt .< noiseFloor)
-                                d.storeBytes(of: dv.replacing(with: learnt, where: .!isChanged), toByteOffset: offset, as: SIMD8<Float>.self)
+                                d.storeBytes(
+                                    of: dv.replacing(with: learnt, where: .!isChanged), toByteOffset: offset,
+                                    as: SIMD8<Float>.self)
                                 cell += 8
                             }
                         }
@@ -333,7 +340,8 @@ public final class MotionDetector {
                             boxes.append(
                                 MotionBox(
                                     zone: Int(z),
-                                    rect: NormalizedRect(x: left, y: upper, width: right - left, height: bottom - upper),
+                                    rect: NormalizedRect(
+                                        x: left, y: upper, width: right - left, height: bottom - upper),
                                     area: Double(count) * cellArea))
                         }
                     }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A generated street scene with known ground truth: for the demo (no camera needed) and for tests.
@@ -110,7 +110,8 @@ public final class SyntheticScene: FrameSource {
                             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                             value += sigma * noise[Int(truncatingIfNeeded: state >> 48)]
                         }
-                        line.storeBytes(of: UInt8(max(0, min(255, value.rounded()))), toByteOffset: x * step, as: UInt8.self)
+                        line.storeBytes(
+                            of: UInt8(max(0, min(255, value.rounded()))), toByteOffset: x * step, as: UInt8.self)
                     }
                 }
             }
@@ -127,7 +128,9 @@ public final class SyntheticScene: FrameSource {
         case .yuyv:
             for y in 0..<height {
                 let line = base + y * plane.stride
-                for x in stride(from: 1, to: width * 2, by: 2) { line.storeBytes(of: 120, toByteOffset: x, as: UInt8.self) }
+                for x in stride(from: 1, to: width * 2, by: 2) {
+                    line.storeBytes(of: 120, toByteOffset: x, as: UInt8.self)
+                }
             }
         case .grey: break
         }

@@ -11,9 +11,11 @@ public struct PrivacyMask: Sendable, Hashable {
 
     /// The mask rasterised for `geometry`. Compute once per resolution and reuse for every frame.
     public func raster(for geometry: FrameGeometry) -> MaskRaster {
-        MaskRaster(geometry: geometry, luma: SpanTable(
-            polygons: polygons.map(\.points), width: geometry.width, height: geometry.height,
-            coverage: .conservative))
+        MaskRaster(
+            geometry: geometry,
+            luma: SpanTable(
+                polygons: polygons.map(\.points), width: geometry.width, height: geometry.height,
+                coverage: .conservative))
     }
 }
 
@@ -59,7 +61,8 @@ public struct MaskRaster: Sendable {
             fill(luma, base + planes[0].offset, stride: planes[0].stride, bytesPerSample: 1, value: MaskFill.luma)
         case .yuyv:
             // A pixel pair shares its chroma, so the whole pair (Y0 U Y1 V) is blanked.
-            let pattern = UInt32(MaskFill.luma) | UInt32(MaskFill.chroma) << 8 | UInt32(MaskFill.luma) << 16
+            let pattern =
+                UInt32(MaskFill.luma) | UInt32(MaskFill.chroma) << 8 | UInt32(MaskFill.luma) << 16
                 | UInt32(MaskFill.chroma) << 24
             for row in 0..<chroma.height {
                 let line = base + planes[0].offset + row * planes[0].stride

@@ -20,7 +20,9 @@ public struct Backoff: Sendable {
         for _ in 0..<min(attempt, 30) { delay = min(maximum, delay * 2) }
         attempt += 1
         let spread = delay * jitter
-        return max(initial * (1 - jitter), min(maximum * (1 + jitter), delay + Double.random(in: -spread...spread, using: &random)))
+        return max(
+            initial * (1 - jitter),
+            min(maximum * (1 + jitter), delay + Double.random(in: -spread...spread, using: &random)))
     }
 
     public mutating func next() -> Double {

@@ -73,7 +73,8 @@ public enum CommandRouter {
         func reject(_ requestID: String?, _ code: String, _ message: String) -> CommandRoute {
             let replyTopic = mqtt5Reply ?? requestID.map(topics.reply) ?? topics.replyError
             return .reject(
-                topic: replyTopic, payload: CommandReply.error(requestID: requestID, command: name, code: code, message: message),
+                topic: replyTopic,
+                payload: CommandReply.error(requestID: requestID, command: name, code: code, message: message),
                 correlationData: correlationData)
         }
         guard payload.count <= maximumPayload else {
@@ -85,7 +86,9 @@ public enum CommandRouter {
         } catch {
             return reject(nil, "malformed_json", error.description)
         }
-        guard case .object(let members) = document else { return reject(nil, "not_an_object", "the payload must be a JSON object") }
+        guard case .object(let members) = document else {
+            return reject(nil, "not_an_object", "the payload must be a JSON object")
+        }
         guard let idValue = document["id"] else { return reject(nil, "missing_field", "field 'id' is required") }
         guard let requestID = idValue.stringValue, isRequestID(requestID) else {
             return reject(nil, "invalid_field", "'id' must be a string of 1 to 64 letters, digits, '.', '-' or '_'")
@@ -142,7 +145,8 @@ public enum CommandRouter {
 /// Reply payloads: `{"id":…,"command":…,"ok":true,"result":{…}}` or `{"id":…,"command":…,"ok":false,
 /// "error":{"code":…,"message":…}}`.
 public enum CommandReply {
-    public static func ok(requestID: String, command: String, result: (inout JSONWriter) -> Void = { _ in }) -> [UInt8] {
+    public static func ok(requestID: String, command: String, result: (inout JSONWriter) -> Void = { _ in }) -> [UInt8]
+    {
         var json = JSONWriter()
         json.beginObject()
         json.string("id", requestID)

@@ -23,7 +23,8 @@ public struct UplinkEvent: Sendable {
     }
 
     /// The event's JSON (see docs/mqtt.md). `historical` is added at delivery time when it is late.
-    public func payload(id: String, sequence: Int64, millis: Int64, deviceID: String, snapshotTopic: String?) -> [UInt8] {
+    public func payload(id: String, sequence: Int64, millis: Int64, deviceID: String, snapshotTopic: String?) -> [UInt8]
+    {
         var json = JSONWriter()
         json.beginObject()
         json.string("id", id)

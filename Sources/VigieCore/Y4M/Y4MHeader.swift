@@ -30,7 +30,8 @@ public struct Y4MHeader: Sendable, Equatable {
                 guard parts.count == 2, let num = Int(parts[0]), let den = Int(parts[1]), num > 0, den > 0,
                     num <= 1_000_000, den <= 1_000_000, Double(num) / Double(den) <= 1000
                 else {
-                    throw .malformedField(name: name, field: "F", reason: "frame rate '\(value)' is not N:D with N, D > 0")
+                    throw .malformedField(
+                        name: name, field: "F", reason: "frame rate '\(value)' is not N:D with N, D > 0")
                 }
                 rate = (num, den)
             case "C":
@@ -62,7 +63,8 @@ public struct Y4MHeader: Sendable, Equatable {
     /// The header line as written to a stream, with its newline.
     public var line: String {
         let colour = geometry.format == .grey ? "mono" : "420jpeg"
-        return "YUV4MPEG2 W\(geometry.width) H\(geometry.height) F\(frameRateNumerator):\(frameRateDenominator) Ip A1:1 C\(colour)\n"
+        return
+            "YUV4MPEG2 W\(geometry.width) H\(geometry.height) F\(frameRateNumerator):\(frameRateDenominator) Ip A1:1 C\(colour)\n"
     }
 
     private static func dimension(_ value: String, field: String, name: String) throws(Y4MError) -> Int {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes frames as a Y4M stream (I420 as `C420jpeg`, GREY as `Cmono`), to a file or standard output.

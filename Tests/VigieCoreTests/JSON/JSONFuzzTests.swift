@@ -1,5 +1,5 @@
-import VigieCore
 import Testing
+import VigieCore
 
 /// SplitMix64: small, fast, deterministic for a given seed.
 struct SeededGenerator: RandomNumberGenerator {
@@ -69,8 +69,8 @@ struct Serializer {
             case 0x09: out += "\\t"
             case 0x08: out += "\\b"
             case 0x2F where escapeNonASCII: out += "\\/"
-            case 0 ..< 0x20: out += hex4(scalar.value)
-            case 0x80 ..< 0x10000 where escapeNonASCII: out += hex4(scalar.value)
+            case 0..<0x20: out += hex4(scalar.value)
+            case 0x80..<0x10000 where escapeNonASCII: out += hex4(scalar.value)
             case 0x10000... where escapeNonASCII:
                 let offset = scalar.value - 0x10000
                 out += hex4(0xD800 + (offset >> 10)) + hex4(0xDC00 + (offset & 0x3FF))
@@ -87,23 +87,25 @@ struct ValueGenerator {
     var rng: SeededGenerator
 
     mutating func scalar() -> Unicode.Scalar {
-        let ranges: [ClosedRange<UInt32>] = [0x20 ... 0x7E, 0x20 ... 0x7E, 0x00 ... 0x1F, 0x7F ... 0x7FF, 0x800 ... 0xD7FF,
-                                             0xE000 ... 0xFFFF, 0x10000 ... 0x10FFFF, 0x22 ... 0x22, 0x5C ... 0x5C]
+        let ranges: [ClosedRange<UInt32>] = [
+            0x20...0x7E, 0x20...0x7E, 0x00...0x1F, 0x7F...0x7FF, 0x800...0xD7FF,
+            0xE000...0xFFFF, 0x10000...0x10FFFF, 0x22...0x22, 0x5C...0x5C,
+        ]
         let range = ranges.randomElement(using: &rng)!
         return Unicode.Scalar(UInt32.random(in: range, using: &rng))!
     }
 
     mutating func string() -> String {
         var result = ""
-        for _ in 0 ..< Int.random(in: 0 ... 12, using: &rng) { result.unicodeScalars.append(scalar()) }
+        for _ in 0..<Int.random(in: 0...12, using: &rng) { result.unicodeScalars.append(scalar()) }
         return result
     }
 
     mutating func number() -> Double {
-        switch Int.random(in: 0 ..< 4, using: &rng) {
-        case 0: return Double(Int.random(in: -(1 << 53) ... (1 << 53), using: &rng))
-        case 1: return Double(Int.random(in: -1000 ... 1000, using: &rng)) / 8
-        case 2: return Double.random(in: -1e6 ... 1e6, using: &rng)
+        switch Int.random(in: 0..<4, using: &rng) {
+        case 0: return Double(Int.random(in: -(1 << 53)...(1 << 53), using: &rng))
+        case 1: return Double(Int.random(in: -1000...1000, using: &rng)) / 8
+        case 2: return Double.random(in: -1e6...1e6, using: &rng)
         default:
             while true {
                 let number = Double(bitPattern: rng.next())
@@ -114,17 +116,19 @@ struct ValueGenerator {
 
     mutating func value(depth: Int) -> JSONValue {
         let kinds = depth >= 5 ? 4 : 6
-        switch Int.random(in: 0 ..< kinds, using: &rng) {
+        switch Int.random(in: 0..<kinds, using: &rng) {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &rng))
         case 2: return .number(number())
         case 3: return .string(string())
-        case 4: return .array((0 ..< Int.random(in: 0 ... 5, using: &rng)).map { _ in value(depth: depth + 1) })
+        case 4: return .array((0..<Int.random(in: 0...5, using: &rng)).map { _ in value(depth: depth + 1) })
         default:
             var members: [(key: String, value: JSONValue)] = []
-            for _ in 0 ..< Int.random(in: 0 ... 5, using: &rng) {
+            for _ in 0..<Int.random(in: 0...5, using: &rng) {
                 let key = string()
-                if !members.contains(where: { $0.key == key }) { members.append((key: key, value: value(depth: depth + 1))) }
+                if !members.contains(where: { $0.key == key }) {
+                    members.append((key: key, value: value(depth: depth + 1)))
+                }
             }
             return .object(members)
         }
@@ -137,7 +141,8 @@ func identical(_ a: JSONValue, _ b: JSONValue) -> Bool {
     case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
     case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy(identical)
     case (.object(let x), .object(let y)):
-        return x.count == y.count && zip(x, y).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && identical($0.value, $1.value) }
+        return x.count == y.count
+            && zip(x, y).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && identical($0.value, $1.value) }
     default: return a == b
     }
 }
@@ -153,7 +158,8 @@ func identical(_ a: JSONValue, _ b: JSONValue) -> Bool {
     ]
 
     /// Bytes that tend to reach interesting parser states.
-    static let interesting: [UInt8] = Array(#"{}[],:"\/-+.eE0123456789 tfnu"#.utf8)
+    static let interesting: [UInt8] =
+        Array(#"{}[],:"\/-+.eE0123456789 tfnu"#.utf8)
         + [0x00, 0x0A, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
 
     /// Checks the parser's contract on `bytes`: it returns or throws `JSONParseError` with a sane
@@ -176,7 +182,7 @@ func identical(_ a: JSONValue, _ b: JSONValue) -> Bool {
         for seed in Self.seeds { _ = try JSON.parse(seed) }
     }
 
-    @Test(arguments: 0 ..< 4)
+    @Test(arguments: 0..<4)
     func mutatedDocuments(seedIndex: Int) {
         var rng = SeededGenerator(seed: 0xC0FFEE + UInt64(seedIndex))
         let original = Array(Self.seeds[seedIndex].utf8)
@@ -186,18 +192,20 @@ func identical(_ a: JSONValue, _ b: JSONValue) -> Bool {
             $0.maximumMembers = 4
             $0.maximumStringBytes = 8
         }
-        for iteration in 0 ..< 4_000 {
+        for iteration in 0..<4_000 {
             var bytes = original
-            for _ in 0 ..< Int.random(in: 1 ... 4, using: &rng) {
-                let position = Int.random(in: 0 ... bytes.count, using: &rng)
-                let byte = Bool.random(using: &rng) ? Self.interesting.randomElement(using: &rng)! : UInt8.random(in: 0 ... 255, using: &rng)
-                switch Int.random(in: 0 ..< 5, using: &rng) {
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let position = Int.random(in: 0...bytes.count, using: &rng)
+                let byte =
+                    Bool.random(using: &rng)
+                    ? Self.interesting.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
+                switch Int.random(in: 0..<5, using: &rng) {
                 case 0 where position < bytes.count: bytes[position] = byte
                 case 1: bytes.insert(byte, at: position)
                 case 2 where position < bytes.count: bytes.remove(at: position)
                 case 3:  // duplicate a slice, to grow nesting and repeat keys
-                    let end = Int.random(in: position ... bytes.count, using: &rng)
-                    bytes.insert(contentsOf: bytes[position ..< min(end, position + 16)], at: position)
+                    let end = Int.random(in: position...bytes.count, using: &rng)
+                    bytes.insert(contentsOf: bytes[position..<min(end, position + 16)], at: position)
                 default:  // truncate
                     bytes.removeSubrange(position...)
                 }
@@ -212,11 +220,11 @@ func identical(_ a: JSONValue, _ b: JSONValue) -> Bool {
     @Test func randomBytes() {
         var rng = SeededGenerator(seed: 0xBAD_5EED)
         var accepted = 0
-        for _ in 0 ..< 20_000 {
-            let length = Int.random(in: 0 ... 24, using: &rng)
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...24, using: &rng)
             let wild = Bool.random(using: &rng)
-            let bytes = (0 ..< length).map { _ in
-                wild ? UInt8.random(in: 0 ... 255, using: &rng) : Self.interesting.randomElement(using: &rng)!
+            let bytes = (0..<length).map { _ in
+                wild ? UInt8.random(in: 0...255, using: &rng) : Self.interesting.randomElement(using: &rng)!
             }
             if Self.check(bytes) { accepted += 1 }
         }
@@ -225,7 +233,7 @@ func identical(_ a: JSONValue, _ b: JSONValue) -> Bool {
 
     @Test func randomValuesRoundTrip() throws {
         var generator = ValueGenerator(rng: SeededGenerator(seed: 2_026))
-        for index in 0 ..< 3_000 {
+        for index in 0..<3_000 {
             let value = generator.value(depth: 0)
             let serializer = Serializer(escapeNonASCII: index % 2 == 1, spaced: index % 3 == 0)
             let text = serializer.serialize(value)

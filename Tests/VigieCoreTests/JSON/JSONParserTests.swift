@@ -1,5 +1,5 @@
-import VigieCore
 import Testing
+import VigieCore
 
 // MARK: Helpers
 
@@ -27,7 +27,8 @@ func expectRejected(
 ) {
     do {
         let value = try JSON.parse(input, limits: limits)
-        Issue.record("accepted \(String(decoding: input.prefix(60), as: UTF8.self)) as \(value)", sourceLocation: sourceLocation)
+        Issue.record(
+            "accepted \(String(decoding: input.prefix(60), as: UTF8.self)) as \(value)", sourceLocation: sourceLocation)
     } catch {
         #expect(error == JSONParseError(offset: offset, message: message), sourceLocation: sourceLocation)
     }
@@ -98,18 +99,30 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
         #expect(try parse("\"\u{7F}\"") == .string("\u{7F}"))  // DEL is not a control character in JSON
         #expect(try parse(#""\uDBFF\uDFFF""#) == .string("\u{10FFFF}"))
         #expect(try parse(#""a\nb""#).stringValue == "a\nb")
-        #expect(try parse("\"\u{10FFFF}\u{FFFF}\u{E000}\u{D7FF}\u{80}\u{7FF}\"") == .string("\u{10FFFF}\u{FFFF}\u{E000}\u{D7FF}\u{80}\u{7FF}"))
+        #expect(
+            try parse("\"\u{10FFFF}\u{FFFF}\u{E000}\u{D7FF}\u{80}\u{7FF}\"")
+                == .string("\u{10FFFF}\u{FFFF}\u{E000}\u{D7FF}\u{80}\u{7FF}"))
     }
 
     @Test func arraysAndNesting() throws {
         #expect(try parse("[]") == .array([]))
         #expect(try parse("[ ]") == .array([]))
-        #expect(try parse("[1, \"a\", null, true, [], {}]") == .array([.number(1), .string("a"), .null, .bool(true), .array([]), .object([])]))
+        #expect(
+            try parse("[1, \"a\", null, true, [], {}]")
+                == .array([.number(1), .string("a"), .null, .bool(true), .array([]), .object([])]))
         let nested = try parse(#"{"a":[1,{"b":[[],{"c":null}]}],"d":{}}"#)
-        #expect(nested == .object([
-            (key: "a", value: .array([.number(1), .object([(key: "b", value: .array([.array([]), .object([(key: "c", value: .null)])]))])])),
-            (key: "d", value: .object([])),
-        ]))
+        #expect(
+            nested
+                == .object([
+                    (
+                        key: "a",
+                        value: .array([
+                            .number(1),
+                            .object([(key: "b", value: .array([.array([]), .object([(key: "c", value: .null)])]))]),
+                        ])
+                    ),
+                    (key: "d", value: .object([])),
+                ]))
         #expect(nested["a"]?.arrayValue?[1]["b"]?.arrayValue?[1]["c"] == .null)
     }
 
@@ -126,7 +139,8 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
         #expect(value["m"]?.boolValue == true)
         #expect(value["n"] == .null)
         #expect(value["missing"] == nil)
-        #expect(value.arrayValue == nil && value.stringValue == nil && value.numberValue == nil && value.boolValue == nil)
+        #expect(
+            value.arrayValue == nil && value.stringValue == nil && value.numberValue == nil && value.boolValue == nil)
         #expect(JSONValue.array([]).isObject == false)
         #expect(JSONValue.array([])["a"] == nil)
         #expect(JSONValue.string("a")["a"] == nil)
@@ -134,13 +148,15 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
         #expect(try parse(#"{"a":1,"b":2}"#) != parse(#"{"b":2,"a":1}"#))
         #expect(try parse(#"{"a":1,"b":2}"#) == parse(#"{ "a" : 1 , "b" : 2 }"#))
         #expect(JSONValue.number(1) != .string("1"))
-        #expect(JSONValue.object([(key: "a", value: .null)]) != .object([(key: "a", value: .null), (key: "b", value: .null)]))
+        #expect(
+            JSONValue.object([(key: "a", value: .null)])
+                != .object([(key: "a", value: .null), (key: "b", value: .null)]))
     }
 
     @Test func inputForms() throws {
         let expected = JSONValue.array([.number(1)])
         #expect(try JSON.parse([UInt8]("[1]".utf8)) == expected)
-        #expect(try JSON.parse(Array("xx[1]yy".utf8)[2 ..< 5]) == expected)  // slice with non-zero start
+        #expect(try JSON.parse(Array("xx[1]yy".utf8)[2..<5]) == expected)  // slice with non-zero start
         #expect(try JSON.parse("[1]".utf8) == expected)
         #expect(try JSON.parse("[1]".utf8.lazy.map { $0 }) == expected)
         #expect(try JSON.parse(ContiguousArray("[1]".utf8)) == expected)
@@ -161,8 +177,9 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
         expectRejected(#"{"a\nb":1,"a\nb":2}"#, offset: 10, message: #"duplicate key "a\u000Ab""#)
         expectRejected(#"{"\"\\":1,"\"\\":2}"#, offset: 10, message: #"duplicate key "\"\\""#)
         let long = String(repeating: "k", count: 100)
-        expectRejected("{\"\(long)\":1,\"\(long)\":2}", offset: 106,
-                       message: "duplicate key \"\(String(repeating: "k", count: 32))...\"")
+        expectRejected(
+            "{\"\(long)\":1,\"\(long)\":2}", offset: 106,
+            message: "duplicate key \"\(String(repeating: "k", count: 32))...\"")
     }
 }
 
@@ -270,21 +287,21 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
         Rejection(bytes: [0xEF, 0xBB, 0xBF, 0x31], 0, "byte order mark is not allowed"),
         Rejection(bytes: [0xEF, 0xBB, 0xBF], 0, "byte order mark is not allowed"),
         Rejection(bytes: [0xC3, 0xA9], 0, "expected a value, found byte 0xC3"),
-        Rejection(bytes: [0x22, 0x80, 0x22], 1, "invalid UTF-8 byte 0x80"),               // lone continuation
-        Rejection(bytes: [0x22, 0xC0, 0xAF, 0x22], 1, "invalid UTF-8 byte 0xC0"),         // overlong '/'
-        Rejection(bytes: [0x22, 0xC1, 0xBF, 0x22], 1, "invalid UTF-8 byte 0xC1"),         // overlong
-        Rejection(bytes: [0x22, 0xE0, 0x80, 0xAF, 0x22], 1, "invalid UTF-8 sequence"),    // overlong 3-byte
+        Rejection(bytes: [0x22, 0x80, 0x22], 1, "invalid UTF-8 byte 0x80"),  // lone continuation
+        Rejection(bytes: [0x22, 0xC0, 0xAF, 0x22], 1, "invalid UTF-8 byte 0xC0"),  // overlong '/'
+        Rejection(bytes: [0x22, 0xC1, 0xBF, 0x22], 1, "invalid UTF-8 byte 0xC1"),  // overlong
+        Rejection(bytes: [0x22, 0xE0, 0x80, 0xAF, 0x22], 1, "invalid UTF-8 sequence"),  // overlong 3-byte
         Rejection(bytes: [0x22, 0xF0, 0x80, 0x80, 0xAF, 0x22], 1, "invalid UTF-8 sequence"),  // overlong 4-byte
-        Rejection(bytes: [0x22, 0xED, 0xA0, 0x80, 0x22], 1, "invalid UTF-8 sequence"),    // U+D800 encoded
-        Rejection(bytes: [0x22, 0xED, 0xBF, 0xBF, 0x22], 1, "invalid UTF-8 sequence"),    // U+DFFF encoded
+        Rejection(bytes: [0x22, 0xED, 0xA0, 0x80, 0x22], 1, "invalid UTF-8 sequence"),  // U+D800 encoded
+        Rejection(bytes: [0x22, 0xED, 0xBF, 0xBF, 0x22], 1, "invalid UTF-8 sequence"),  // U+DFFF encoded
         Rejection(bytes: [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], 1, "invalid UTF-8 sequence"),  // > U+10FFFF
         Rejection(bytes: [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22], 1, "invalid UTF-8 byte 0xF5"),
         Rejection(bytes: [0x22, 0xFE, 0x22], 1, "invalid UTF-8 byte 0xFE"),
         Rejection(bytes: [0x22, 0xFF, 0x22], 1, "invalid UTF-8 byte 0xFF"),
-        Rejection(bytes: [0x22, 0xC3, 0x22], 1, "invalid UTF-8 sequence"),               // truncated before quote
+        Rejection(bytes: [0x22, 0xC3, 0x22], 1, "invalid UTF-8 sequence"),  // truncated before quote
         Rejection(bytes: [0x22, 0xE2, 0x82, 0x22], 1, "invalid UTF-8 sequence"),
         Rejection(bytes: [0x22, 0xF0, 0x9F, 0x98, 0x22], 1, "invalid UTF-8 sequence"),
-        Rejection(bytes: [0x22, 0xE2, 0x82], 1, "truncated UTF-8 sequence"),              // truncated at end
+        Rejection(bytes: [0x22, 0xE2, 0x82], 1, "truncated UTF-8 sequence"),  // truncated at end
         Rejection(bytes: [0x22, 0xC3], 1, "truncated UTF-8 sequence"),
         Rejection(bytes: [0x22, 0x61, 0xC3, 0xA9, 0xA9, 0x22], 4, "invalid UTF-8 byte 0xA9"),  // extra continuation
         Rejection(bytes: [0x22, 0x5C, 0xC3, 0xA9, 0x22], 1, "invalid escape: '\\' followed by byte 0xC3"),
@@ -304,7 +321,8 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
     @Test func deepOpeningBracketsThrowCleanly() {
         let brackets = String(repeating: "[", count: 100_000)
         expectRejected(brackets, offset: 65_536, message: "input larger than 65536 bytes")
-        expectRejected(brackets, offset: 16, message: "nesting deeper than 16", limits: limits { $0.maximumBytes = 200_000 })
+        expectRejected(
+            brackets, offset: 16, message: "nesting deeper than 16", limits: limits { $0.maximumBytes = 200_000 })
         expectRejected(String(repeating: #"{"a":"#, count: 10_000), offset: 80, message: "nesting deeper than 16")
         expectRejected(String(repeating: #"[{"a":"#, count: 10_000), offset: 48, message: "nesting deeper than 16")
     }
@@ -319,8 +337,9 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
             levels += 1
         }
         #expect(levels == depth - 1)
-        expectRejected(text, offset: depth - 1, message: "nesting deeper than \(depth - 1)",
-                       limits: limits { $0.maximumDepth = depth - 1 })
+        expectRejected(
+            text, offset: depth - 1, message: "nesting deeper than \(depth - 1)",
+            limits: limits { $0.maximumDepth = depth - 1 })
     }
 }
 
@@ -348,7 +367,9 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
         let tooDeep = String(repeating: #"{"k":"#, count: 16) + "{}" + String(repeating: "}", count: 16)
         expectRejected(tooDeep, offset: 80, message: "nesting deeper than 16")
         // Depth is "open at once", not total.
-        let wide = "[" + Array(repeating: String(repeating: "[", count: 15) + String(repeating: "]", count: 15), count: 50)
+        let wide =
+            "["
+            + Array(repeating: String(repeating: "[", count: 15) + String(repeating: "]", count: 15), count: 50)
             .joined(separator: ",") + "]"
         #expect(try parse(wide).arrayValue?.count == 50)
         // Depth 0 still allows scalars.
@@ -360,20 +381,30 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
     @Test func stringLength() throws {
         let max = 16_384
         #expect(try parse("\"" + String(repeating: "a", count: max) + "\"").stringValue?.utf8.count == max)
-        expectRejected("\"" + String(repeating: "a", count: max + 1) + "\"", offset: 0, message: "string longer than 16384 bytes")
-        expectRejected("[1,\"" + String(repeating: "a", count: max + 1), offset: 3, message: "string longer than 16384 bytes")
+        expectRejected(
+            "\"" + String(repeating: "a", count: max + 1) + "\"", offset: 0, message: "string longer than 16384 bytes")
+        expectRejected(
+            "[1,\"" + String(repeating: "a", count: max + 1), offset: 3, message: "string longer than 16384 bytes")
         // Counted in decoded UTF-8 bytes: raw multi-byte characters...
         #expect(try parse("\"" + String(repeating: "é", count: max / 2) + "\"").stringValue?.count == max / 2)
-        expectRejected("\"" + String(repeating: "é", count: max / 2) + "a\"", offset: 0, message: "string longer than 16384 bytes")
+        expectRejected(
+            "\"" + String(repeating: "é", count: max / 2) + "a\"", offset: 0, message: "string longer than 16384 bytes")
         // ...escapes (6 input bytes, 2 decoded bytes)...
-        #expect(try parse("\"" + String(repeating: #"\u00e9"#, count: max / 2) + "\"", limits: limits { $0.maximumBytes = 100_000 })
-                    .stringValue?.utf8.count == max)
-        expectRejected("\"" + String(repeating: #"\u00e9"#, count: max / 2) + "\\n\"", offset: 0,
-                       message: "string longer than 16384 bytes", limits: limits { $0.maximumBytes = 100_000 })
+        #expect(
+            try parse(
+                "\"" + String(repeating: #"\u00e9"#, count: max / 2) + "\"",
+                limits: limits { $0.maximumBytes = 100_000 }
+            )
+            .stringValue?.utf8.count == max)
+        expectRejected(
+            "\"" + String(repeating: #"\u00e9"#, count: max / 2) + "\\n\"", offset: 0,
+            message: "string longer than 16384 bytes", limits: limits { $0.maximumBytes = 100_000 })
         // ...and a mix of escapes and raw runs.
         let mixed = "\"" + String(repeating: #"ab\n"#, count: max / 3) + "x\""
         #expect(try parse(mixed).stringValue?.utf8.count == max / 3 * 3 + 1)
-        expectRejected("\"" + String(repeating: #"ab\n"#, count: max / 3) + "xy\"", offset: 0, message: "string longer than 16384 bytes")
+        expectRejected(
+            "\"" + String(repeating: #"ab\n"#, count: max / 3) + "xy\"", offset: 0,
+            message: "string longer than 16384 bytes")
         // Keys are strings too.
         let key = String(repeating: "k", count: 9)
         let tight = limits { $0.maximumStringBytes = 8 }
@@ -396,7 +427,7 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
         func object(_ count: Int) -> (text: String, lastKeyOffset: Int) {
             var text = "{"
             var offset = 0
-            for index in 0 ..< count {
+            for index in 0..<count {
                 if index > 0 { text += "," }
                 offset = text.utf8.count
                 text += "\"k\(index)\":\(index)"
@@ -412,20 +443,21 @@ func limits(_ change: (inout JSONLimits) -> Void) -> JSONLimits {
         #expect(members.last?.key == "k1023")
         let over = object(1_025)
         expectRejected(over.text, offset: over.lastKeyOffset, message: "object has more than 1024 members")
-        expectRejected(#"{"a":1}"#, offset: 1, message: "object has more than 0 members", limits: limits { $0.maximumMembers = 0 })
+        expectRejected(
+            #"{"a":1}"#, offset: 1, message: "object has more than 0 members", limits: limits { $0.maximumMembers = 0 })
     }
 
     @Test func hostileMaximumSizeInputsAreFast() throws {
         let clock = ContinuousClock()
         let big = limits { $0.maximumStringBytes = 65_536 }
         let inputs: [String] = [
-            String(repeating: "9", count: 65_536),                                     // one huge integer
-            "0." + String(repeating: "1", count: 65_534),                              // one huge fraction
-            "1e" + String(repeating: "9", count: 65_534),                              // huge exponent
-            "\"" + String(repeating: #"\u00e9"#, count: 10_000) + "\"",               // escape-heavy string
+            String(repeating: "9", count: 65_536),  // one huge integer
+            "0." + String(repeating: "1", count: 65_534),  // one huge fraction
+            "1e" + String(repeating: "9", count: 65_534),  // huge exponent
+            "\"" + String(repeating: #"\u00e9"#, count: 10_000) + "\"",  // escape-heavy string
             "[" + Array(repeating: #"[[[[[[[[[[[[[[1]]]]]]]]]]]]]]"#, count: 1_000).joined(separator: ",") + "]",
-            "{" + (0 ..< 1_024).map { "\"\(String(repeating: "x", count: 40))\($0)\":0" }.joined(separator: ",") + "}",
-            "{" + (0 ..< 1_024).map { "\"\(String(repeating: "é", count: 20))\($0)\":0" }.joined(separator: ",") + "}",
+            "{" + (0..<1_024).map { "\"\(String(repeating: "x", count: 40))\($0)\":0" }.joined(separator: ",") + "}",
+            "{" + (0..<1_024).map { "\"\(String(repeating: "é", count: 20))\($0)\":0" }.joined(separator: ",") + "}",
         ]
         for input in inputs {
             let start = clock.now

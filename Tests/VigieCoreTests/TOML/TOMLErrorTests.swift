@@ -21,7 +21,8 @@ struct ErrorCase: CustomTestStringConvertible, Sendable {
 @Suite("Errors")
 struct ErrorTests {
     static let structureCases: [ErrorCase] = [
-        ErrorCase("quality = 1\nquality = 2", line: 2, #"duplicate key "quality" (first defined on line 1)"#, column: 1),
+        ErrorCase(
+            "quality = 1\nquality = 2", line: 2, #"duplicate key "quality" (first defined on line 1)"#, column: 1),
         ErrorCase(
             "[camera]\n\n\nquality = 80\nfps = 5\nquality = 90", line: 6,
             #"duplicate key "quality" (first defined on line 4)"#),
@@ -38,11 +39,13 @@ struct ErrorTests {
         ErrorCase("a.b = 1\na.b.c = 2", line: 2, #"key "a.b" is already a value"#),
         ErrorCase("a.b = 1\n[a]", line: 2, "table [a] is already defined by dotted keys (line 1)"),
         ErrorCase("[x]\na.b = 1\n[x.a]", line: 3, "table [x.a] is already defined by dotted keys (line 2)"),
-        ErrorCase("[a.b]\nx = 1\n[a]\nb.y = 2", line: 4, #"table "b" is defined on line 1; dotted keys cannot add to it"#),
+        ErrorCase(
+            "[a.b]\nx = 1\n[a]\nb.y = 2", line: 4, #"table "b" is defined on line 1; dotted keys cannot add to it"#),
         ErrorCase("[[a]]\n[a]", line: 2, #""a" is an array of tables (line 1); use [[a]]"#),
         ErrorCase("[a]\n[[a]]", line: 2, "[[a]] conflicts with table [a] (line 1)"),
         ErrorCase("a = []\n[[a]]", line: 2, #"key "a" is already a value (line 1)"#),
-        ErrorCase("[[t.a]]\n[t]\na.b = 1", line: 3, #"key "a" is an array of tables (line 1); dotted keys cannot add to it"#),
+        ErrorCase(
+            "[[t.a]]\n[t]\na.b = 1", line: 3, #"key "a" is an array of tables (line 1); dotted keys cannot add to it"#),
         ErrorCase("a = {b = 1}\na.c = 2", line: 2, #"key "a" is already a value (line 1)"#),
         ErrorCase("a = {b = 1}\n[a.c]", line: 2, #"key "a" is already a value (line 1)"#),
         ErrorCase("p = {a = {b = 1}, a.c = 2}", line: 1, #"key "a" is already a value"#),

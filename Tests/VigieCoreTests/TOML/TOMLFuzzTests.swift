@@ -70,9 +70,11 @@ struct FuzzTests {
     /// Bytes that matter to the grammar, plus a few that must be rejected.
     static let alphabet: [[UInt8]] = {
         var pieces: [[UInt8]] = "[]{}\"'=,.#\\_-+:0123456789abefinotuxzTZ \t\n".utf8.map { [$0] }
-        pieces += ["\r", "\r\n", "\"\"\"", "'''", "[[", "]]", "\\u", "\\U", "é", "日", "😀", "1e", "0x", "inf", "nan",
-            "true", "1979-05-27", "07:32:00", "a.b", "= ", "{ ", "[ "]
-            .map { Array($0.utf8) }
+        pieces += [
+            "\r", "\r\n", "\"\"\"", "'''", "[[", "]]", "\\u", "\\U", "é", "日", "😀", "1e", "0x", "inf", "nan",
+            "true", "1979-05-27", "07:32:00", "a.b", "= ", "{ ", "[ ",
+        ]
+        .map { Array($0.utf8) }
         pieces += [[0x00], [0x07], [0x1B], [0x7F], [0xFF], [0xC3]]  // controls and invalid UTF-8 (repaired to U+FFFD)
         return pieces
     }()

@@ -142,7 +142,9 @@ struct TOMLParser {
         if b == Self.lf {
             pos += 1
         } else if b == Self.cr {
-            guard peek(1) == Self.lf else { throw errorHere("carriage return (U+000D) must be followed by a line feed") }
+            guard peek(1) == Self.lf else {
+                throw errorHere("carriage return (U+000D) must be followed by a line feed")
+            }
             pos += 2
         } else {
             return false
@@ -197,13 +199,16 @@ struct TOMLParser {
                 let parts = try parseKey()
                 if isArray {
                     guard peek() == Self.closeBracket && peek(1) == Self.closeBracket else {
-                        throw errorHere("expected ']]' to close [[\(TOMLTableRules.display(parts[...]))]], found \(describeCurrent())")
+                        throw errorHere(
+                            "expected ']]' to close [[\(TOMLTableRules.display(parts[...]))]], found \(describeCurrent())"
+                        )
                     }
                     pos += 2
                     current = try TOMLTableRules.appendTable(parts, root: root, header: header)
                 } else {
                     guard peek() == Self.closeBracket else {
-                        throw errorHere("expected ']' to close [\(TOMLTableRules.display(parts[...]))], found \(describeCurrent())")
+                        throw errorHere(
+                            "expected ']' to close [\(TOMLTableRules.display(parts[...]))], found \(describeCurrent())")
                     }
                     pos += 1
                     current = try TOMLTableRules.defineTable(parts, root: root, header: header)
@@ -246,7 +251,8 @@ struct TOMLParser {
                 if parts.isEmpty {
                     throw errorHere("expected a key, found \(describeCurrent())")
                 }
-                throw errorHere("expected a key after \"\(TOMLTableRules.display(parts[...])).\", found \(describeCurrent())")
+                throw errorHere(
+                    "expected a key after \"\(TOMLTableRules.display(parts[...])).\", found \(describeCurrent())")
             }
             parts.append(part)
             skipWhitespace()
@@ -319,7 +325,8 @@ struct TOMLParser {
                 return items
             }
             if b == Self.comma {
-                throw errorHere(items.isEmpty ? "expected a value before ',' in array" : "expected a value between ',' in array")
+                throw errorHere(
+                    items.isEmpty ? "expected a value before ',' in array" : "expected a value between ',' in array")
             }
             items.append(try parseValue(depth: depth + 1))
             try skipBlankLines()
@@ -509,7 +516,8 @@ struct TOMLParser {
             out.append(contentsOf: scalar.utf8)
         default:
             pos -= 1
-            let what = Self.isControl(c) || c >= 0x80 || c == Self.space ? describeCurrent() : "\\" + String(Unicode.Scalar(c))
+            let what =
+                Self.isControl(c) || c >= 0x80 || c == Self.space ? describeCurrent() : "\\" + String(Unicode.Scalar(c))
             throw error("invalid escape sequence \(what) in string", at: start)
         }
     }

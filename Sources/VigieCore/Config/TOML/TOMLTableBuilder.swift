@@ -88,7 +88,8 @@ final class TOMLTableNode {
         entries.reserveCapacity(slots.count)
         for slot in slots {
             entries.append(
-                TOMLTable.Entry(key: slot.key, keyLine: slot.keyLine, keyColumn: slot.keyColumn, value: slot.item.makeValue()))
+                TOMLTable.Entry(
+                    key: slot.key, keyLine: slot.keyLine, keyColumn: slot.keyColumn, value: slot.item.makeValue()))
         }
         return TOMLTable(entries: entries, line: line)
     }
@@ -161,7 +162,8 @@ enum TOMLTableRules {
             let part = parts[i]
             guard let s = table.slotIndex(part.name) else {
                 guard table.depth < TOML.maximumDepth else { throw depthError(at: part) }
-                let child = TOMLTableNode(origin: .implicit, depth: table.depth + 1, line: part.line, column: part.column)
+                let child = TOMLTableNode(
+                    origin: .implicit, depth: table.depth + 1, line: part.line, column: part.column)
                 table.add(part, .table(child))
                 table = child
                 continue
@@ -183,13 +185,16 @@ enum TOMLTableRules {
     }
 
     /// Applies `[a.b.c]` and returns the table that the following key/value lines fill.
-    static func defineTable(_ parts: [TOMLKeyPart], root: TOMLTableNode, header: TOMLKeyPart) throws(TOMLError) -> TOMLTableNode {
+    static func defineTable(_ parts: [TOMLKeyPart], root: TOMLTableNode, header: TOMLKeyPart) throws(TOMLError)
+        -> TOMLTableNode
+    {
         let parent = try headerParent(parts, root: root)
         let last = parts[parts.count - 1]
         let name = display(parts[...])
         guard let s = parent.slotIndex(last.name) else {
             guard parent.depth < TOML.maximumDepth else { throw depthError(at: last) }
-            let child = TOMLTableNode(origin: .header, depth: parent.depth + 1, line: header.line, column: header.column)
+            let child = TOMLTableNode(
+                origin: .header, depth: parent.depth + 1, line: header.line, column: header.column)
             parent.add(last, .table(child))
             return child
         }
@@ -217,12 +222,15 @@ enum TOMLTableRules {
     }
 
     /// Applies `[[a.b.c]]`: appends a new table and returns it.
-    static func appendTable(_ parts: [TOMLKeyPart], root: TOMLTableNode, header: TOMLKeyPart) throws(TOMLError) -> TOMLTableNode {
+    static func appendTable(_ parts: [TOMLKeyPart], root: TOMLTableNode, header: TOMLKeyPart) throws(TOMLError)
+        -> TOMLTableNode
+    {
         let parent = try headerParent(parts, root: root)
         let last = parts[parts.count - 1]
         let name = display(parts[...])
         guard parent.depth < TOML.maximumDepth else { throw depthError(at: last) }
-        let element = TOMLTableNode(origin: .arrayElement, depth: parent.depth + 1, line: header.line, column: header.column)
+        let element = TOMLTableNode(
+            origin: .arrayElement, depth: parent.depth + 1, line: header.line, column: header.column)
         guard let s = parent.slotIndex(last.name) else {
             let array = TOMLTableArrayNode(line: header.line, column: header.column)
             array.tables.append(element)
@@ -274,7 +282,8 @@ enum TOMLTableRules {
         let last = parts[parts.count - 1]
         if let s = table.slotIndex(last.name) {
             throw error(
-                "duplicate key \"\(display(parts[...]))\" (first defined on line \(table.slot(at: s).keyLine))", at: last)
+                "duplicate key \"\(display(parts[...]))\" (first defined on line \(table.slot(at: s).keyLine))",
+                at: last)
         }
         table.add(last, .value(value))
     }
