@@ -12,18 +12,19 @@ enum Terminal {
         write(fd: 2, line)
     }
 
-    static func write(fd: Int32, _ text: String) {
-        var bytes = Array(text.utf8)
+    static func write(fd: Int32, _ text: String) { write(fd: fd, Array(text.utf8)) }
+
+    /// Writes all of `bytes`, retrying after interruptions and short writes.
+    static func write(fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if count < 0 {
                 if errno == EINTR { continue }
                 return
             }
             offset += count
         }
-        bytes.removeAll()
     }
 }
 
@@ -42,17 +43,7 @@ final class OutputFile {
 
     func write(_ text: String) { Terminal.write(fd: fd, text) }
 
-    func write(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += count
-        }
-    }
+    func write(_ bytes: [UInt8]) { Terminal.write(fd: fd, bytes) }
 }
 
 /// A failure to report to the technician as one plain line, with exit status 1.

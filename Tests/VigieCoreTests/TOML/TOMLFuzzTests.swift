@@ -1,17 +1,13 @@
 import Testing
 import VigieCore
 
-/// SplitMix64: small, deterministic, good enough to drive mutations.
+/// VigieCore's `SplitMix`, with the helpers the mutations use.
 struct SplitMix64 {
-    var state: UInt64
+    private var generator: SplitMix
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    init(state: UInt64) { generator = SplitMix(seed: state) }
+
+    mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform-ish in `0..<n` (n > 0).
     mutating func below(_ n: Int) -> Int {
