@@ -110,6 +110,9 @@ public final class V4L2Camera: FrameSource {
         guard format.fmt.pix.pixelformat == code else {
             throw .noUsableFormat(device: path, offered: [fourcc(format.fmt.pix.pixelformat)])
         }
+        guard isProgressive(format.fmt.pix.field) else {
+            throw .unsupportedFieldOrder(device: path, field: format.fmt.pix.field)
+        }
         let geometry = try geometry(format.fmt.pix, pixelFormat, path)
         var parameters = v4l2_streamparm()
         parameters.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
@@ -170,44 +173,67 @@ public final class V4L2Camera: FrameSource {
 
     /// Waits for the next frame (up to `stallTimeout`) and copies it into `frame`.
     public func next(into frame: Frame) throws -> Bool {
+        while true {
+            guard let buffer = try dequeue() else { continue }  // woken without a frame ready: wait again
+            var queued = buffer
+            defer { _ = try? Self.ioctl(fd, cv4l2_qbuf, "VIDIOC_QBUF", &queued, path) }
+            if let lastSequence, buffer.sequence > lastSequence &+ 1 {
+                droppedFrames += Int(buffer.sequence - lastSequence - 1)
+            }
+            lastSequence = buffer.sequence
+            // A buffer the driver marks as bad, or that holds less than a whole frame, is dropped rather than
+            // shown: the rest of the frame buffer would be a mix of two pictures.
+            let complete = buffer.bytesused == 0 || Int(buffer.bytesused) >= neededBytes
+            guard buffer.flags & UInt32(V4L2_BUF_FLAG_ERROR) == 0, complete, Self.isProgressive(buffer.field) else {
+                droppedFrames += 1
+                continue
+            }
+            let source = buffers[Int(buffer.index)]
+            let count = min(
+                buffer.bytesused == 0 ? source.length : Int(buffer.bytesused), frame.bytes.count, source.length)
+            frame.bytes.baseAddress!.copyMemory(from: source.pointer, byteCount: count)
+            frame.sequence = Int(buffer.sequence)
+            frame.timestamp = Double(buffer.timestamp.tv_sec) + Double(buffer.timestamp.tv_usec) / 1e6
+            return true
+        }
+    }
+
+    /// Bytes a whole frame needs in the driver's layout.
+    private var neededBytes: Int {
+        geometry.planes.map { $0.offset + $0.stride * ($0.rows - 1) + $0.rowBytes }.max() ?? 0
+    }
+
+    /// Waits (up to `stallTimeout`) and dequeues a filled buffer; `nil` if woken without one.
+    private func dequeue() throws(V4L2Error) -> v4l2_buffer? {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while true {
             let ready = poll(&descriptor, 1, Int32(stallTimeout * 1000))
             if ready < 0 && errno == EINTR { continue }
-            if ready < 0 { throw V4L2Error.ioctl(device: path, request: "poll", errno: errno) }
-            if ready == 0 { throw V4L2Error.timeout(device: path, seconds: stallTimeout) }
+            if ready < 0 { throw .ioctl(device: path, request: "poll", errno: errno) }
+            if ready == 0 { throw .timeout(device: path, seconds: stallTimeout) }
             if descriptor.revents & Int16(POLLERR | POLLHUP) != 0 && descriptor.revents & Int16(POLLIN) == 0 {
-                throw V4L2Error.ioctl(device: path, request: "poll", errno: ENODEV)
+                throw .ioctl(device: path, request: "poll", errno: ENODEV)
             }
             break
         }
         var buffer = v4l2_buffer()
         buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
         buffer.memory = V4L2_MEMORY_MMAP.rawValue
-        var dequeued = false
-        while !dequeued {
+        while true {
             let status = withUnsafeMutablePointer(to: &buffer) {
                 cv4l2_ioctl(fd, cv4l2_dqbuf, UnsafeMutableRawPointer($0))
             }
-            if status == 0 {
-                dequeued = true
-            } else if errno == EAGAIN {
-                return try next(into: frame)  // woken without a frame ready: wait again
-            } else if errno != EINTR {
-                throw V4L2Error.ioctl(device: path, request: "VIDIOC_DQBUF", errno: errno)
-            }
+            if status == 0 { return buffer }
+            if errno == EAGAIN { return nil }
+            if errno != EINTR { throw .ioctl(device: path, request: "VIDIOC_DQBUF", errno: errno) }
         }
-        let source = buffers[Int(buffer.index)]
-        let count = min(Int(buffer.bytesused), frame.bytes.count, source.length)
-        frame.bytes.baseAddress!.copyMemory(from: source.pointer, byteCount: count)
-        if let lastSequence, buffer.sequence > lastSequence &+ 1 {
-            droppedFrames += Int(buffer.sequence - lastSequence - 1)
-        }
-        lastSequence = buffer.sequence
-        frame.sequence = Int(buffer.sequence)
-        frame.timestamp = Double(buffer.timestamp.tv_sec) + Double(buffer.timestamp.tv_usec) / 1e6
-        try Self.ioctl(fd, cv4l2_qbuf, "VIDIOC_QBUF", &buffer, path)
-        return true
+    }
+
+    /// Whole frames only: fields sent one after the other (SEQ_TB, ALTERNATE…) would put scene rows at other
+    /// buffer rows than the mask expects.
+    static func isProgressive(_ field: UInt32) -> Bool {
+        field == V4L2_FIELD_NONE.rawValue || field == V4L2_FIELD_ANY.rawValue || field == V4L2_FIELD_INTERLACED.rawValue
+            || field == V4L2_FIELD_INTERLACED_TB.rawValue || field == V4L2_FIELD_INTERLACED_BT.rawValue
     }
 
     /// Sets a control found by its name (case-insensitive), e.g. vivid's "Horizontal Movement".
@@ -357,7 +383,9 @@ public final class V4L2Camera: FrameSource {
             ]
         }
         let needed = planes.map { $0.offset + $0.stride * $0.rows }.max() ?? 0
-        guard width > 0, height > 0, width <= FrameGeometry.maximumSide, height <= FrameGeometry.maximumSide else {
+        guard width > 0, height > 0, width <= FrameGeometry.maximumSide, height <= FrameGeometry.maximumSide,
+            format != .yuyv || width % 2 == 0
+        else {
             throw .noUsableFormat(device: path, offered: ["\(width)x\(height)"])
         }
         return FrameGeometry(

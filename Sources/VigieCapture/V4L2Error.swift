@@ -13,6 +13,8 @@ public enum V4L2Error: Error, Sendable, Equatable, CustomStringConvertible {
     case noUsableFormat(device: String, offered: [String])
     case mmapFailed(device: String, errno: Int32)
     case timeout(device: String, seconds: Double)
+    /// The driver delivers separate fields (SEQ_TB, ALTERNATE…), which would misplace the privacy mask.
+    case unsupportedFieldOrder(device: String, field: UInt32)
 
     /// The device is gone (unplugged, driver unbound): reopen later.
     public var isDeviceGone: Bool {
@@ -32,6 +34,8 @@ public enum V4L2Error: Error, Sendable, Equatable, CustomStringConvertible {
             "\(device): none of YUYV, NV12, GREY or YU12 (MJPEG through libv4lconvert) is offered; it has \(offered.joined(separator: ", "))"
         case .mmapFailed(let device, let code): "\(device): cannot map capture buffers (\(SystemError.describe(code)))"
         case .timeout(let device, let seconds): "\(device): no frame for \(seconds) s"
+        case .unsupportedFieldOrder(let device, let field):
+            "\(device): the driver sends separate fields (V4L2 field order \(field)); only whole frames can be masked safely"
         }
     }
 }

@@ -51,7 +51,13 @@ public final class CameraService: Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Wakes a camera blocked waiting for a frame or for the device to come back.
     private let cameraStop = StopSignal()
-    private let snapshotRequests = Mutex<[CheckedContinuation<[UInt8]?, Never>]>([])
+    /// Waiting snapshot requests, and whether the camera loop is there to serve them.
+    private struct SnapshotQueue {
+        var serving = false
+        var nextID = 0
+        var waiting: [(id: Int, continuation: CheckedContinuation<[UInt8]?, Never>)] = []
+    }
+    private let snapshotRequests = Mutex(SnapshotQueue())
     /// Milliseconds (monotonic) until which motion is not reported; 0 armed, `Int.max` until `arm`.
     private let disarmedUntil = Atomic<Int>(0)
     private let statistics = Mutex(Statistics())
@@ -79,11 +85,27 @@ public final class CameraService: Sendable {
         cameraStop.raise()
     }
 
-    /// The masked JPEG of the next frame, or `nil` if the camera is not running.
-    public func snapshot() async -> [UInt8]? {
-        guard statistics.withLock({ $0.running }) else { return nil }
-        return await withCheckedContinuation { continuation in
-            snapshotRequests.withLock { $0.append(continuation) }
+    /// The masked JPEG of the next frame, or `nil` if the camera is not running or gives no frame within
+    /// `timeout` seconds (stalled, unplugged).
+    public func snapshot(timeout: Double = 3) async -> [UInt8]? {
+        await withCheckedContinuation { continuation in
+            let id: Int? = snapshotRequests.withLock { queue in
+                guard queue.serving else { return nil }
+                queue.nextID += 1
+                queue.waiting.append((queue.nextID, continuation))
+                return queue.nextID
+            }
+            guard let id else {
+                continuation.resume(returning: nil)
+                return
+            }
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+                let expired = self.snapshotRequests.withLock { queue in
+                    queue.waiting.firstIndex { $0.id == id }.map { queue.waiting.remove(at: $0).continuation }
+                }
+                expired?.resume(returning: nil)
+            }
         }
     }
 
@@ -122,14 +144,16 @@ public final class CameraService: Sendable {
         var period = Duration.seconds(1 / source.framesPerSecond)
         var report = Report()
         statistics.withLock { $0.running = true }
+        snapshotRequests.withLock { $0.serving = true }
         defer {
             statistics.withLock { $0.running = false }
             // Nobody waits for ever on a camera that stopped.
-            for request in snapshotRequests.withLock({ requests in
-                defer { requests = [] }; return requests
-            }) {
-                request.resume(returning: nil)
+            let waiting = snapshotRequests.withLock { queue in
+                queue.serving = false
+                defer { queue.waiting = [] }
+                return queue.waiting
             }
+            for request in waiting { request.continuation.resume(returning: nil) }
         }
         while !stopping.load(ordering: .relaxed) {
             if let frameLimit, report.frames >= frameLimit { break }
@@ -200,12 +224,13 @@ public final class CameraService: Sendable {
     }
 
     private func serveSnapshots(_ masked: MaskedFrame, encoder: JPEGEncoder, quality: Int) {
-        let waiting = snapshotRequests.withLock { requests in
-            defer { requests = [] }; return requests
+        let waiting = snapshotRequests.withLock { queue in
+            defer { queue.waiting = [] }
+            return queue.waiting
         }
         guard !waiting.isEmpty else { return }
         let jpeg = try? encoder.encode(masked, quality: quality)
-        for request in waiting { request.resume(returning: jpeg) }
+        for request in waiting { request.continuation.resume(returning: jpeg) }
     }
 
     private func handle(

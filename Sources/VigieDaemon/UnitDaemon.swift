@@ -98,6 +98,7 @@ public final class UnitDaemon: Sendable {
         let result: Result<CameraService.Report, any Error> = await withCheckedContinuation { continuation in
             Self.detach { continuation.resume(returning: Result { try camera.run() }) }
         }
+        testTask.cancel()
         _ = await testTask.value
         if let uplink { await uplink.shutdown() }
         _ = try result.get()

@@ -58,8 +58,9 @@ public final class MQTTClient: Sendable {
         /// The broker could not be reached or refused us; `reason` says why (TLS errors included).
         case connectFailed(BrokerURL, reason: String)
         case disconnected(reason: String)
-        /// The broker acknowledged the QoS 1 message with this id.
-        case acknowledged(Int32)
+        /// The broker answered the QoS 1 message with this id: `reason` below 0x80 is success; 0x80 and above
+        /// is a refusal (MQTT 5: not authorised, quota exceeded, topic invalid, packet too large…).
+        case acknowledged(Int32, reason: Int32)
         case message(Message)
     }
 
@@ -197,8 +198,9 @@ public final class MQTTClient: Sendable {
         return mid
     }
 
-    /// Stops the I/O thread. With `final`, first publishes that retained message (the `offline` status) and
-    /// waits up to `timeout` seconds for the broker's acknowledgement, then disconnects cleanly (no last will).
+    /// Stops the I/O thread. With `final`, first publishes that retained message and waits up to `timeout`
+    /// seconds for it to be written, then disconnects cleanly (no last will). `UplinkService.shutdown` waits
+    /// for the broker's acknowledgement of its `offline` status before calling this.
     public func stop(final: (topic: String, payload: [UInt8])? = nil, timeout: Double = 2) {
         guard
             let running = thread.withLock({ thread -> pthread_t? in
@@ -306,9 +308,9 @@ public final class MQTTClient: Sendable {
                 state.lastError.withLock { $0 = "connection lost: \(String(cString: mosquitto_strerror(code)))" }
             }
         }
-        mosquitto_publish_v5_callback_set(mosq) { _, context, mid, _, _ in
+        mosquitto_publish_v5_callback_set(mosq) { _, context, mid, reason, _ in
             let state = Unmanaged<State>.fromOpaque(context!).takeUnretainedValue()
-            state.continuation.yield(.acknowledged(mid))
+            state.continuation.yield(.acknowledged(mid, reason: reason))
         }
         mosquitto_message_v5_callback_set(mosq) { _, context, message, properties in
             guard let context, let message else { return }

@@ -45,6 +45,10 @@ public actor UplinkService {
     private var telemetrySource: (@Sendable () -> TelemetrySample)?
     private var inflight: [Int32: Int64] = [:]
     private var inflightIDs: Set<Int64> = []
+    /// Items the broker refused on this connection (PUBACK ≥ 0x80): kept, retried after the next reconnect.
+    private var refusedIDs: Set<Int64> = []
+    /// Message ids whose acknowledgement someone is waiting for (the `offline` status at shutdown).
+    private var acknowledgedMids: Set<Int32> = []
     private var connected = false
     /// Events older than this when published are marked `historical`.
     public static let historicalAfterMillis: Int64 = 5000
@@ -137,7 +141,15 @@ public actor UplinkService {
             pump()
             try? await Task.sleep(for: .milliseconds(20))
         }
-        client.stop(final: (topics.status, Self.status("offline", identity: identity, boot: boot, armed: nil)))
+        let offline = Self.status("offline", identity: identity, boot: boot, armed: nil)
+        if connected, let mid = try? client.publish(topic: topics.status, payload: offline, qos: 1, retain: true) {
+            // Wait for the broker's acknowledgement, so the centre really sees `offline` (not the last will).
+            let ackDeadline = clock.now + .seconds(2)
+            while connected && !acknowledgedMids.contains(mid) && clock.now < ackDeadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        client.stop()
         logger.notice("uplink stopped", metadata: ["outbox": "\((try? outbox.count()) ?? -1)"])
     }
 
@@ -153,6 +165,7 @@ public actor UplinkService {
             connected = true
             inflight.removeAll()
             inflightIDs.removeAll()
+            refusedIDs.removeAll()
             logger.notice("uplink connected", metadata: ["broker": "\(broker)", "outbox": "\(outboxDepth())"])
             _ = try? client.publish(
                 topic: topics.status, payload: Self.status("online", identity: identity, boot: boot, armed: nil),
@@ -168,18 +181,28 @@ public actor UplinkService {
             let level: Logger.Level = reason == "stopped" ? .info : .warning
             logger.log(
                 level: level, "uplink disconnected", metadata: ["reason": "\(reason)", "outbox": "\(outboxDepth())"])
-        case .acknowledged(let mid):
-            if let id = inflight.removeValue(forKey: mid) {
-                inflightIDs.remove(id)
+        case .acknowledged(let mid, let reason):
+            acknowledgedMids.insert(mid)
+            if acknowledgedMids.count > 256 { acknowledgedMids.removeAll() }
+            guard let id = inflight.removeValue(forKey: mid) else { return }
+            inflightIDs.remove(id)
+            if reason >= 0x80 {
+                // Refused (an ACL, a quota, a size limit): keep it, say so loudly, try again after a reconnect.
+                refusedIDs.insert(id)
+                logger.error(
+                    "broker refused an item; kept in the outbox", metadata: ["item": "\(id)", "reason": "\(reason)"])
+            } else {
                 do {
                     try outbox.remove(id)
                 } catch {
                     logger.error("outbox: cannot remove a delivered item", metadata: ["error": "\(error)"])
                 }
-                pump()
             }
+            pump()
         case .message(let message):
-            await handleCommand(message)
+            // Each command runs on its own, so a slow one (a snapshot from a stalled camera) never holds up
+            // acknowledgements, reconnections or other commands.
+            Task { await self.handleCommand(message) }
         }
     }
 
@@ -188,13 +211,13 @@ public actor UplinkService {
         guard connected, inflight.count < Self.window else { return }
         let items: [StoredItem]
         do {
-            items = try outbox.pending(limit: Self.window + inflight.count)
+            items = try outbox.pending(limit: Self.window + inflight.count + refusedIDs.count)
         } catch {
             logger.error("outbox unreadable", metadata: ["error": "\(error)"])
             return
         }
         let now = Self.nowMillis()
-        for stored in items where !inflightIDs.contains(stored.id) {
+        for stored in items where !inflightIDs.contains(stored.id) && !refusedIDs.contains(stored.id) {
             guard inflight.count < Self.window else { break }
             var payload = stored.item.payload
             if stored.item.kind == .event && now - stored.item.createdAt > Self.historicalAfterMillis {

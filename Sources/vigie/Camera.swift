@@ -76,6 +76,15 @@ extension Vigie.Camera {
         @Option(help: "Frames to skip first (auto exposure settles).")
         var skip = 10
 
+        @Flag(help: "Write the picture without privacy masks (only to draw the masks on site).")
+        var unmasked = false
+
+        func validate() throws {
+            guard config != nil || unmasked else {
+                throw ValidationError("give --config with the unit's masks, or --unmasked to set the masks up")
+            }
+        }
+
         func run() throws {
             do {
                 let configuration = try config.map { try Configuration.load(path: $0) } ?? Configuration()

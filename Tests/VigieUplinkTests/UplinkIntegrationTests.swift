@@ -207,6 +207,33 @@ struct UplinkIntegrationTests {
         #expect(late > 0, "events delivered after an outage are marked historical")
     }
 
+    /// A broker that refuses the unit's events (an ACL mistake at the centre): the refusal is logged and the
+    /// events stay in the outbox instead of being deleted as if delivered.
+    @Test func refusedEventsAreKept() async throws {
+        let folder = try temporaryFolder("acl")
+        let acl = folder.appendingPathComponent("acl")
+        try "topic readwrite vigie/v1/unit-acl/status\ntopic read vigie/v1/unit-acl/cmd/#\n".write(
+            to: acl, atomically: true, encoding: .utf8)
+        chmod(folder.path, 0o755)
+        chmod(acl.path, 0o644)
+        let port = try freePort()
+        let broker = try Broker(extraConfiguration: "listener \(port) 127.0.0.1\nacl_file \(acl.path)", port: port)
+        try broker.start()
+        defer { broker.stop() }
+        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-acl", telemetry: 3600)
+        let daemon = try DaemonProcess(
+            arguments: ["--config", configuration.path, "--test-events", "3"],
+            log: folder.appendingPathComponent("vigied.log"))
+        let refused = await waitFor(timeout: 20) {
+            daemon.output.contains("broker refused an item; kept in the outbox")
+        }
+        #expect(refused, "\(daemon.output)")
+        #expect(daemon.terminate() == 0)
+        let outbox = try SQLiteOutbox(directory: folder.path + "/state")
+        let kept = try outbox.pending(limit: 100).filter { $0.item.topic == "vigie/v1/unit-acl/event/test" }
+        #expect(kept.count == 3, "refused events must stay in the outbox")
+    }
+
     private func waitFor(timeout: Double, _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         while ContinuousClock.now < deadline {
