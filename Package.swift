@@ -84,7 +84,10 @@ let package = Package(
         .testTarget(name: "VigieStoreTests", dependencies: ["VigieCore", "VigieStore"], swiftSettings: strict),
         .testTarget(
             name: "VigieDaemonTests",
-            dependencies: ["VigieCore", "VigieImage", "VigieDaemon", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "VigieCore", "VigieImage", "VigieCapture", "VigieDaemon",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]
