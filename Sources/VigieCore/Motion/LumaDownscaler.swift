@@ -48,6 +48,8 @@ struct LumaDownscaler {
                     let top = luma + firstRow * stride
                     if step == 1 {
                         Self.sumColumns(top, stride: stride, rows: rowCount, width: width, into: acc)
+                    } else if step == 2 {
+                        Self.sumPackedColumns(top, stride: stride, rows: rowCount, width: width, into: acc)
                     } else {
                         for x in 0..<width {
                             var total: UInt16 = 0
@@ -132,6 +134,30 @@ struct LumaDownscaler {
                     acc[x] &+= UInt16(line.load(fromByteOffset: x, as: UInt8.self))
                     x &+= 1
                 }
+            }
+        }
+    }
+
+    /// The same for packed YUYV, where luma is every other byte: 32 bytes are loaded and their even lanes kept.
+    @inline(__always)
+    private static func sumPackedColumns(
+        _ top: UnsafeRawPointer, stride: Int, rows: Int, width: Int, into acc: UnsafeMutablePointer<UInt16>
+    ) {
+        let raw = UnsafeMutableRawPointer(acc)
+        for y in 0..<rows {
+            let line = top + y &* stride
+            var x = 0
+            while x &+ 16 <= width {
+                let luma = SIMD16<UInt16>(
+                    truncatingIfNeeded: line.loadUnaligned(fromByteOffset: x &* 2, as: SIMD32<UInt8>.self).evenHalf)
+                let sum = y == 0 ? luma : raw.loadUnaligned(fromByteOffset: x &* 2, as: SIMD16<UInt16>.self) &+ luma
+                raw.storeBytes(of: sum, toByteOffset: x &* 2, as: SIMD16<UInt16>.self)
+                x &+= 16
+            }
+            while x < width {
+                let value = UInt16(line.load(fromByteOffset: x &* 2, as: UInt8.self))
+                acc[x] = y == 0 ? value : acc[x] &+ value
+                x &+= 1
             }
         }
     }
