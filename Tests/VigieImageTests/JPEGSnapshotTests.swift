@@ -2,6 +2,10 @@ import Testing
 import VigieCore
 import VigieImage
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("JPEG snapshots")
 struct JPEGSnapshotTests {
     /// A random star-shaped (so simple) polygon.
@@ -14,25 +18,11 @@ struct JPEGSnapshotTests {
         for index in 0..<count {
             let angle = (Double(index) + unit() * 0.8) * 2 * Double.pi / Double(count)
             let radius = 0.15 + unit() * 0.2
-            // cos/sin from a short series: enough for test polygons, no Foundation.
             points.append(
                 NormalizedPoint(
-                    x: min(1, max(0, cx + radius * cosine(angle))), y: min(1, max(0, cy + radius * sine(angle)))))
+                    x: min(1, max(0, cx + radius * cos(angle))), y: min(1, max(0, cy + radius * sin(angle)))))
         }
         return try MaskPolygon(name: "random", points: points)
-    }
-
-    static func sine(_ x: Double) -> Double { cosine(x - Double.pi / 2) }
-    static func cosine(_ x: Double) -> Double {
-        var angle = x.truncatingRemainder(dividingBy: 2 * Double.pi)
-        if angle > Double.pi { angle -= 2 * Double.pi }
-        var term = 1.0
-        var sum = 1.0
-        for n in 1..<20 {
-            term *= -angle * angle / Double((2 * n - 1) * (2 * n))
-            sum += term
-        }
-        return sum
     }
 
     static func inside(_ x: Double, _ y: Double, _ polygon: [NormalizedPoint]) -> Bool {
