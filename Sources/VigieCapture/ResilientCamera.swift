@@ -5,23 +5,25 @@ import VigieCore
     import Glibc
 #endif
 
-/// A V4L2 camera that survives being unplugged or stalling: it reports each change of state and reopens the
-/// device by itself with capped backoff, keeping the geometry it started with. `next(into:)` blocks until a
-/// frame arrives or `stop()` is called (then it returns `false`).
+/// A V4L2 camera that survives being unplugged, stalling or being swapped: it reports each change of state and
+/// reopens the device by itself with capped backoff.
+///
+/// It streams only a camera whose picture has the commissioned framing's aspect ratio (the one the privacy masks
+/// were drawn for): another aspect is refused (`camera_mismatch`) and retried, never streamed. It remembers the
+/// camera's identity in `identityFile`; another camera on the same node reports `camera_replaced`.
+/// `withNextFrame(_:)` blocks until a frame arrives or `stop()` is called (then it returns `nil`).
 public final class ResilientCamera: FrameSource {
-    /// A change of state to report (`camera_stalled`, `camera_lost`, `camera_restored`) and whether the
-    /// pipeline must re-learn its background.
+    /// A change of state to report (`camera_stalled`, `camera_lost`, `camera_restored`, `camera_mismatch`,
+    /// `camera_replaced`), with the reason.
     public struct Notice: Sendable, Equatable {
         public var kind: String
         public var reason: String
-        public var relearn: Bool
     }
 
     public let path: String
-    public let geometry: FrameGeometry
-    public let framesPerSecond: Double
-    private let width: Int
-    private let height: Int
+    public let framing: CameraFraming
+    private let requestedRate: Double
+    private let identityFile: String?
     private var camera: V4L2Camera?
     private var link: CameraLink
     private let stopping: StopSignal
@@ -29,22 +31,33 @@ public final class ResilientCamera: FrameSource {
     private var pendingRelearn = false
     private var droppedBefore = 0
 
-    /// Opens the camera now (so a wrong path or format is an error at start, not a silent retry loop).
+    /// Tries the camera at once; a camera that is absent, fails or has the wrong framing is reported and retried
+    /// from `withNextFrame(_:)`, so a unit whose camera is slow to appear at boot still starts.
+    /// - Parameters:
+    ///   - framing: the size asked for, which the masks were drawn for.
+    ///   - identityFile: where the identity of the camera is kept between runs; `nil` keeps none.
     public init(
-        path: String, width: Int, height: Int, framesPerSecond: Double, link: CameraLink = CameraLink(),
-        stop: StopSignal = StopSignal(), notify: @escaping @Sendable (Notice) -> Void
-    ) throws(V4L2Error) {
-        let camera = try V4L2Camera(path: path, width: width, height: height, framesPerSecond: framesPerSecond)
-        self.camera = camera
+        path: String, framing: CameraFraming, framesPerSecond: Double, identityFile: String? = nil,
+        link: CameraLink = CameraLink(), stop: StopSignal = StopSignal(),
+        notify: @escaping @Sendable (Notice) -> Void
+    ) {
         self.path = path
-        self.geometry = camera.geometry
-        self.framesPerSecond = camera.framesPerSecond
-        self.width = camera.geometry.width
-        self.height = camera.geometry.height
+        self.framing = framing
+        self.requestedRate = framesPerSecond
+        self.identityFile = identityFile
         self.link = link
         self.stopping = stop
         self.notify = notify
+        open()
     }
+
+    /// The camera's rate once open, the rate asked for until then.
+    public var framesPerSecond: Double { camera?.framesPerSecond ?? requestedRate }
+    public var pacesItself: Bool { true }
+    /// Geometry of the camera now streaming, if any.
+    public var geometry: FrameGeometry? { camera?.geometry }
+    /// Identity of the camera now streaming, if any.
+    public var identity: CameraIdentity? { camera?.identity }
 
     /// Frames dropped by the driver since the start, across reconnections.
     public var droppedFrames: Int { droppedBefore + (camera?.droppedFrames ?? 0) }
@@ -53,21 +66,31 @@ public final class ResilientCamera: FrameSource {
 
     /// Releases the device.
     public func close() {
-        camera?.close()
-        camera = nil
+        guard let camera else { return }
+        droppedBefore += camera.droppedFrames
+        camera.close()
+        self.camera = nil
     }
 
-    public func next(into frame: Frame) throws -> Bool {
+    public func withNextFrame<Result>(_ body: (Frame) throws -> Result) throws -> Result? {
         while !stopping.isSet {
             guard let camera else {
-                reopen()
+                open()
                 continue
             }
+            // An error from `body` (the pipeline) is passed on as it is; only the camera's own are handled here.
+            var failure: (any Error)?
             do {
-                _ = try camera.next(into: frame)
-                perform(link.frameArrived())
-                return true
-            } catch let error as V4L2Error {
+                let outcome = try camera.withNextFrame { frame -> Result? in
+                    perform(link.frameArrived())
+                    do { return try body(frame) } catch {
+                        failure = error
+                        return nil
+                    }
+                }
+                if let failure { throw failure }
+                if case .some(.some(let value)) = outcome { return value }
+            } catch let error as V4L2Error where failure == nil {
                 if case .timeout(_, let seconds) = error {
                     perform(link.timedOut(seconds: seconds))
                 } else {
@@ -75,7 +98,7 @@ public final class ResilientCamera: FrameSource {
                 }
             }
         }
-        return false
+        return nil
     }
 
     /// Whether the frame just returned is the first after a reconnect (the detector must re-learn).
@@ -88,32 +111,77 @@ public final class ResilientCamera: FrameSource {
         for action in actions {
             switch action {
             case .report(let kind, let reason):
-                notify(Notice(kind: kind, reason: reason, relearn: kind == "camera_restored"))
+                notify(Notice(kind: kind, reason: reason))
             case .relearn:
                 pendingRelearn = true
             case .reopen(let delay):
-                if let camera {
-                    droppedBefore += camera.droppedFrames
-                    camera.close()
-                    self.camera = nil
-                }
+                close()
                 pause(delay)
             }
         }
     }
 
-    private func reopen() {
+    /// Opens the device and checks it: identity (a replacement is reported), then framing (nothing is streamed
+    /// with masks drawn for another picture).
+    private func open() {
+        let candidate: V4L2Camera
         do {
-            let candidate = try V4L2Camera(path: path, width: width, height: height, framesPerSecond: framesPerSecond)
-            guard candidate.geometry == geometry else {
-                candidate.close()
-                perform(link.failed(reason: "came back as \(candidate.geometry), expected \(geometry)"))
-                return
-            }
-            camera = candidate
+            candidate = try V4L2Camera(
+                path: path, width: framing.width, height: framing.height, framesPerSecond: requestedRate)
         } catch {
             perform(link.failed(reason: error.description))
+            return
         }
+        checkIdentity(candidate.identity)
+        let delivered = candidate.geometry
+        switch framing.check(width: delivered.width, height: delivered.height) {
+        case .mismatch:
+            candidate.close()
+            perform(
+                link.refused(
+                    kind: "camera_mismatch",
+                    reason:
+                        "\(candidate.identity.card) gives \(delivered.width)x\(delivered.height), another aspect ratio than the \(framing) the masks were drawn for: not streamed"
+                ))
+            return
+        case .rescaled:
+            notify(
+                Notice(
+                    kind: "camera_rescaled",
+                    reason:
+                        "gives \(delivered.width)x\(delivered.height) instead of \(framing) (same aspect ratio): masks redrawn for that size"
+                ))
+        case .exact:
+            break
+        }
+        camera = candidate
+    }
+
+    /// Compares the camera with the one remembered, reports a replacement, and remembers this one.
+    private func checkIdentity(_ identity: CameraIdentity) {
+        guard let identityFile else { return }
+        let known = (try? TextFile.read(path: identityFile, limit: 4096)).flatMap(CameraIdentity.init(encoded:))
+        guard known != identity else { return }
+        if let known {
+            notify(Notice(kind: "camera_replaced", reason: "\(path) was \(known), is now \(identity)"))
+        }
+        if let failure = Self.store(identity.encoded, at: identityFile) {
+            notify(Notice(kind: "storage_fault", reason: "\(identityFile): camera identity not saved (\(failure))"))
+        }
+    }
+
+    /// Writes `text` to `path` atomically (a temporary file, fsync, rename); returns why it failed, if it did.
+    static func store(_ text: String, at path: String) -> String? {
+        let temporary = path + ".new"
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return SystemError.describe(errno) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        Glibc.close(fd)
+        guard written == bytes.count, synced else { return "write failed: \(SystemError.describe(errno))" }
+        guard rename(temporary, path) == 0 else { return SystemError.describe(errno) }
+        return nil
     }
 
     private func pause(_ seconds: Double) {

@@ -21,27 +21,45 @@ public struct CameraInfo: Sendable, Equatable {
     public var driver: String
     public var card: String
     public var bus: String
+    /// The USB serial number, where the camera has one.
+    public var serial: String?
     public var formats: [Format]
 }
 
-/// A V4L2 capture device through libv4l2: format negotiation, mmap streaming with a small ring of
-/// buffers, driver timestamps and sequence numbers (gaps count as dropped frames).
+/// A V4L2 capture device through libv4l2: format negotiation, mmap streaming with a ring of buffers, driver
+/// timestamps and sequence numbers (gaps count as dropped frames).
 ///
-/// Frames are copied out of the driver's buffer into the pipeline's pooled frame (one memcpy) and the
-/// buffer is queued back at once, so the ring never starves while the pipeline works.
+/// In the camera's own formats (YUYV, NV12, GREY) there is no copy: the pipeline gets the driver's
+/// memory-mapped buffer itself, which the unit owns from `VIDIOC_DQBUF` to `VIDIOC_QBUF`, masks it in place,
+/// analyses it and encodes any snapshot from it, then the buffer is queued back. Only a format that libv4lconvert
+/// converts (MJPEG to YU12) is copied, once, out of libv4l2's conversion buffer. The ring has six buffers, so the
+/// driver keeps five to fill while one frame is worked on; frames it had to skip are counted.
 public final class V4L2Camera: FrameSource {
     public let path: String
     public let geometry: FrameGeometry
     public let framesPerSecond: Double
     /// The pixel format the camera delivers, as a four-character code (`YUYV`, or `YU12` converted from MJPEG).
     public let fourcc: String
+    /// Whether libv4lconvert converts the camera's format (then each frame is copied once).
+    public let converted: Bool
+    /// Who the camera is (driver, card, bus, serial).
+    public let identity: CameraIdentity
     /// Frames the driver skipped (gaps in its sequence numbers).
     public private(set) var droppedFrames = 0
-    /// Seconds without a frame before `next(into:)` throws `V4L2Error.timeout`.
+    /// Seconds without a frame before `withNextFrame(_:)` throws `V4L2Error.timeout`.
     public var stallTimeout: Double
+    public var pacesItself: Bool { true }
+    /// Default number of driver buffers.
+    public static let defaultBufferCount = 6
 
     private let fd: Int32
-    private var buffers: [(pointer: UnsafeMutableRawPointer, length: Int)] = []
+    /// Per driver buffer, its mapping when its frames are copied (converted formats), unmapped through libv4l2
+    /// at `close()`; `nil` when the buffer is lent (see `lent`).
+    private var buffers: [(pointer: UnsafeMutableRawPointer, length: Int)?] = []
+    /// Per driver buffer, the frame that wraps its mapping (native formats), or `nil` (converted: copied into
+    /// `conversion`). A wrapping frame unmaps its buffer when it goes away, so its memory outlives any reference.
+    private var lent: [Frame?] = []
+    private lazy var conversion = Frame(geometry: geometry)
     private var lastSequence: UInt32?
     private var streaming = false
     private var closed = false
@@ -51,13 +69,13 @@ public final class V4L2Camera: FrameSource {
     /// - Parameter formats: restrict the choice (e.g. `[.nv12]`); `nil` takes the best the camera offers.
     public init(
         path: String, width: Int, height: Int, framesPerSecond: Double, formats: [PixelFormat]? = nil,
-        bufferCount: Int = 4
+        bufferCount: Int = V4L2Camera.defaultBufferCount
     ) throws(V4L2Error) {
         self.path = path
         let fd = cv4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(device: path, errno: errno) }
         self.fd = fd
-        let negotiated: (geometry: FrameGeometry, rate: Double, fourcc: String)
+        let negotiated: Negotiated
         do {
             negotiated = try Self.negotiate(
                 fd, path, width: width, height: height, framesPerSecond: framesPerSecond, allowed: formats)
@@ -68,6 +86,8 @@ public final class V4L2Camera: FrameSource {
         geometry = negotiated.geometry
         self.framesPerSecond = negotiated.rate
         fourcc = negotiated.fourcc
+        converted = negotiated.converted
+        identity = negotiated.identity
         stallTimeout = max(1, 5 / negotiated.rate)
         do {
             try startStreaming(bufferCount: bufferCount)
@@ -79,11 +99,20 @@ public final class V4L2Camera: FrameSource {
 
     /// Picks the format (native YUYV, NV12 or GREY first; YU12 otherwise, converted by libv4lconvert, e.g. from
     /// MJPEG), sets size and rate, and returns what the driver agreed to.
+    private struct Negotiated {
+        var geometry: FrameGeometry
+        var rate: Double
+        var fourcc: String
+        var converted: Bool
+        var identity: CameraIdentity
+    }
+
     private static func negotiate(
         _ fd: Int32, _ path: String, width: Int, height: Int, framesPerSecond: Double, allowed: [PixelFormat]?
-    ) throws(V4L2Error) -> (geometry: FrameGeometry, rate: Double, fourcc: String) {
+    ) throws(V4L2Error) -> Negotiated {
         var capability = v4l2_capability()
         try ioctl(fd, cv4l2_querycap, "VIDIOC_QUERYCAP", &capability, path)
+        let identity = identity(capability, path)
         let caps =
             capability.capabilities & UInt32(V4L2_CAP_DEVICE_CAPS) != 0
             ? capability.device_caps : capability.capabilities
@@ -125,7 +154,32 @@ public final class V4L2Camera: FrameSource {
         let rate =
             period.numerator > 0 && period.denominator > 0
             ? Double(period.denominator) / Double(period.numerator) : framesPerSecond
-        return (geometry, rate, fourcc(code))
+        let converted = !offered.contains { $0.code == code && !$0.emulated }
+        return Negotiated(
+            geometry: geometry, rate: rate, fourcc: fourcc(code), converted: converted, identity: identity)
+    }
+
+    /// Driver, card and bus from `VIDIOC_QUERYCAP`; the serial number from sysfs for a USB camera.
+    private static func identity(_ capability: v4l2_capability, _ path: String) -> CameraIdentity {
+        CameraIdentity(
+            driver: text(capability.driver), card: text(capability.card), bus: text(capability.bus_info),
+            serial: serial(path))
+    }
+
+    /// The USB serial number of the camera behind `path` (or a `/dev/v4l/by-id/…` link to it), if it has one.
+    static func serial(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        let node = String(cString: resolved).split(separator: "/").last.map(String.init) ?? ""
+        // `device` is the USB interface; its parent, the USB device, has the serial.
+        let file = "/sys/class/video4linux/\(node)/device/../serial"
+        guard let value = try? TextFile.read(path: file, limit: 256) else { return nil }
+        let trimmed = value.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    static func text<T>(_ value: T) -> String {
+        withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 
     deinit { close() }
@@ -144,8 +198,10 @@ public final class V4L2Camera: FrameSource {
     }
 
     private func unmapAll() {
-        for buffer in buffers { v4l2_munmap(buffer.pointer, buffer.length) }
+        for case let buffer? in buffers { v4l2_munmap(buffer.pointer, buffer.length) }
         buffers = []
+        // Wrapped native buffers are unmapped by their frames when the last reference goes.
+        lent = []
     }
 
     private func startStreaming(bufferCount: Int) throws(V4L2Error) {
@@ -163,7 +219,17 @@ public final class V4L2Camera: FrameSource {
             let mapped = v4l2_mmap(
                 nil, Int(buffer.length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(buffer.m.offset))
             guard let mapped, mapped != MAP_FAILED else { throw .mmapFailed(device: path, errno: errno) }
-            buffers.append((mapped, Int(buffer.length)))
+            let length = Int(buffer.length)
+            if converted || length < geometry.byteCount {
+                buffers.append((mapped, length))
+                lent.append(nil)
+            } else {
+                buffers.append(nil)
+                lent.append(
+                    Frame(
+                        geometry: geometry, wrapping: UnsafeMutableRawBufferPointer(start: mapped, count: length),
+                        release: { _ = munmap(mapped, length) }))
+            }
             try Self.ioctl(fd, cv4l2_qbuf, "VIDIOC_QBUF", &buffer, path)
         }
         var type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
@@ -171,8 +237,9 @@ public final class V4L2Camera: FrameSource {
         streaming = true
     }
 
-    /// Waits for the next frame (up to `stallTimeout`) and copies it into `frame`.
-    public func next(into frame: Frame) throws -> Bool {
+    /// Waits for the next frame (up to `stallTimeout`), lends it to `body` (the driver's own buffer, or the
+    /// converted copy) and queues the buffer back when `body` returns. Never returns `nil`: a camera does not end.
+    public func withNextFrame<Result>(_ body: (Frame) throws -> Result) throws -> Result? {
         while true {
             guard let buffer = try dequeue() else { continue }  // woken without a frame ready: wait again
             var queued = buffer
@@ -188,13 +255,21 @@ public final class V4L2Camera: FrameSource {
                 droppedFrames += 1
                 continue
             }
-            let source = buffers[Int(buffer.index)]
-            let count = min(
-                buffer.bytesused == 0 ? source.length : Int(buffer.bytesused), frame.bytes.count, source.length)
-            frame.bytes.baseAddress!.copyMemory(from: source.pointer, byteCount: count)
+            let index = Int(buffer.index)
+            let frame: Frame
+            if index < lent.count, let wrapped = lent[index] {
+                frame = wrapped
+            } else if index < buffers.count, let source = buffers[index] {
+                frame = conversion
+                let count = min(
+                    buffer.bytesused == 0 ? source.length : Int(buffer.bytesused), frame.bytes.count, source.length)
+                frame.bytes.baseAddress!.copyMemory(from: source.pointer, byteCount: count)
+            } else {
+                continue
+            }
             frame.sequence = Int(buffer.sequence)
             frame.timestamp = Double(buffer.timestamp.tv_sec) + Double(buffer.timestamp.tv_usec) / 1e6
-            return true
+            return try body(frame)
         }
     }
 
@@ -287,9 +362,6 @@ public final class V4L2Camera: FrameSource {
         defer { v4l2_close(fd) }
         var capability = v4l2_capability()
         try ioctl(fd, cv4l2_querycap, "VIDIOC_QUERYCAP", &capability, path)
-        func text<T>(_ value: T) -> String {
-            withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        }
         var formats: [CameraInfo.Format] = []
         for offered in try Self.formats(fd, path) {
             var sizes: [String] = []
@@ -313,7 +385,7 @@ public final class V4L2Camera: FrameSource {
         }
         return CameraInfo(
             path: path, driver: text(capability.driver), card: text(capability.card), bus: text(capability.bus_info),
-            formats: formats)
+            serial: serial(path), formats: formats)
     }
 
     // MARK: - Helpers

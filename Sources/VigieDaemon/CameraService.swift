@@ -46,6 +46,7 @@ public final class CameraService: Sendable {
     private let logger: Logger
     private let frameLimit: Int?
     private let snapshotDirectory: String?
+    private let identityFile: String?
     private let paced: Bool
     private let notify: @Sendable (Notice) -> Void
     private let stopping = Atomic<Bool>(false)
@@ -65,12 +66,14 @@ public final class CameraService: Sendable {
     /// - Parameters:
     ///   - frameLimit: stop after this many frames (tests, bounded demos); `nil` runs until stopped.
     ///   - snapshotDirectory: also write the masked JPEG of each alert here; `nil` keeps none on disk.
+    ///   - identityFile: where a camera's identity is remembered, to report `camera_replaced`; `nil` keeps none.
     ///   - paced: wait for each frame's time (true for a daemon; false to run a file as fast as possible).
     ///   - notify: called on the camera thread for each alert; must not block for long.
     public init(
         configuration: Configuration, logger: Logger, frameLimit: Int? = nil, snapshotDirectory: String? = nil,
-        paced: Bool = true, notify: @escaping @Sendable (Notice) -> Void = { _ in }
+        identityFile: String? = nil, paced: Bool = true, notify: @escaping @Sendable (Notice) -> Void = { _ in }
     ) {
+        self.identityFile = identityFile
         self.configuration = Mutex(configuration)
         self.logger = logger
         self.frameLimit = frameLimit
@@ -134,8 +137,10 @@ public final class CameraService: Sendable {
     public func run() throws -> Report {
         var configuration = self.configuration.withLock { $0 }
         var source = try openSource(configuration)
-        var pipeline = FramePipeline(configuration: configuration, geometry: source.geometry)
-        var pool = FramePool(geometry: source.geometry, capacity: 2)
+        defer { source.close() }
+        // Built for the geometry of the frames that actually arrive: a camera may come back at another size of
+        // the same aspect ratio, and a reload brings new masks. Never a frame with the old raster on a new size.
+        var pipeline: FramePipeline?
         log(started: configuration, source: source)
         let encoder = try JPEGEncoder()
         let clock = ContinuousClock()
@@ -160,52 +165,70 @@ public final class CameraService: Sendable {
             if let next = pendingConfiguration.withLock({ pending in
                 defer { pending = nil }; return pending
             }) {
-                handle(pipeline.finish(), masked: nil, encoder: encoder, configuration: configuration, report: &report)
-                if next.source != configuration.source {
-                    (source as? ResilientCamera)?.close()
+                if let pipeline {
+                    handle(pipeline.finish(), configuration: configuration, report: &report)
+                }
+                if Self.needsReopen(configuration, next) {
+                    source.close()
                     source = try openSource(next)
-                    pool = FramePool(geometry: source.geometry, capacity: 2)
                     period = .seconds(1 / source.framesPerSecond)
                     start = clock.now
                     paceFrames = 0
                 }
                 configuration = next
                 self.configuration.withLock { $0 = next }
-                pipeline = FramePipeline(configuration: configuration, geometry: source.geometry)
+                pipeline = nil
                 log(started: configuration, source: source)
             }
-            guard let frame = pool.take() else { break }
-            defer { pool.recycle(frame) }
-            guard try source.next(into: frame) else {
+            let processed: Void? = try source.withNextFrame { frame in
+                let current: FramePipeline
+                if let pipeline, pipeline.geometry == frame.geometry {
+                    current = pipeline
+                    if source.takeRelearn() {
+                        // The first frames after a reconnect are not motion: re-learn the scene.
+                        handle(
+                            current.restart(), configuration: configuration,
+                            report: &report)
+                    }
+                } else {
+                    if let pipeline {
+                        handle(pipeline.finish(), configuration: configuration, report: &report)
+                    }
+                    _ = source.takeRelearn()
+                    current = FramePipeline(configuration: configuration, geometry: frame.geometry)
+                    pipeline = current
+                }
+                current.process(frame) { masked, updates in
+                    handle(
+                        isArmed ? updates : [],
+                        snapshot: { try? encoder.encode(masked, quality: configuration.snapshotQuality) },
+                        configuration: configuration, report: &report)
+                    serveSnapshots(masked, encoder: encoder, quality: configuration.snapshotQuality)
+                }
+            }
+            guard processed != nil else {
                 logger.info("source ended")
                 break
             }
-            if let camera = source as? ResilientCamera, camera.takeRelearn() {
-                // The first frames after a reconnect are not motion: re-learn the scene.
-                handle(pipeline.restart(), masked: nil, encoder: encoder, configuration: configuration, report: &report)
-            }
-            let result = pipeline.process(frame)
             report.frames += 1
             paceFrames += 1
-            let updates = isArmed ? result.updates : []
-            handle(updates, masked: result.masked, encoder: encoder, configuration: configuration, report: &report)
-            serveSnapshots(result.masked, encoder: encoder, quality: configuration.snapshotQuality)
             let elapsed = clock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            let dropped = (source as? ResilientCamera)?.droppedFrames ?? 0
+            let dropped = source.droppedFrames
             statistics.withLock {
                 $0.droppedFrames = dropped
                 $0.frames = report.frames
                 $0.framesPerSecond = seconds > 0 ? Double(paceFrames) / seconds : 0
             }
-            if paced && !(source is ResilientCamera) {
+            if paced && !source.pacesItself {
                 let due = start + period * paceFrames
                 let now = clock.now
                 if due > now { Self.sleep(due - now) }
             }
         }
-        handle(pipeline.finish(), masked: nil, encoder: encoder, configuration: configuration, report: &report)
-        (source as? ResilientCamera)?.close()
+        if let pipeline {
+            handle(pipeline.finish(), configuration: configuration, report: &report)
+        }
         logger.info(
             "camera stopped",
             metadata: [
@@ -214,16 +237,27 @@ public final class CameraService: Sendable {
         return report
     }
 
+    /// Whether a new configuration needs the source opened again: another source, or another size or rate for
+    /// the same camera.
+    static func needsReopen(_ old: Configuration, _ new: Configuration) -> Bool {
+        guard old.source == new.source else { return true }
+        guard case .v4l2 = new.source else { return false }
+        return old.captureWidth != new.captureWidth || old.captureHeight != new.captureHeight
+            || old.captureRate != new.captureRate
+    }
+
     private func log(started configuration: Configuration, source: FrameSource) {
         logger.info(
             "camera started",
             metadata: [
-                "source": "\(configuration.source)", "geometry": "\(source.geometry)",
+                "source": "\(configuration.source)", "framing": "\(configuration.framing)",
                 "fps": "\(source.framesPerSecond)", "masks": "\(configuration.mask.polygons.count)",
             ])
     }
 
-    private func serveSnapshots(_ masked: MaskedFrame, encoder: JPEGEncoder, quality: Int) {
+    private func serveSnapshots(_ masked: borrowing MaskedFrame, encoder: JPEGEncoder, quality: Int) {
+        // A reload is waiting: the request is served from the next frame, the first with the new masks.
+        guard pendingConfiguration.withLock({ $0 == nil }) else { return }
         let waiting = snapshotRequests.withLock { queue in
             defer { queue.waiting = [] }
             return queue.waiting
@@ -234,8 +268,8 @@ public final class CameraService: Sendable {
     }
 
     private func handle(
-        _ updates: [MotionEventTracker.Update], masked: MaskedFrame?, encoder: JPEGEncoder,
-        configuration: Configuration, report: inout Report
+        _ updates: [MotionEventTracker.Update], snapshot: () -> [UInt8]? = { nil }, configuration: Configuration,
+        report: inout Report
     ) {
         for update in updates {
             switch update {
@@ -245,7 +279,7 @@ public final class CameraService: Sendable {
                     "event.zone": "\(zone)", "frame": "\(frame)", "time": "\(Self.rounded(time))",
                     "boxes": "\(boxes.map { Self.describe($0) }.joined(separator: " "))",
                 ]
-                let jpeg = masked.flatMap { try? encoder.encode($0, quality: configuration.snapshotQuality) }
+                let jpeg = snapshot()
                 if let jpeg, let path = write(jpeg, name: "\(configuration.deviceID)-\(frame)-\(zone).jpg") {
                     report.snapshots += 1
                     metadata["snapshot"] = "\(path)"
@@ -294,9 +328,9 @@ public final class CameraService: Sendable {
         case .v4l2(let device):
             let logger = self.logger
             let notify = self.notify
-            return try ResilientCamera(
-                path: device, width: configuration.captureWidth, height: configuration.captureHeight,
-                framesPerSecond: configuration.captureRate, stop: cameraStop
+            return ResilientCamera(
+                path: device, framing: configuration.framing, framesPerSecond: configuration.captureRate,
+                identityFile: identityFile, stop: cameraStop
             ) { notice in
                 logger.warning("\(notice.kind)", metadata: ["device": "\(device)", "reason": "\(notice.reason)"])
                 notify(.cameraState(kind: notice.kind, reason: notice.reason))

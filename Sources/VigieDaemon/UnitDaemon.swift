@@ -36,8 +36,17 @@ public final class UnitDaemon: Sendable {
         self.launch = launch
         self.logger = logger
         let configuration = launch.configuration
-        if let settings = configuration.uplink {
+        // The state folder also remembers the camera's identity; without an uplink, a unit that cannot make it
+        // still runs (it only cannot notice a swapped camera).
+        var identityFile: String? = "\(configuration.stateDirectory)/camera.identity"
+        do {
             try Self.makeDirectory(configuration.stateDirectory)
+        } catch  where configuration.uplink == nil {
+            logger.warning(
+                "state folder unusable: a swapped camera will not be noticed", metadata: ["error": "\(error)"])
+            identityFile = nil
+        }
+        if let settings = configuration.uplink {
             let outbox = try SQLiteOutbox(
                 directory: configuration.stateDirectory, maximumItems: settings.outboxMaximumItems,
                 maximumBytes: settings.outboxMaximumBytes)
@@ -53,7 +62,7 @@ public final class UnitDaemon: Sendable {
         let raiseLogger = logger
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
-            snapshotDirectory: launch.snapshotDirectory,
+            snapshotDirectory: launch.snapshotDirectory, identityFile: identityFile,
             notify: { notice in
                 guard let uplink else { return }
                 do {

@@ -23,10 +23,15 @@ public final class JPEGEncoder {
 
     /// JPEG bytes of `frame` at `quality` (1…100). GREY gives a greyscale JPEG; I420 and NV12 4:2:0;
     /// YUYV 4:2:2.
-    public func encode(_ frame: MaskedFrame, quality: Int) throws(JPEGError) -> [UInt8] {
+    public func encode(_ frame: borrowing MaskedFrame, quality: Int) throws(JPEGError) -> [UInt8] {
         guard (1...100).contains(quality) else { throw .invalidQuality(quality) }
         let geometry = frame.geometry
-        let bytes = frame.frame.bytes.baseAddress!
+        return try frame.withUnsafeBytes { (bytes) throws(JPEGError) -> [UInt8] in
+            try encode(bytes.baseAddress!, geometry: geometry, quality: quality)
+        }
+    }
+
+    private func encode(_ bytes: UnsafeRawPointer, geometry: FrameGeometry, quality: Int) throws(JPEGError) -> [UInt8] {
         let width = geometry.width
         let height = geometry.height
         let planes = geometry.planes
@@ -46,7 +51,7 @@ public final class JPEGEncoder {
             strides = [Int32(planes[0].stride), 0, 0]
         case .nv12, .yuyv:
             subsampling = geometry.format == .nv12 ? TJSAMP_420 : TJSAMP_422
-            (pointers, strides) = deinterleave(frame.frame)
+            (pointers, strides) = deinterleave(bytes, geometry: geometry)
         }
         let capacity = Int(tjBufSize(Int32(width), Int32(height), Int32(subsampling.rawValue)))
         if capacity > outputCapacity {
@@ -68,11 +73,10 @@ public final class JPEGEncoder {
     }
 
     /// Splits NV12's UV plane, or YUYV's packed pixels, into separate planes in `scratch`.
-    private func deinterleave(_ frame: Frame) -> ([UnsafePointer<UInt8>?], [Int32]) {
-        let geometry = frame.geometry
+    private func deinterleave(_ source: UnsafeRawPointer, geometry: FrameGeometry) -> ([UnsafePointer<UInt8>?], [Int32])
+    {
         let width = geometry.width
         let height = geometry.height
-        let source = frame.bytes.baseAddress!
         let chromaWidth = (width + 1) / 2
         let chromaHeight = geometry.format == .nv12 ? (height + 1) / 2 : height
         let lumaBytes = geometry.format == .nv12 ? 0 : width * height

@@ -51,6 +51,7 @@ extension Vigie.Camera {
                 throw CLIError(error.description)
             }
             print("\(info.path)\n  card:   \(info.card)\n  driver: \(info.driver)\n  bus:    \(info.bus)")
+            if let serial = info.serial { print("  serial: \(serial)") }
             for format in info.formats {
                 let name = format.emulated ? "(\(format.fourcc)) converted" : format.fourcc
                 print("  \(name): \(format.description); sizes \(format.sizes.prefix(12).joined(separator: " "))")
@@ -92,10 +93,23 @@ extension Vigie.Camera {
                     path: device, width: configuration.captureWidth, height: configuration.captureHeight,
                     framesPerSecond: configuration.captureRate)
                 defer { camera.close() }
-                let frame = Frame(geometry: camera.geometry)
-                for _ in 0...max(0, skip) { _ = try camera.next(into: frame) }
-                let masked = configuration.mask.raster(for: frame.geometry).apply(to: frame)
-                let jpeg = try JPEGEncoder().encode(masked, quality: configuration.snapshotQuality)
+                if config != nil,
+                    configuration.framing.check(width: camera.geometry.width, height: camera.geometry.height)
+                        == .mismatch
+                {
+                    throw CLIError(
+                        "\(device) gives \(camera.geometry.width)x\(camera.geometry.height), another aspect ratio than the "
+                            + "\(configuration.framing) the masks were drawn for: the masks would cover the wrong places"
+                    )
+                }
+                for _ in 0..<max(0, skip) { _ = try camera.withNextFrame { _ in } }
+                let raster = configuration.mask.raster(for: camera.geometry)
+                let encoder = try JPEGEncoder()
+                let jpeg = try camera.withNextFrame { frame in
+                    try raster.apply(to: frame) { masked in
+                        try encoder.encode(masked, quality: configuration.snapshotQuality)
+                    }
+                }!
                 try OutputFile(path: output).write(jpeg)
                 print(
                     "\(output): \(camera.geometry) \(camera.fourcc), \(configuration.mask.polygons.count) masks, \(jpeg.count) bytes"

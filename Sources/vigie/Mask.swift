@@ -42,9 +42,10 @@ extension Vigie.Mask {
                         throw CLIError("\(input): has \(index) frames, no frame \(frame)")
                     }
                 }
-                let masked = configuration.mask.raster(for: picture.geometry).apply(to: picture)
-                MaskOutline.draw(configuration.mask.polygons, on: masked)
-                let jpeg = try JPEGEncoder().encode(masked, quality: configuration.snapshotQuality)
+                let encoder = try JPEGEncoder()
+                let jpeg = try configuration.mask.raster(for: picture.geometry).apply(
+                    to: picture, outlining: configuration.mask.polygons
+                ) { masked in try encoder.encode(masked, quality: configuration.snapshotQuality) }
                 try OutputFile(path: output).write(jpeg)
                 print("\(output): frame \(frame), \(configuration.mask.polygons.count) masks, \(jpeg.count) bytes")
             } catch let error as CLIError {

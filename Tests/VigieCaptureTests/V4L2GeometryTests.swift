@@ -53,10 +53,11 @@ struct V4L2GeometryTests {
         frame.bytes.initializeMemory(as: UInt8.self, repeating: 200)
         let polygon = try MaskPolygon(
             name: "m", points: [.init(x: 0.5, y: 0), .init(x: 1, y: 0), .init(x: 1, y: 1), .init(x: 0.5, y: 1)])
-        let masked = PrivacyMask(polygons: [polygon]).raster(for: geometry).apply(to: frame)
-        for y in 0..<32 {
-            for x in 32..<64 { #expect(masked.frame.luma(x: x, y: y) == 0) }
-            #expect(masked.frame.luma(x: 31, y: y) == 200)
+        PrivacyMask(polygons: [polygon]).raster(for: geometry).apply(to: frame) { masked in
+            for y in 0..<32 {
+                for x in 32..<64 { #expect(masked.luma(x: x, y: y) == 0) }
+                #expect(masked.luma(x: 31, y: y) == 200)
+            }
         }
         // Padding bytes beyond the row are left alone.
         #expect(frame.bytes[130] == 200)

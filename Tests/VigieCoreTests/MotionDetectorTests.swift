@@ -17,10 +17,10 @@ struct MotionDetectorTests {
         var result = Run()
         for index in 0..<frames {
             scene.render(frame: index, into: frame)
-            let output = pipeline.process(frame)
+            let updates = pipeline.process(frame)
             result.boxes.append(pipeline.detector.boxes)
             if pipeline.detector.lastWasGlobalChange { result.globalChanges += 1 }
-            for update in output.updates {
+            for update in updates {
                 switch update {
                 case .started(let zone, let frame, _, let boxes): result.started.append((frame, zone, boxes))
                 case .ended(let event): result.ended.append(event)
@@ -198,7 +198,7 @@ struct MotionDetectorTests {
         let frame = Frame(geometry: first.geometry)
         for index in 0..<20 {
             first.render(frame: index, into: frame)
-            _ = pipeline.process(frame)
+            pipeline.process(frame)
         }
         // The camera comes back pointing elsewhere: a different scene altogether.
         _ = pipeline.restart()
@@ -208,7 +208,7 @@ struct MotionDetectorTests {
         var updates: [MotionEventTracker.Update] = []
         for index in 0..<30 {
             second.render(frame: index, into: frame)
-            updates += pipeline.process(frame).updates
+            updates += pipeline.process(frame)
         }
         #expect(updates.isEmpty)
     }

@@ -25,6 +25,8 @@ public struct Configuration: Sendable, Hashable {
     public var captureWidth = 640
     public var captureHeight = 480
     public var captureRate = 15.0
+    /// The size asked of a camera is the framing the masks were drawn for (see `CameraFraming`).
+    public var framing: CameraFraming { CameraFraming(width: captureWidth, height: captureHeight) }
     public var motion = MotionSettings()
     public var mask = PrivacyMask.none
     /// Empty means the whole image.

@@ -128,15 +128,14 @@ public final class MotionDetector {
     ///
     /// - Returns: the number of regions found (`boxes.count`).
     @discardableResult
-    public func detect(_ frame: MaskedFrame) -> Int {
+    public func detect(_ frame: borrowing MaskedFrame) -> Int {
         precondition(frame.geometry == geometry, "detector is for \(geometry), frame is \(frame.geometry)")
         boxes.removeAll(keepingCapacity: true)
         lastWasGlobalChange = false
         let plane = geometry.planes[0]
+        let luma = UnsafeRawPointer(frame.frame.bytes.baseAddress! + plane.offset)
         current.withUnsafeMutableBufferPointer { output in
-            downscaler.downscale(
-                luma: UnsafeRawPointer(frame.frame.bytes.baseAddress! + plane.offset), stride: plane.stride,
-                step: geometry.lumaStep, into: output)
+            downscaler.downscale(luma: luma, stride: plane.stride, step: geometry.lumaStep, into: output)
         }
         if framesSeen == 0 || settleFrames > 0 {
             relearnBackground()

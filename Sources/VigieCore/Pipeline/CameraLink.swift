@@ -2,12 +2,16 @@
 /// no devices: the capture adapter feeds it what happened and carries out the actions.
 ///
 /// streaming → stalled (no frame within the stall timeout) → lost (device gone, or still stalled after
-/// `stallsBeforeLost` timeouts) → reopening with capped backoff → streaming.
+/// `stallsBeforeLost` timeouts) → reopening with capped backoff → streaming. A device that opens but must not
+/// be streamed (another aspect ratio than the masks were drawn for) is refused: closed and retried as after a
+/// loss, reported once until it changes.
 public struct CameraLink: Sendable {
     public enum State: Sendable, Equatable {
         case streaming
         case stalled(timeouts: Int)
         case lost
+        /// The device opened but was refused; `kind` is what was reported (`camera_mismatch`).
+        case refused(kind: String)
     }
 
     /// What the adapter must do.
@@ -36,7 +40,7 @@ public struct CameraLink: Sendable {
         case .stalled:
             state = .streaming
             return [.report(kind: "camera_restored", reason: "frames again after a stall"), .relearn]
-        case .lost:
+        case .lost, .refused:
             state = .streaming
             backoff.reset()
             return [.report(kind: "camera_restored", reason: "reopened"), .relearn]
@@ -58,7 +62,7 @@ public struct CameraLink: Sendable {
         case .stalled(let timeouts):
             state = .stalled(timeouts: timeouts + 1)
             return []
-        case .lost:
+        case .lost, .refused:
             return [.reopen(after: backoff.next())]
         }
     }
@@ -68,5 +72,14 @@ public struct CameraLink: Sendable {
         if state == .lost { return [.reopen(after: backoff.next())] }
         state = .lost
         return [.report(kind: "camera_lost", reason: reason), .reopen(after: backoff.next())]
+    }
+
+    /// The device opened but must not be streamed (`camera_mismatch`: another aspect ratio than commissioned).
+    /// Reported once while the same refusal repeats; retried with backoff in case the camera is set right or
+    /// replaced.
+    public mutating func refused(kind: String, reason: String) -> [Action] {
+        let repeated = state == .refused(kind: kind)
+        state = .refused(kind: kind)
+        return (repeated ? [] : [.report(kind: kind, reason: reason)]) + [.reopen(after: backoff.next())]
     }
 }

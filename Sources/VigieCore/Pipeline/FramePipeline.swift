@@ -18,12 +18,22 @@ public final class FramePipeline {
             endFrames: configuration.motion.endFrames)
     }
 
-    /// Masks `frame` in place and looks for motion. The returned `MaskedFrame` is the same buffer.
-    public func process(_ frame: Frame) -> (masked: MaskedFrame, updates: [MotionEventTracker.Update]) {
-        let masked = raster.apply(to: frame)
-        detector.detect(masked)
-        let updates = tracker.update(frame: frame.sequence, time: frame.timestamp, boxes: detector.boxes)
-        return (masked, updates)
+    /// Masks `frame` in place, looks for motion, and lends the masked frame with the event updates to `body`
+    /// (to encode a snapshot of it, for instance) before the frame goes back to its source.
+    public func process<Result, Failure: Error>(
+        _ frame: Frame, _ body: (borrowing MaskedFrame, [MotionEventTracker.Update]) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try raster.apply(to: frame) { (masked) throws(Failure) -> Result in
+            detector.detect(masked)
+            let updates = tracker.update(frame: masked.sequence, time: masked.timestamp, boxes: detector.boxes)
+            return try body(masked, updates)
+        }
+    }
+
+    /// Masks `frame` in place and looks for motion; returns the event updates.
+    @discardableResult
+    public func process(_ frame: Frame) -> [MotionEventTracker.Update] {
+        process(frame) { _, updates in updates }
     }
 
     /// Whether an event is in progress.

@@ -38,7 +38,7 @@ public struct OfflineAnalyzer {
     /// Reads every frame of `source`, calling `onEvent` for each finished event and `onProgress` with the
     /// number of frames done (every 16 frames).
     public func run(
-        source: FrameSource, onEvent: (MotionEvent) throws -> Void, onProgress: (Int) -> Void = { _ in }
+        source: FillingFrameSource, onEvent: (MotionEvent) throws -> Void, onProgress: (Int) -> Void = { _ in }
     ) throws -> Summary {
         let clock = ContinuousClock()
         let started = clock.now
@@ -57,12 +57,12 @@ public struct OfflineAnalyzer {
         }
         while try source.next(into: frame) {
             let before = clock.now
-            let result = pipeline.process(frame)
+            let updates = pipeline.process(frame)
             let spent = clock.now - before
             pipelineTime += spent
             durations.append(Self.seconds(spent))
             if !pipeline.detector.boxes.isEmpty { summary.framesWithMotion += 1 }
-            try handle(result.updates)
+            try handle(updates)
             summary.frames += 1
             if summary.frames % 16 == 0 { onProgress(summary.frames) }
         }

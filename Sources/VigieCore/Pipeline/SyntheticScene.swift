@@ -7,7 +7,7 @@
 /// The background is a fixed texture of façades and windows; objects are flat rectangles that move in
 /// straight lines; sensor noise, a global gain (light changes) and per-frame flicker can be added.
 /// Rendering is deterministic for a given seed and frame index.
-public final class SyntheticScene: FrameSource {
+public final class SyntheticScene: FillingFrameSource {
     /// A rectangle of uniform luma moving at constant speed, visible in `frames`.
     public struct MovingObject: Sendable {
         public var x: Double
@@ -55,6 +55,7 @@ public final class SyntheticScene: FrameSource {
     private var random: SplitMix
     private let gaussian: [Float]
     private var sequence = 0
+    private lazy var buffer = Frame(geometry: geometry)
 
     public init(geometry: FrameGeometry, framesPerSecond: Double = 25, seed: UInt64 = 1) {
         self.geometry = geometry
@@ -72,6 +73,10 @@ public final class SyntheticScene: FrameSource {
         }
         self.gaussian = table
         self.random = random
+    }
+
+    public func withNextFrame<Result>(_ body: (Frame) throws -> Result) throws -> Result? {
+        try next(into: buffer) ? body(buffer) : nil
     }
 
     /// Renders the next frame.

@@ -1,9 +1,9 @@
-/// Draws polygon outlines on a masked frame, for `vigie mask preview`: a technician on site checks that
-/// every window is covered. Only adds bright lines; never reveals anything the mask hid.
-public enum MaskOutline {
+/// Draws polygon outlines on a frame that has just been masked, for `vigie mask preview`
+/// (`MaskRaster.apply(to:outlining:_:)`): a technician on site checks that every window is covered. Only adds
+/// bright lines; never reveals anything the mask hid.
+enum MaskOutline {
     /// Draws each polygon's edges in white luma, `thickness` pixels wide.
-    public static func draw(_ polygons: [MaskPolygon], on masked: MaskedFrame, thickness: Int = 2) {
-        let frame = masked.frame
+    static func draw(_ polygons: [MaskPolygon], on frame: Frame, thickness: Int) {
         let geometry = frame.geometry
         let plane = geometry.planes[0]
         let base = frame.bytes.baseAddress! + plane.offset

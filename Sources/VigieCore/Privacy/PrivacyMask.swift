@@ -43,9 +43,31 @@ public struct MaskRaster: Sendable {
         }
     }
 
-    /// Blanks every masked pixel of `frame` in place (luma black, chroma neutral) and returns the
-    /// frame as a `MaskedFrame`, the only form detection, snapshots and the network accept.
-    public func apply(to frame: Frame) -> MaskedFrame {
+    /// Blanks every masked pixel of `frame` in place (luma black, chroma neutral), then lends the frame to
+    /// `body` as a `MaskedFrame`, the only form detection, snapshots and the network accept.
+    ///
+    /// The `MaskedFrame` exists only for the duration of `body`: it cannot be copied or kept, so nothing can
+    /// hold on to a pooled or driver buffer that the next capture overwrites with unmasked pixels.
+    public func apply<Result: ~Copyable, Failure: Error>(
+        to frame: Frame, _ body: (borrowing MaskedFrame) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        blank(frame)
+        return try body(MaskedFrame(frame: frame))
+    }
+
+    /// As `apply(to:_:)`, then draws the outline of each of `outlines` in white over the masked frame (for
+    /// `vigie mask preview`: a technician checks on site that every window is covered). Lines add nothing
+    /// the mask hid.
+    public func apply<Result: ~Copyable, Failure: Error>(
+        to frame: Frame, outlining outlines: [MaskPolygon], thickness: Int = 2,
+        _ body: (borrowing MaskedFrame) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        blank(frame)
+        MaskOutline.draw(outlines, on: frame, thickness: thickness)
+        return try body(MaskedFrame(frame: frame))
+    }
+
+    private func blank(_ frame: Frame) {
         precondition(frame.geometry == geometry, "mask raster is for \(geometry), frame is \(frame.geometry)")
         let base = frame.bytes.baseAddress!
         let planes = geometry.planes
@@ -73,7 +95,6 @@ public struct MaskRaster: Sendable {
                 }
             }
         }
-        return MaskedFrame(frame: frame)
     }
 
     private func fill(
@@ -90,13 +111,31 @@ public struct MaskRaster: Sendable {
     }
 }
 
-/// A frame whose privacy masks have been applied. Only `MaskRaster.apply(to:)` makes one, so a
-/// function that takes a `MaskedFrame` cannot be handed unmasked pixels.
-public struct MaskedFrame {
-    /// The frame, already masked. Consumers read it; they must not write pixels back from elsewhere.
-    public let frame: Frame
+/// A frame whose privacy masks have been applied, lent to a consumer for the duration of a call.
+///
+/// Only `MaskRaster.apply(to:_:)` makes one, and only as a borrowed, non-copyable value inside its closure:
+/// a function that takes a `MaskedFrame` cannot be handed unmasked pixels, cannot keep the frame after the
+/// buffer goes back to the camera or the pool, and has no way to write pixels into it.
+public struct MaskedFrame: ~Copyable {
+    /// The masked buffer. Internal: consumers outside the core read it through the accessors below.
+    let frame: Frame
 
     init(frame: Frame) { self.frame = frame }
 
     public var geometry: FrameGeometry { frame.geometry }
+    /// Position of the frame in its stream (see `Frame.sequence`).
+    public var sequence: Int { frame.sequence }
+    /// Capture time in seconds (see `Frame.timestamp`).
+    public var timestamp: Double { frame.timestamp }
+
+    /// Luma of pixel (`x`, `y`). For tests and tools, not for hot loops.
+    public func luma(x: Int, y: Int) -> UInt8 { frame.luma(x: x, y: y) }
+
+    /// Reads the frame's bytes (laid out as `geometry` says) for the duration of `body`. The pointer is read-only
+    /// and must not escape `body`.
+    public func withUnsafeBytes<Result: ~Copyable, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try body(UnsafeRawBufferPointer(frame.bytes))
+    }
 }
