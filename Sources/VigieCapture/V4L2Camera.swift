@@ -32,8 +32,10 @@ public struct CameraInfo: Sendable, Equatable {
 /// In the camera's own formats (YUYV, NV12, GREY) there is no copy: the pipeline gets the driver's
 /// memory-mapped buffer itself, which the unit owns from `VIDIOC_DQBUF` to `VIDIOC_QBUF`, masks it in place,
 /// analyses it and encodes any snapshot from it, then the buffer is queued back. Only a format that libv4lconvert
-/// converts (MJPEG to YU12) is copied, once, out of libv4l2's conversion buffer. The ring has six buffers, so the
-/// driver keeps five to fill while one frame is worked on; frames it had to skip are counted.
+/// converts (MJPEG to YU12) is copied, once, out of libv4l2's conversion buffer, and so is every frame of a driver
+/// that does not give the unit its buffers (v4l2loopback lets its writer fill a buffer a reader still holds, which
+/// could put unmasked pixels into a frame after its mask). The ring has six buffers, so the driver keeps five to
+/// fill while one frame is worked on; frames it had to skip are counted.
 public final class V4L2Camera: FrameSource {
     public let path: String
     public let geometry: FrameGeometry
@@ -42,6 +44,9 @@ public final class V4L2Camera: FrameSource {
     public let fourcc: String
     /// Whether libv4lconvert converts the camera's format (then each frame is copied once).
     public let converted: Bool
+    /// Whether each frame is copied out of the driver's buffer (a converted format, or a driver whose buffers the
+    /// unit does not own while it holds them) rather than masked in place.
+    public var copies: Bool { converted || Self.sharesBuffers(driver: identity.driver) }
     /// Who the camera is (driver, card, bus, serial).
     public let identity: CameraIdentity
     /// Frames the driver skipped (gaps in its sequence numbers).
@@ -178,6 +183,10 @@ public final class V4L2Camera: FrameSource {
         return trimmed.isEmpty ? nil : trimmed
     }
 
+    /// Drivers known to write into a buffer while the application holds it: v4l2loopback's writer fills its ring
+    /// whatever its readers have dequeued.
+    static func sharesBuffers(driver: String) -> Bool { driver == "v4l2 loopback" }
+
     static func text<T>(_ value: T) -> String {
         withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
@@ -220,7 +229,7 @@ public final class V4L2Camera: FrameSource {
                 nil, Int(buffer.length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, Int64(buffer.m.offset))
             guard let mapped, mapped != MAP_FAILED else { throw .mmapFailed(device: path, errno: errno) }
             let length = Int(buffer.length)
-            if converted || length < geometry.byteCount {
+            if copies || length < geometry.byteCount {
                 buffers.append((mapped, length))
                 lent.append(nil)
             } else {

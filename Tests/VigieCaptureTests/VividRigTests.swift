@@ -35,7 +35,7 @@ struct VividRigTests {
         defer { camera.close() }
         #expect(camera.geometry.width == 640 && camera.geometry.height == 480)
         #expect(camera.geometry.format == formats[0])
-        #expect(!camera.converted)
+        #expect(!camera.converted && !camera.copies)
         var sequences: [Int] = []
         var brightest: UInt8 = 0
         var buffers: [ObjectIdentifier] = []

@@ -1,0 +1,104 @@
+import Logging
+import Synchronization
+import Testing
+import VigieCapture
+import VigieCore
+import VigieDaemon
+import VigieImage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A recorded street clip through a real driver: v4l2loopback in the kernel rig, fed by
+/// `tools/vmtest.d/feed-loopback` as a YUYV camera (the camera's own format) and as an MJPEG camera (decoded by
+/// libv4lconvert into YU12, as a USB webcam's MJPEG is).
+@Suite("Recorded footage through v4l2loopback (rig)", .serialized, .enabled(if: getenv("VIGIE_RIG") != nil))
+struct LoopbackRigTests {
+    static var device: String { getenv("VIGIE_RIG_LOOPBACK").map { String(cString: $0) } ?? "/dev/video20" }
+
+    final class Record: Sendable {
+        let kinds = Mutex<[String]>([])
+        let snapshots = Mutex<[[UInt8]]>([])
+    }
+
+    /// The mask over the upper left of the scene (the façade opposite, in the clip).
+    static let mask = try! MaskPolygon(
+        name: "façade",
+        points: [.init(x: 0.05, y: 0.05), .init(x: 0.45, y: 0.05), .init(x: 0.45, y: 0.4), .init(x: 0.05, y: 0.4)])
+
+    static func service(frames: Int, record: Record) -> CameraService {
+        var configuration = Configuration()
+        configuration.source = .v4l2(device: device)
+        configuration.captureWidth = 640
+        configuration.captureHeight = 480
+        configuration.captureRate = 15
+        configuration.mask = PrivacyMask(polygons: [mask])
+        return CameraService(
+            configuration: configuration, logger: Logger(label: "rig"), frameLimit: frames,
+            notify: { notice in
+                switch notice {
+                case .motionStarted(_, _, let snapshot):
+                    record.kinds.withLock { $0.append("motion") }
+                    if let snapshot { record.snapshots.withLock { $0.append(snapshot) } }
+                case .motionEnded: record.kinds.withLock { $0.append("motion_end") }
+                case .cameraState(let kind, _): record.kinds.withLock { $0.append(kind) }
+                }
+            })
+    }
+
+    @Test("the clip is captured, masked and raises motion", arguments: ["yuyv", "mjpeg"])
+    func clipIsMaskedAndRaisesMotion(format: String) throws {
+        let feed = try LoopbackFeed(device: Self.device, format: format)
+        defer { feed.stop() }
+        let info = try V4L2Camera.info(path: Self.device)
+        #expect(info.driver == "v4l2 loopback")
+        if format == "mjpeg" {
+            #expect(info.formats.contains { $0.fourcc == "MJPG" && !$0.emulated }, "\(info.formats)")
+            #expect(info.formats.contains { $0.fourcc == "YU12" && $0.emulated }, "libv4lconvert offers YU12")
+        } else {
+            #expect(info.formats.contains { $0.fourcc == "YUYV" && !$0.emulated }, "\(info.formats)")
+        }
+        let record = Record()
+        let report = try Self.service(frames: 150, record: record).run()
+        let kinds = record.kinds.withLock { $0 }
+        #expect(report.frames == 150)
+        #expect(kinds.contains("motion"), "\(kinds)")
+        let snapshots = record.snapshots.withLock { $0 }
+        try #require(!snapshots.isEmpty)
+        for jpeg in snapshots {
+            let image = try JPEGDecoder().decode(jpeg)
+            #expect(image.width == 640 && image.height == 480)
+            var brightest: UInt8 = 0
+            var inside = 0
+            for y in stride(from: Int(0.05 * 480) + 16, to: Int(0.4 * 480) - 16, by: 2) {
+                for x in stride(from: Int(0.05 * 640) + 16, to: Int(0.45 * 640) - 16, by: 2) {
+                    brightest = max(brightest, image.luma(x: x, y: y))
+                    inside += 1
+                }
+            }
+            #expect(inside > 1000 && brightest <= 3, "the masked façade decodes to black (brightest \(brightest))")
+            var scene = 0
+            // The pavement, at 0.72 of the height: below the mask, light grey in the clip.
+            for x in stride(from: 16, to: 624, by: 2) { scene = max(scene, Int(image.luma(x: x, y: 346))) }
+            #expect(scene > 100, "the street below the mask is in the picture")
+        }
+    }
+
+    /// 900 frames at 15 frames/s: every one arrives (the loopback's sequence numbers have no gap) and the unit
+    /// keeps up with the camera's pace.
+    @Test func noFrameLostAt15FramesPerSecondOverAMinute() throws {
+        let feed = try LoopbackFeed(device: Self.device, format: "yuyv")
+        defer { feed.stop() }
+        let record = Record()
+        let service = Self.service(frames: 900, record: record)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let report = try service.run()
+        let elapsed = clock.now - start
+        #expect(report.frames == 900)
+        #expect(service.currentStatistics.droppedFrames == 0, "\(record.kinds.withLock { $0 })")
+        #expect(elapsed < .seconds(63), "900 frames at 15 frames/s took \(elapsed)")
+        #expect(!record.kinds.withLock { $0 }.contains("camera_stalled"))
+    }
+}
