@@ -101,4 +101,56 @@ struct LoopbackRigTests {
         #expect(elapsed < .seconds(63), "900 frames at 15 frames/s took \(elapsed)")
         #expect(!record.kinds.withLock { $0 }.contains("camera_stalled"))
     }
+
+    /// A camera swapped on the same path, as when another camera is plugged into the same USB port behind a
+    /// `/dev/v4l/by-path/…` link: vivid is unplugged (its driver unbound) and the link then leads to the loopback
+    /// camera. The unit reports the loss, then `camera_replaced` naming both, and streams the new camera, whose
+    /// framing matches.
+    @Test func aCameraSwappedOnTheSamePathIsReported() async throws {
+        let vivid = getenv("VIGIE_RIG_VIDEO").map { String(cString: $0) } ?? "/dev/video0"
+        let link = "/tmp/vigie-rig-camera-\(getpid())"
+        let identityFile = "/tmp/vigie-rig-identity-swap-\(getpid())"
+        unlink(link)
+        #expect(symlink(vivid, link) == 0)
+        defer {
+            unlink(link)
+            unlink(identityFile)
+        }
+        let feed = try LoopbackFeed(device: Self.device, format: "yuyv")
+        defer { feed.stop() }
+        final class Kinds: Sendable { let list = Mutex<[(String, String)]>([]) }
+        let kinds = Kinds()
+        let stop = StopSignal()
+        let camera = ResilientCamera(
+            path: link, framing: CameraFraming(width: 640, height: 480), framesPerSecond: 15,
+            identityFile: identityFile, link: CameraLink(backoff: Backoff(initial: 0.2, maximum: 1, jitter: 0.1)),
+            stop: stop
+        ) { notice in kinds.list.withLock { $0.append((notice.kind, notice.reason)) } }
+        defer { camera.close() }
+        #expect(try camera.withNextFrame { _ in } != nil)
+        #expect(camera.identity?.driver == "vivid")
+        let driver = "/sys/bus/platform/drivers/vivid"
+        #expect(Self.write("vivid.0", to: "\(driver)/unbind"), "cannot unbind vivid.0")
+        defer { _ = Self.write("vivid.0", to: "\(driver)/bind") }
+        unlink(link)
+        #expect(symlink(Self.device, link) == 0)
+        var restored = false
+        for _ in 0..<100 where !restored {
+            #expect(try camera.withNextFrame { _ in } != nil)
+            restored = kinds.list.withLock { $0.contains { $0.0 == "camera_restored" } }
+        }
+        let seen = kinds.list.withLock { $0 }
+        #expect(seen.map(\.0) == ["camera_lost", "camera_replaced", "camera_restored"], "\(seen)")
+        let replaced = seen.first { $0.0 == "camera_replaced" }?.1 ?? ""
+        #expect(replaced.contains("vivid") && replaced.contains("Vigie Loopback A"), "\(replaced)")
+        #expect(camera.identity?.driver == "v4l2 loopback")
+        for _ in 0..<10 { #expect(try camera.withNextFrame { _ in } != nil) }  // streaming the new camera
+    }
+
+    static func write(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return text.withCString { Glibc.write(fd, $0, strlen($0)) } == text.utf8.count
+    }
 }
