@@ -85,7 +85,7 @@ struct Benchmark {
 
         let floor = median { frame in sink &+= lumaSum(frame) }
         let mask = median { frame in raster.apply(to: frame) { _ in } }
-        let motion = median { frame in sink &+= UInt64(raster.apply(to: frame) { detector.detect($0) }) }
+        let motion = median { frame in raster.apply(to: frame) { sink &+= UInt64(detector.detect($0)) } }
         let pipeline = median { frame in
             raster.apply(to: frame) { masked in sink &+= UInt64(detector.detect(masked)) }
         }

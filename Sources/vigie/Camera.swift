@@ -105,11 +105,12 @@ extension Vigie.Camera {
                 for _ in 0..<max(0, skip) { _ = try camera.withNextFrame { _ in } }
                 let raster = configuration.mask.raster(for: camera.geometry)
                 let encoder = try JPEGEncoder()
-                let jpeg = try camera.withNextFrame { frame in
+                var jpeg: [UInt8] = []
+                try camera.withNextFrame { frame in
                     try raster.apply(to: frame) { masked in
-                        try encoder.encode(masked, quality: configuration.snapshotQuality)
+                        jpeg = try encoder.encode(masked, quality: configuration.snapshotQuality)
                     }
-                }!
+                }
                 try OutputFile(path: output).write(jpeg)
                 print(
                     "\(output): \(camera.geometry) \(camera.fourcc), \(configuration.mask.polygons.count) masks, \(jpeg.count) bytes"

@@ -43,9 +43,10 @@ extension Vigie.Mask {
                     }
                 }
                 let encoder = try JPEGEncoder()
-                let jpeg = try configuration.mask.raster(for: picture.geometry).apply(
+                var jpeg: [UInt8] = []
+                try configuration.mask.raster(for: picture.geometry).apply(
                     to: picture, outlining: configuration.mask.polygons
-                ) { masked in try encoder.encode(masked, quality: configuration.snapshotQuality) }
+                ) { masked in jpeg = try encoder.encode(masked, quality: configuration.snapshotQuality) }
                 try OutputFile(path: output).write(jpeg)
                 print("\(output): frame \(frame), \(configuration.mask.polygons.count) masks, \(jpeg.count) bytes")
             } catch let error as CLIError {

@@ -3,8 +3,10 @@
 import VigieCore
 
 func detect(_ raster: MaskRaster, _ detector: MotionDetector, _ frame: Frame) -> Int {
+    var regions = 0
     raster.apply(to: frame) { masked in
-        let regions = detector.detect(masked)
-        return masked.withUnsafeBytes { $0.count } > 0 ? regions : 0
+        regions = detector.detect(masked)
+        if masked.withUnsafeBytes({ $0.isEmpty }) { regions = 0 }
     }
+    return regions
 }

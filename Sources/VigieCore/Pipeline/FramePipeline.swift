@@ -20,20 +20,22 @@ public final class FramePipeline {
 
     /// Masks `frame` in place, looks for motion, and lends the masked frame with the event updates to `body`
     /// (to encode a snapshot of it, for instance) before the frame goes back to its source.
-    public func process<Result, Failure: Error>(
-        _ frame: Frame, _ body: (borrowing MaskedFrame, [MotionEventTracker.Update]) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
-        try raster.apply(to: frame) { (masked) throws(Failure) -> Result in
+    public func process(
+        _ frame: Frame, _ body: (borrowing MaskedFrame, [MotionEventTracker.Update]) throws -> Void
+    ) rethrows {
+        try raster.apply(to: frame) { masked in
             detector.detect(masked)
             let updates = tracker.update(frame: masked.sequence, time: masked.timestamp, boxes: detector.boxes)
-            return try body(masked, updates)
+            try body(masked, updates)
         }
     }
 
     /// Masks `frame` in place and looks for motion; returns the event updates.
     @discardableResult
     public func process(_ frame: Frame) -> [MotionEventTracker.Update] {
-        process(frame) { _, updates in updates }
+        var result: [MotionEventTracker.Update] = []
+        process(frame) { _, updates in result = updates }
+        return result
     }
 
     /// Whether an event is in progress.

@@ -48,23 +48,26 @@ public struct MaskRaster: Sendable {
     ///
     /// The `MaskedFrame` exists only for the duration of `body`: it cannot be copied or kept, so nothing can
     /// hold on to a pooled or driver buffer that the next capture overwrites with unmasked pixels.
-    public func apply<Result: ~Copyable, Failure: Error>(
-        to frame: Frame, _ body: (borrowing MaskedFrame) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
+    ///
+    /// Not generic over a result on purpose: Swift 6.3's generic specialiser crashes in release builds on a
+    /// generic function that makes a non-copyable value for a closure. A caller keeps what it needs in a variable.
+    public func apply(to frame: Frame, _ body: (borrowing MaskedFrame) throws -> Void) rethrows {
         blank(frame)
-        return try body(MaskedFrame(frame: frame))
+        let masked = MaskedFrame(frame: frame)
+        try body(masked)
     }
 
     /// As `apply(to:_:)`, then draws the outline of each of `outlines` in white over the masked frame (for
     /// `vigie mask preview`: a technician checks on site that every window is covered). Lines add nothing
     /// the mask hid.
-    public func apply<Result: ~Copyable, Failure: Error>(
+    public func apply(
         to frame: Frame, outlining outlines: [MaskPolygon], thickness: Int = 2,
-        _ body: (borrowing MaskedFrame) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
+        _ body: (borrowing MaskedFrame) throws -> Void
+    ) rethrows {
         blank(frame)
         MaskOutline.draw(outlines, on: frame, thickness: thickness)
-        return try body(MaskedFrame(frame: frame))
+        let masked = MaskedFrame(frame: frame)
+        try body(masked)
     }
 
     private func blank(_ frame: Frame) {
@@ -133,7 +136,7 @@ public struct MaskedFrame: ~Copyable {
 
     /// Reads the frame's bytes (laid out as `geometry` says) for the duration of `body`. The pointer is read-only
     /// and must not escape `body`.
-    public func withUnsafeBytes<Result: ~Copyable, Failure: Error>(
+    public func withUnsafeBytes<Result, Failure: Error>(
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         try body(UnsafeRawBufferPointer(frame.bytes))
