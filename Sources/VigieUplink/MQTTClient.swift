@@ -211,11 +211,8 @@ public final class MQTTClient: Sendable {
         if let final, isConnected {
             _ = try? publish(topic: final.topic, payload: final.payload, qos: 1, retain: true)
             // Let the I/O thread carry it; a clean disconnect follows.
-            let clock = ContinuousClock()
-            let deadline = clock.now + .milliseconds(Int(timeout * 1000))
-            while clock.now < deadline && mosquitto_want_write(handle.pointer) {
-                var pause = timespec(tv_sec: 0, tv_nsec: 20_000_000)
-                nanosleep(&pause, nil)
+            Poll.blockingUntil(timeout: .seconds(timeout), every: .milliseconds(20)) {
+                !mosquitto_want_write(handle.pointer)
             }
         }
         state.stopping.store(true, ordering: .relaxed)
@@ -279,12 +276,7 @@ public final class MQTTClient: Sendable {
 
     /// Sleeps, waking early if `stop()` is called.
     private func pause(seconds: Double) {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .milliseconds(Int(seconds * 1000))
-        while clock.now < deadline && !state.stopping.load(ordering: .relaxed) {
-            var step = timespec(tv_sec: 0, tv_nsec: 50_000_000)
-            nanosleep(&step, nil)
-        }
+        Poll.blockingUntil(timeout: .seconds(seconds)) { state.stopping.load(ordering: .relaxed) }
     }
 
     // MARK: - Callbacks (on the I/O thread, inside mosquitto_loop)

@@ -85,10 +85,7 @@ final class ChildProcess: @unchecked Sendable {
     func stop(signal: Int32) -> Int32 {
         if let exitStatus { return exitStatus }
         kill(pid, signal)
-        for _ in 0..<400 {
-            if let status = poll() { return status }
-            usleep(50_000)
-        }
+        if Poll.blockingUntil(timeout: .seconds(20), { poll() != nil }), let exitStatus { return exitStatus }
         kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
@@ -150,12 +147,12 @@ actor Inbox {
 
     /// Waits until `condition` holds over the messages, or `timeout` seconds pass.
     func wait(timeout: Double, _ condition: @Sendable ([Received]) -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-        while ContinuousClock.now < deadline {
-            if condition(messages) { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return condition(messages)
+        await Poll.until(timeout: .seconds(timeout)) { condition(messages) }
+    }
+
+    /// Waits until the client has been accepted by the broker `count` times in all.
+    func waitConnected(count: Int = 1, timeout: Double) async -> Bool {
+        await Poll.until(timeout: .seconds(timeout)) { connections >= count }
     }
 }
 
@@ -231,8 +228,7 @@ func freePort() throws -> Int {
 }
 
 func waitForPort(_ port: Int, timeout: Double = 10) throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
+    let listening = Poll.blockingUntil(timeout: .seconds(timeout)) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -244,10 +240,9 @@ func waitForPort(_ port: Int, timeout: Double = 10) throws {
             }
         }
         close(fd)
-        if status == 0 { return }
-        usleep(50_000)
+        return status == 0
     }
-    throw POSIXError(.ETIMEDOUT)
+    guard listening else { throw POSIXError(.ETIMEDOUT) }
 }
 
 /// A unit configuration for the tests: synthetic camera, one mask, the given broker.

@@ -91,7 +91,7 @@ struct TLSTests {
         defer { broker.stop() }
         let unit = try Self.client(broker, ca: "ca.crt", certificates: certificates)
         defer { unit.stop() }
-        let connected = await waitFor(timeout: 15) { await unit.inbox.connections > 0 }
+        let connected = await Poll.until(timeout: .seconds(15)) { await unit.inbox.connections > 0 }
         let failures = await unit.inbox.failures
         #expect(connected, "\(failures)")
         try unit.client.publish(topic: "vigie/v1/unit-tls/status", payload: Array("{}".utf8), qos: 1)
@@ -103,7 +103,7 @@ struct TLSTests {
         defer { broker.stop() }
         let unit = try Self.client(broker, ca: "other-ca.crt", certificates: certificates)
         defer { unit.stop() }
-        let failed = await waitFor(timeout: 15) { await !unit.inbox.failures.isEmpty }
+        let failed = await Poll.until(timeout: .seconds(15)) { await !unit.inbox.failures.isEmpty }
         #expect(failed)
         let reason = await unit.inbox.failures.first ?? ""
         #expect(reason.contains("certificate verify failed"), "\(reason)")
@@ -116,7 +116,7 @@ struct TLSTests {
         defer { broker.stop() }
         let unit = try Self.client(broker, ca: "ca.crt", certificates: certificates, withCertificate: false)
         defer { unit.stop() }
-        #expect(await waitFor(timeout: 15) { await !unit.inbox.failures.isEmpty })
+        #expect(await Poll.until(timeout: .seconds(15)) { await !unit.inbox.failures.isEmpty })
         #expect(await unit.inbox.connections == 0)
     }
 
@@ -125,13 +125,4 @@ struct TLSTests {
         options.caFile = "/nonexistent/ca.crt"
         #expect(throws: MQTTError.self) { try MQTTClient(options: options) }
     }
-}
-
-func waitFor(timeout: Double, _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return await condition()
 }

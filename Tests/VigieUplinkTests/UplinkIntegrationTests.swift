@@ -18,7 +18,7 @@ struct UplinkIntegrationTests {
         let prefix = "vigie/v1/unit-e2e/"
         let watcher = try TestClient.subscriber(broker, topic: prefix + "#")
         defer { watcher.stop() }
-        #expect(await watcher.inbox.wait(timeout: 10) { _ in true })
+        #expect(await watcher.inbox.waitConnected(timeout: 10))
         let daemon = try DaemonProcess(
             arguments: ["--config", configuration.path, "--test-events", "3"],
             log: folder.appendingPathComponent("vigied.log"))
@@ -54,7 +54,7 @@ struct UplinkIntegrationTests {
         centreOptions.subscriptions = ["centre/replies/#"]
         let centre = try TestClient(centreOptions)
         defer { centre.stop() }
-        #expect(await centre.inbox.wait(timeout: 10) { _ in true })
+        #expect(await centre.inbox.waitConnected(timeout: 10))
         try await Task.sleep(for: .milliseconds(300))
         func send(_ name: String, _ payload: String, responseTopic: String? = nil, correlation: [UInt8]? = nil) throws {
             try centre.client.publish(
@@ -153,7 +153,7 @@ struct UplinkIntegrationTests {
         let prefix = "vigie/v1/unit-nl/event/"
         let subscriber = try TestClient.subscriber(broker, topic: prefix + "#", id: "centre-noloss", persistent: true)
         defer { subscriber.stop() }
-        #expect(await subscriber.inbox.wait(timeout: 10) { _ in true })
+        #expect(await subscriber.inbox.waitConnected(timeout: 10))
         try await Task.sleep(for: .milliseconds(500))
         let log = folder.appendingPathComponent("vigied.log")
 
@@ -178,7 +178,9 @@ struct UplinkIntegrationTests {
         broker.stop()  // outage 3, long enough for what it holds back to be delivered late ("historical")
         try await Task.sleep(for: .milliseconds(6000))
         try broker.start()
-        let raised = await waitFor(timeout: 90) { second.output.contains("test events raised") }
+        let raised = await Poll.until(timeout: .seconds(90), every: .milliseconds(100)) {
+            second.output.contains("test events raised")
+        }
         #expect(raised, "the second run did not finish raising\n\(second.output.suffix(3000))")
         let outbox = try SQLiteOutbox(directory: folder.path + "/state")
         let last = try outbox.lastSequence()
@@ -224,7 +226,7 @@ struct UplinkIntegrationTests {
         let daemon = try DaemonProcess(
             arguments: ["--config", configuration.path, "--test-events", "3"],
             log: folder.appendingPathComponent("vigied.log"))
-        let refused = await waitFor(timeout: 20) {
+        let refused = await Poll.until(timeout: .seconds(20), every: .milliseconds(100)) {
             daemon.output.contains("broker refused an item; kept in the outbox")
         }
         #expect(refused, "\(daemon.output)")
@@ -232,14 +234,5 @@ struct UplinkIntegrationTests {
         let outbox = try SQLiteOutbox(directory: folder.path + "/state")
         let kept = try outbox.pending(limit: 100).filter { $0.item.topic == "vigie/v1/unit-acl/event/test" }
         #expect(kept.count == 3, "refused events must stay in the outbox")
-    }
-
-    private func waitFor(timeout: Double, _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return condition()
     }
 }
