@@ -162,6 +162,7 @@ struct ConfigurationReader {
             allowed: [
                 "brokers", "ca_file", "cert_file", "key_file", "username", "password", "verify_hostname",
                 "telemetry_interval", "keepalive", "outbox_max_items", "outbox_max_mb",
+                "protocol",
             ])
         var settings = UplinkSettings()
         if let value = uplink["brokers"] {
@@ -193,6 +194,13 @@ struct ConfigurationReader {
         settings.username = string(uplink, "username", path: "uplink")?.value
         settings.password = string(uplink, "password", path: "uplink")?.value
         if let verify = bool(uplink, "verify_hostname", path: "uplink") { settings.verifyHostname = verify }
+        if let text = string(uplink, "protocol", path: "uplink") {
+            if let choice = MQTTProtocolChoice(text.value) {
+                settings.mqttProtocol = choice
+            } else {
+                issue(text.line, "uplink.protocol", "expected \"auto\", \"5\" or \"3.1.1\"")
+            }
+        }
         if let interval = number(uplink, "telemetry_interval", path: "uplink", in: 1...86_400) {
             settings.telemetryInterval = interval
         }

@@ -11,6 +11,8 @@ public struct UplinkSettings: Sendable, Hashable {
     public var password: String?
     /// Check that the broker's certificate names the host we connected to. Only for a lab: never turn off in the field.
     public var verifyHostname = true
+    /// Which MQTT version to speak: `auto` (MQTT 5, falling back to 3.1.1 per broker), or one version only.
+    public var mqttProtocol = MQTTProtocolChoice.auto
     /// Seconds between telemetry messages.
     public var telemetryInterval = 60.0
     /// MQTT keepalive, seconds: how soon the broker notices a dead link and publishes the last will.
