@@ -6,11 +6,12 @@ import VigieCore
     import Glibc
 #endif
 
-/// An MQTT 5 client over libmosquitto, with its own I/O thread.
+/// An MQTT client over libmosquitto, with its own I/O thread.
 ///
-/// The thread connects to each broker in turn with capped, jittered backoff (never a busy loop), restores
-/// the subscriptions on every connection, and reports what happens through `events`. `publish` may be
-/// called from any thread (libmosquitto runs in threaded mode and wakes its loop itself).
+/// The thread carries out what an `MQTTLink` decides: brokers in turn with capped, jittered backoff (never a
+/// busy loop), MQTT 5 with a fallback to 3.1.1 per broker under `auto`, the subscriptions restored on every
+/// connection. What happens is reported through `events`. `publish` may be called from any thread
+/// (libmosquitto runs in threaded mode and wakes its loop itself).
 public final class MQTTClient: Sendable {
     /// Connection settings.
     public struct Options: Sendable {
@@ -26,14 +27,20 @@ public final class MQTTClient: Sendable {
         /// Retained last will, published by the broker if this client vanishes.
         public var will: (topic: String, payload: [UInt8])?
         /// Start a fresh session on each connection (the unit's own outbox handles durability). A test
-        /// subscriber sets it false so the broker keeps its messages while it is away.
+        /// subscriber sets it false so the broker keeps its messages while it is away (over 3.1.1: MQTT 5 only
+        /// keeps a session with a session-expiry property).
         public var cleanStart = true
-        /// MQTT 5 (the unit: response topics for command replies) or 3.1.1 (a test subscriber with a session
-        /// that outlives its connections, which MQTT 5 only gives with a session-expiry property).
-        public var protocolV5 = true
+        /// Which MQTT version to speak: `auto` tries MQTT 5 and falls back to 3.1.1 with a broker that does
+        /// not speak it (response topics and PUBACK reason codes exist only in MQTT 5).
+        public var mqttProtocol = MQTTProtocolChoice.auto
+        /// Largest packet this client takes, in bytes. Sent to an MQTT 5 broker in CONNECT (Maximum Packet
+        /// Size: the broker then drops a larger message instead of sending it); over 3.1.1 the broker cannot
+        /// be told, so every incoming message is checked too, before its payload is copied, and a larger one is
+        /// dropped and reported (`messageDropped`).
+        public var maximumPacketSize = 64 << 10
         /// Filters subscribed at QoS 1 on every connection.
         public var subscriptions: [String] = []
-        /// How long a connection attempt may take before the next broker is tried.
+        /// How long a connection attempt may take, in seconds, before the next broker is tried.
         public var connectTimeout = 10.0
         public var backoff = Backoff()
 
@@ -47,21 +54,26 @@ public final class MQTTClient: Sendable {
     public struct Message: Sendable {
         public var topic: String
         public var payload: [UInt8]
-        /// MQTT 5 request/response: where the reply goes, and what to echo in it.
+        /// MQTT 5 request/response: where the reply goes, and what to echo in it (never set over 3.1.1).
         public var responseTopic: String?
         public var correlationData: [UInt8]?
     }
 
     /// What the client reports.
     public enum Event: Sendable {
-        case connected(BrokerURL)
-        /// The broker could not be reached or refused us; `reason` says why (TLS errors included).
+        /// The broker accepted the connection, speaking `version`.
+        case connected(BrokerURL, version: MQTTVersion)
+        /// The broker could not be reached or refused us; `reason` says why (TLS errors included), and whether
+        /// the other MQTT version is tried next.
         case connectFailed(BrokerURL, reason: String)
         case disconnected(reason: String)
         /// The broker answered the QoS 1 message with this id: `reason` below 0x80 is success; 0x80 and above
         /// is a refusal (MQTT 5: not authorised, quota exceeded, topic invalid, packet too large…).
         case acknowledged(Int32, reason: Int32)
         case message(Message)
+        /// A message larger than `maximumPacketSize` arrived (a broker that could not be told the limit) and
+        /// was dropped without being copied.
+        case messageDropped(topic: String, bytes: Int)
     }
 
     public let events: AsyncStream<Event>
@@ -81,14 +93,18 @@ public final class MQTTClient: Sendable {
     /// Shared with the C callbacks through `Unmanaged` userdata.
     final class State: Sendable {
         let continuation: AsyncStream<Event>.Continuation
-        let connected = Atomic<Int>(0)  // 0 connecting or down, 1 up, -1 refused
+        /// The CONNACK of the attempt in progress: -1 until it arrives, then its code (0 is success).
+        let connack = Atomic<Int>(-1)
+        let connected = Atomic<Bool>(false)
+        /// The connection speaks MQTT 5 (properties may be sent).
+        let speaksV5 = Atomic<Bool>(false)
         let stopping = Atomic<Bool>(false)
         let lastError = Mutex<String?>(nil)
-        let subscriptions: [String]
+        let maximumPacketSize: Int
 
-        init(continuation: AsyncStream<Event>.Continuation, subscriptions: [String]) {
+        init(continuation: AsyncStream<Event>.Continuation, maximumPacketSize: Int) {
             self.continuation = continuation
-            self.subscriptions = subscriptions
+            self.maximumPacketSize = maximumPacketSize
         }
     }
 
@@ -100,11 +116,14 @@ public final class MQTTClient: Sendable {
     public init(options: Options) throws(MQTTError) {
         precondition(Self.libraryReady)
         guard !options.brokers.isEmpty else { throw .invalidOption("no broker URL") }
+        guard (1...268_435_455).contains(options.maximumPacketSize) else {
+            throw .invalidOption("maximum packet size \(options.maximumPacketSize) is out of range")
+        }
         let (events, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
         self.events = events
         self.continuation = continuation
         self.options = options
-        let state = State(continuation: continuation, subscriptions: options.subscriptions)
+        let state = State(continuation: continuation, maximumPacketSize: options.maximumPacketSize)
         self.state = state
         guard
             let pointer = mosquitto_new(
@@ -112,8 +131,6 @@ public final class MQTTClient: Sendable {
         else { throw .cannotCreateClient }
         handle = Handle(pointer)
         let mosq = pointer
-        mosquitto_int_option(
-            mosq, MOSQ_OPT_PROTOCOL_VERSION, options.protocolV5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311)
         mosquitto_threaded_set(mosq, true)
         mosquitto_max_inflight_messages_set(mosq, 64)
         if let username = options.username {
@@ -167,9 +184,10 @@ public final class MQTTClient: Sendable {
     }
 
     /// Whether the broker has accepted the connection.
-    public var isConnected: Bool { state.connected.load(ordering: .relaxed) == 1 }
+    public var isConnected: Bool { state.connected.load(ordering: .relaxed) }
 
-    /// Publishes `payload` on `topic`. Returns the message id (acknowledged later by `.acknowledged`).
+    /// Publishes `payload` on `topic`. Returns the message id (acknowledged later by `.acknowledged`). Over
+    /// 3.1.1 the MQTT 5 properties (`correlationData`, `responseTopic`) are left out.
     @discardableResult
     public func publish(
         topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = false, correlationData: [UInt8]? = nil,
@@ -178,13 +196,15 @@ public final class MQTTClient: Sendable {
         var mid: Int32 = 0
         var properties: OpaquePointer?
         defer { mosquitto_property_free_all(&properties) }
-        if let responseTopic {
-            mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), responseTopic)
-        }
-        if let correlationData {
-            _ = correlationData.withUnsafeBytes {
-                mosquitto_property_add_binary(
-                    &properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), $0.baseAddress, UInt16($0.count))
+        if state.speaksV5.load(ordering: .relaxed) {
+            if let responseTopic {
+                mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), responseTopic)
+            }
+            if let correlationData {
+                _ = correlationData.withUnsafeBytes {
+                    mosquitto_property_add_binary(
+                        &properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), $0.baseAddress, UInt16($0.count))
+                }
             }
         }
         let status = payload.withUnsafeBytes {
@@ -219,54 +239,129 @@ public final class MQTTClient: Sendable {
         pthread_join(running, nil)
     }
 
-    // MARK: - The I/O thread
+    // MARK: - The I/O thread: carries out the link's actions
+
+    private var stopping: Bool { state.stopping.load(ordering: .relaxed) }
 
     private func run() {
-        let mosq = handle.pointer
-        var backoff = options.backoff
-        var index = 0
         let clock = ContinuousClock()
-        while !state.stopping.load(ordering: .relaxed) {
-            let broker = options.brokers[index % options.brokers.count]
-            state.connected.store(0, ordering: .relaxed)
-            state.lastError.withLock { $0 = nil }
-            var status = mosquitto_connect_async(mosq, broker.host, Int32(broker.port), Int32(options.keepalive))
-            if status == MOSQ_ERR_SUCCESS.rawValue {
-                let deadline = clock.now + .milliseconds(Int(options.connectTimeout * 1000))
-                while !state.stopping.load(ordering: .relaxed) && state.connected.load(ordering: .relaxed) == 0
-                    && clock.now < deadline
-                {
-                    status = mosquitto_loop(mosq, 100, 1)
-                    if status != MOSQ_ERR_SUCCESS.rawValue { break }
-                }
+        let origin = clock.now
+        var link = MQTTLink(brokers: options.brokers.count, protocol: options.mqttProtocol, backoff: options.backoff)
+        var actions = link.start()
+        while true {
+            guard !actions.isEmpty else {
+                // Nothing left to do but carry a live connection; otherwise the link is stopped.
+                guard case .connected = link.state else { return }
+                actions = serve(&link, since: origin)
+                continue
             }
-            if state.connected.load(ordering: .relaxed) == 1 {
-                let connectedAt = clock.now
-                continuation.yield(.connected(broker))
-                while !state.stopping.load(ordering: .relaxed) {
-                    status = mosquitto_loop(mosq, 200, 1)
-                    if status != MOSQ_ERR_SUCCESS.rawValue { break }
-                }
-                state.connected.store(0, ordering: .relaxed)
-                if state.stopping.load(ordering: .relaxed) {
-                    mosquitto_disconnect(mosq)
-                    _ = mosquitto_loop(mosq, 100, 1)
-                    continuation.yield(.disconnected(reason: "stopped"))
-                    return
-                }
-                continuation.yield(.disconnected(reason: reason(status)))
-                if clock.now - connectedAt > .seconds(30) { backoff.reset() }
-            } else {
-                if state.stopping.load(ordering: .relaxed) { return }
-                let why =
-                    state.connected.load(ordering: .relaxed) == -1 || status != MOSQ_ERR_SUCCESS.rawValue
-                    ? reason(status) : "no answer within \(Int(options.connectTimeout)) s"
-                mosquitto_disconnect(mosq)
-                continuation.yield(.connectFailed(broker, reason: why))
-                index += 1
+            let action = actions.removeFirst()
+            switch action {
+            case .connect(let broker, let version):
+                actions += connect(options.brokers[broker], version, &link, since: origin)
+            case .disconnect:
+                state.connected.store(false, ordering: .relaxed)
+                mosquitto_disconnect(handle.pointer)
+                _ = mosquitto_loop(handle.pointer, 100, 1)
+            case .wait(let seconds):
+                let interrupted = Poll.blockingUntil(timeout: .seconds(seconds)) { stopping }
+                actions += interrupted ? link.stop() : link.waited()
+            case .resubscribe:
+                for filter in options.subscriptions { mosquitto_subscribe_v5(handle.pointer, nil, filter, 1, 0, nil) }
+            case .reportConnected(let broker, let version):
+                continuation.yield(.connected(options.brokers[broker], version: version))
+            case .reportConnectFailed(let broker, _, let reason):
+                continuation.yield(.connectFailed(options.brokers[broker], reason: reason))
+            case .reportDisconnected(let reason):
+                continuation.yield(.disconnected(reason: reason))
             }
-            pause(seconds: backoff.next())
         }
+    }
+
+    /// One attempt: returns the link's answer to its outcome.
+    private func connect(
+        _ broker: BrokerURL, _ version: MQTTVersion, _ link: inout MQTTLink, since origin: ContinuousClock.Instant
+    ) -> [MQTTLink.Action] {
+        let mosq = handle.pointer
+        let clock = ContinuousClock()
+        state.connack.store(-1, ordering: .relaxed)
+        state.lastError.withLock { $0 = nil }
+        if let problem = prepare(version) { return link.connectFailed(reason: problem) }
+        var status = mosquitto_connect_async(mosq, broker.host, Int32(broker.port), Int32(options.keepalive))
+        guard status == MOSQ_ERR_SUCCESS.rawValue else { return link.connectFailed(reason: reason(status)) }
+        let deadline = clock.now + .seconds(options.connectTimeout)
+        while true {
+            status = mosquitto_loop(mosq, 100, 1)
+            // The CONNACK may have come in the same round as an error (a refusal closes the connection).
+            switch state.connack.load(ordering: .relaxed) {
+            case 0:
+                state.speaksV5.store(version == .v5, ordering: .relaxed)
+                state.connected.store(true, ordering: .relaxed)
+                return link.connectSucceeded(now: clock.now - origin)
+            case let code where code > 0:
+                mosquitto_disconnect(mosq)
+                return link.connectRefused(code: code, reason: Self.connackText(code, version))
+            default:
+                break
+            }
+            if status != MOSQ_ERR_SUCCESS.rawValue {
+                mosquitto_disconnect(mosq)
+                return Self.closedByBroker(status)
+                    ? link.connectionClosed(reason: reason(status), now: clock.now - origin)
+                    : link.connectFailed(reason: reason(status))
+            }
+            if stopping { return link.stop() }
+            if clock.now >= deadline { return link.connectTimedOut(seconds: options.connectTimeout) }
+        }
+    }
+
+    /// Carries a live connection until it drops or `stop()` is called.
+    private func serve(_ link: inout MQTTLink, since origin: ContinuousClock.Instant) -> [MQTTLink.Action] {
+        var status = MOSQ_ERR_SUCCESS.rawValue
+        while !stopping && status == MOSQ_ERR_SUCCESS.rawValue {
+            status = mosquitto_loop(handle.pointer, 200, 1)
+        }
+        if stopping { return link.stop() }
+        state.connected.store(false, ordering: .relaxed)
+        return link.connectionClosed(reason: reason(status), now: ContinuousClock.now - origin)
+    }
+
+    /// Sets the version of the next CONNECT and its properties. Returns what went wrong, if anything.
+    private func prepare(_ version: MQTTVersion) -> String? {
+        let mosq = handle.pointer
+        mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311)
+        var properties: OpaquePointer?
+        defer { mosquitto_property_free_all(&properties) }
+        if version == .v5 {
+            mosquitto_property_add_int32(
+                &properties, Int32(MQTT_PROP_MAXIMUM_PACKET_SIZE.rawValue), UInt32(options.maximumPacketSize))
+        }
+        // libmosquitto 2.0 takes CONNECT properties only through mosquitto_connect_bind_v5, which connects in
+        // blocking mode (no connect timeout, no stop). It keeps them for the connections that follow, and
+        // stores them before it checks its arguments: called with port -1 it stores them (or, with none,
+        // clears them) and returns MOSQ_ERR_INVAL without any I/O. mosquitto_connect_async then sends them.
+        // The integration tests check that a broker honours the size (MaximumPacketSizeTests).
+        let status = mosquitto_connect_bind_v5(mosq, "", -1, Int32(options.keepalive), nil, properties)
+        guard status == MOSQ_ERR_INVAL.rawValue else {
+            return "cannot set the CONNECT properties: \(String(cString: mosquitto_strerror(status)))"
+        }
+        return nil
+    }
+
+    /// Whether a loop error before CONNACK means the broker itself ended the connection (as a 3.1.1-only
+    /// broker may do on an MQTT 5 CONNECT), rather than the network or TLS failing to reach it.
+    private static func closedByBroker(_ status: Int32) -> Bool {
+        switch status {
+        case MOSQ_ERR_CONN_LOST.rawValue, MOSQ_ERR_PROTOCOL.rawValue, MOSQ_ERR_MALFORMED_PACKET.rawValue: true
+        case MOSQ_ERR_ERRNO.rawValue: errno == ECONNRESET || errno == EPIPE
+        default: false
+        }
+    }
+
+    /// A CONNACK refusal in words: MQTT 5 reason codes and 3.1.1 return codes are numbered apart.
+    private static func connackText(_ code: Int, _ version: MQTTVersion) -> String {
+        let text = version == .v5 ? mosquitto_reason_string(Int32(code)) : mosquitto_connack_string(Int32(code))
+        return text.map { String(cString: $0) } ?? "code \(code)"
     }
 
     private func reason(_ status: Int32) -> String {
@@ -274,29 +369,16 @@ public final class MQTTClient: Sendable {
         return String(cString: mosquitto_strerror(status))
     }
 
-    /// Sleeps, waking early if `stop()` is called.
-    private func pause(seconds: Double) {
-        Poll.blockingUntil(timeout: .seconds(seconds)) { state.stopping.load(ordering: .relaxed) }
-    }
-
     // MARK: - Callbacks (on the I/O thread, inside mosquitto_loop)
 
     private static func installCallbacks(_ mosq: OpaquePointer) {
-        mosquitto_connect_v5_callback_set(mosq) { mosq, context, code, _, _ in
+        mosquitto_connect_v5_callback_set(mosq) { _, context, code, _, _ in
             let state = Unmanaged<State>.fromOpaque(context!).takeUnretainedValue()
-            guard code == 0 else {
-                state.lastError.withLock {
-                    $0 = "broker refused the connection: \(String(cString: mosquitto_reason_string(code)))"
-                }
-                state.connected.store(-1, ordering: .relaxed)
-                return
-            }
-            for filter in state.subscriptions { mosquitto_subscribe_v5(mosq, nil, filter, 1, 0, nil) }
-            state.connected.store(1, ordering: .relaxed)
+            state.connack.store(Int(code), ordering: .relaxed)
         }
         mosquitto_disconnect_v5_callback_set(mosq) { _, context, code, _ in
             let state = Unmanaged<State>.fromOpaque(context!).takeUnretainedValue()
-            if code != 0 && state.connected.load(ordering: .relaxed) == 1 {
+            if code != 0 && state.connected.load(ordering: .relaxed) {
                 state.lastError.withLock { $0 = "connection lost: \(String(cString: mosquitto_strerror(code)))" }
             }
         }
@@ -309,9 +391,15 @@ public final class MQTTClient: Sendable {
             let state = Unmanaged<State>.fromOpaque(context).takeUnretainedValue()
             let incoming = message.pointee
             let topic = String(cString: incoming.topic)
+            let length = Int(incoming.payloadlen)
+            // Checked before anything is copied: a broker that could not be told the limit (3.1.1) may send more.
+            guard length <= state.maximumPacketSize else {
+                state.continuation.yield(.messageDropped(topic: topic, bytes: length))
+                return
+            }
             let payload =
-                incoming.payloadlen > 0 && incoming.payload != nil
-                ? Array(UnsafeRawBufferPointer(start: incoming.payload, count: Int(incoming.payloadlen))) : []
+                length > 0 && incoming.payload != nil
+                ? Array(UnsafeRawBufferPointer(start: incoming.payload, count: length)) : []
             var responseTopic: String?
             var correlation: [UInt8]?
             var text: UnsafeMutablePointer<CChar>?
@@ -323,12 +411,12 @@ public final class MQTTClient: Sendable {
                 free(text)
             }
             var data: UnsafeMutableRawPointer?
-            var length: UInt16 = 0
+            var bytes: UInt16 = 0
             if mosquitto_property_read_binary(
-                properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &data, &length, false) != nil,
+                properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), &data, &bytes, false) != nil,
                 let data
             {
-                correlation = Array(UnsafeRawBufferPointer(start: data, count: Int(length)))
+                correlation = Array(UnsafeRawBufferPointer(start: data, count: Int(bytes)))
                 free(data)
             }
             state.continuation.yield(

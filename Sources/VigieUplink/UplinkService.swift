@@ -50,6 +50,8 @@ public actor UplinkService {
     /// Message ids whose acknowledgement someone is waiting for (the `offline` status at shutdown).
     private var acknowledgedMids: Set<Int32> = []
     private var connected = false
+    /// The MQTT version of the current (or last) connection, for telemetry.
+    private var version: MQTTVersion?
     /// Events older than this when published are marked `historical`.
     public static let historicalAfterMillis: Int64 = 5000
     /// QoS 1 messages in flight at once.
@@ -70,6 +72,7 @@ public actor UplinkService {
         options.certFile = settings.certFile
         options.keyFile = settings.keyFile
         options.verifyHostname = settings.verifyHostname
+        options.mqttProtocol = settings.mqttProtocol
         options.will = (topics.status, Self.status("lost", identity: identity, boot: boot, armed: nil))
         options.subscriptions = [topics.commands]
         client = try MQTTClient(options: options)
@@ -161,12 +164,15 @@ public actor UplinkService {
 
     private func handle(_ event: MQTTClient.Event) async {
         switch event {
-        case .connected(let broker):
+        case .connected(let broker, let version):
             connected = true
+            self.version = version
             inflight.removeAll()
             inflightIDs.removeAll()
             refusedIDs.removeAll()
-            logger.notice("uplink connected", metadata: ["broker": "\(broker)", "outbox": "\(outboxDepth())"])
+            logger.notice(
+                "uplink connected",
+                metadata: ["broker": "\(broker)", "protocol": "MQTT \(version)", "outbox": "\(outboxDepth())"])
             _ = try? client.publish(
                 topic: topics.status, payload: Self.status("online", identity: identity, boot: boot, armed: nil),
                 qos: 1, retain: true)
@@ -199,6 +205,8 @@ public actor UplinkService {
                 }
             }
             pump()
+        case .messageDropped(let topic, let bytes):
+            logger.warning("incoming message too large; dropped", metadata: ["topic": "\(topic)", "bytes": "\(bytes)"])
         case .message(let message):
             // Each command runs on its own, so a slow one (a snapshot from a stalled camera) never holds up
             // acknowledgements, reconnections or other commands.
@@ -268,7 +276,8 @@ public actor UplinkService {
             var sample = telemetrySource()
             sample.uptimeSeconds = Double((ContinuousClock.now - started).components.seconds)
             let payload = sample.json(
-                deviceID: identity.deviceID, millis: Self.nowMillis(), outboxDepth: outboxDepth(), link: "online")
+                deviceID: identity.deviceID, millis: Self.nowMillis(), outboxDepth: outboxDepth(), link: "online",
+                protocol: version)
             _ = try? client.publish(topic: topics.telemetry, payload: payload, qos: 0)
         }
     }

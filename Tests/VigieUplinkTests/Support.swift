@@ -139,10 +139,18 @@ actor Inbox {
 
     private(set) var messages: [Received] = []
     private(set) var connections = 0
+    /// The MQTT version of each connection, in order.
+    private(set) var versions: [MQTTVersion] = []
     private(set) var failures: [String] = []
+    /// Messages the client dropped as larger than its limit: topic and size.
+    private(set) var dropped: [(topic: String, bytes: Int)] = []
 
     func add(_ message: Received) { messages.append(message) }
-    func connected() { connections += 1 }
+    func connected(_ version: MQTTVersion) {
+        connections += 1
+        versions.append(version)
+    }
+    func drop(_ topic: String, _ bytes: Int) { dropped.append((topic, bytes)) }
     func failed(_ reason: String) { failures.append(reason) }
 
     /// Waits until `condition` holds over the messages, or `timeout` seconds pass.
@@ -170,7 +178,8 @@ final class TestClient: Sendable {
             for await event in events {
                 switch event {
                 case .message(let message): await inbox.add(.init(topic: message.topic, payload: message.payload))
-                case .connected: await inbox.connected()
+                case .connected(_, let version): await inbox.connected(version)
+                case .messageDropped(let topic, let bytes): await inbox.drop(topic, bytes)
                 case .connectFailed(_, let reason): await inbox.failed(reason)
                 default: break
                 }
@@ -185,7 +194,10 @@ final class TestClient: Sendable {
         var options = MQTTClient.Options(clientID: id, brokers: [broker.url])
         options.subscriptions = [topic]
         options.cleanStart = !persistent
-        options.protocolV5 = !persistent
+        // A session that outlives its connections: 3.1.1 keeps it without the MQTT 5 session-expiry property.
+        options.mqttProtocol = persistent ? .only(.v311) : .auto
+        // Snapshots are larger than the unit's own limit.
+        options.maximumPacketSize = 16 << 20
         options.backoff = Backoff(initial: 0.2, maximum: 1, jitter: 0.1)
         return try TestClient(options)
     }

@@ -46,6 +46,7 @@ struct UplinkIntegrationTests {
         #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "telemetry" } })
         let telemetry = try #require(await inbox.messages.first { $0.topic == prefix + "telemetry" }?.json)
         #expect(telemetry["link"] == .string("online"))
+        #expect(telemetry["protocol"] == .string("5"))
         #expect(telemetry["outbox_depth"]?.intValue != nil)
         #expect(telemetry["fps"]?.numberValue != nil)
 

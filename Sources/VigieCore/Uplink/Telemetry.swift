@@ -13,7 +13,7 @@ public struct TelemetrySample: Sendable, Hashable {
 
     public init() {}
 
-    func payload(deviceID: String, millis: Int64, outboxDepth: Int, link: String) -> [UInt8] {
+    func payload(deviceID: String, millis: Int64, outboxDepth: Int, link: String, protocol: MQTTVersion?) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
         json.string("device", deviceID)
@@ -27,6 +27,7 @@ public struct TelemetrySample: Sendable, Hashable {
         json.integer("outbox_depth", outboxDepth)
         json.number("uptime_s", uptimeSeconds, decimals: 1)
         json.string("link", link)
+        if let `protocol` { json.string("protocol", `protocol`.rawValue) }
         json.bool("armed", armed)
         json.endObject()
         return Array(json.text.utf8)
@@ -34,8 +35,10 @@ public struct TelemetrySample: Sendable, Hashable {
 }
 
 extension TelemetrySample {
-    /// The telemetry JSON (see docs/mqtt.md).
-    public func json(deviceID: String, millis: Int64, outboxDepth: Int, link: String) -> [UInt8] {
-        payload(deviceID: deviceID, millis: millis, outboxDepth: outboxDepth, link: link)
+    /// The telemetry JSON (see docs/mqtt.md); `protocol` is the MQTT version of the link.
+    public func json(
+        deviceID: String, millis: Int64, outboxDepth: Int, link: String, protocol: MQTTVersion? = nil
+    ) -> [UInt8] {
+        payload(deviceID: deviceID, millis: millis, outboxDepth: outboxDepth, link: link, protocol: `protocol`)
     }
 }
