@@ -111,7 +111,12 @@ public struct MQTTLink: Sendable {
                 return switchVersion(
                     broker, from: .v5, to: .v311, reason: "broker closed the connection without answering MQTT 5")
             }
-            return failed(broker, version, reason: "broker closed the connection without answering (\(reason))")
+            let hint =
+                version == .v5 && choice != .auto
+                ? "; a broker that speaks only MQTT 3.1.1 does this: [uplink] protocol = \"auto\" lets the unit fall back"
+                : ""
+            return failed(
+                broker, version, reason: "broker closed the connection without answering (\(reason))\(hint)")
         case .connected(let broker, _):
             if now - connectedAt >= stableAfter { backoff.reset() }
             state = .backingOff(broker: broker)
