@@ -3,8 +3,17 @@ import Testing
 import VigieCore
 import VigieUplink
 
+/// A broker the tests started, listening on 127.0.0.1.
+protocol TestBroker: AnyObject {
+    var port: Int { get }
+}
+
+extension TestBroker {
+    var url: BrokerURL { BrokerURL("mqtt://127.0.0.1:\(port)")! }
+}
+
 /// A real mosquitto broker on 127.0.0.1, on a free port, in a folder of its own.
-final class Broker: @unchecked Sendable {
+final class Broker: TestBroker, @unchecked Sendable {
     let port: Int
     let folder: URL
     private var process: ChildProcess?
@@ -15,8 +24,6 @@ final class Broker: @unchecked Sendable {
         self.port = try port ?? freePort()
         self.extraConfiguration = extraConfiguration
     }
-
-    var url: BrokerURL { BrokerURL("mqtt://127.0.0.1:\(port)")! }
 
     /// Starts mosquitto with persistence (so queued messages survive a restart) and waits until it listens.
     func start() throws {
@@ -56,7 +63,8 @@ final class ChildProcess: @unchecked Sendable {
     let pid: pid_t
     private var exitStatus: Int32?
 
-    init(path: String, arguments: [String], output: URL) throws {
+    /// `environment` is added to (or overrides) the test process's own.
+    init(path: String, arguments: [String], output: URL, environment: [String: String] = [:]) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -74,8 +82,11 @@ final class ChildProcess: @unchecked Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var child: pid_t = 0
-        let status = posix_spawn(&child, path, &actions, &attributes, argv, environ)
+        let status = posix_spawn(&child, path, &actions, &attributes, argv, envp)
         guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EINVAL) }
         pid = child
     }
@@ -258,7 +269,7 @@ func waitForPort(_ port: Int, timeout: Double = 10) throws {
 }
 
 /// A unit configuration for the tests: synthetic camera, one mask, the given broker.
-func unitConfiguration(folder: URL, broker: Broker, deviceID: String, telemetry: Double = 1) throws -> URL {
+func unitConfiguration(folder: URL, broker: some TestBroker, deviceID: String, telemetry: Double = 1) throws -> URL {
     let text = """
         [device]
         id = "\(deviceID)"
