@@ -305,10 +305,13 @@ public final class MQTTClient: Sendable {
                 break
             }
             if status != MOSQ_ERR_SUCCESS.rawValue {
+                // Read before anything else can change errno.
+                let closed = Self.closedByBroker(status)
+                let why = reason(status)
                 mosquitto_disconnect(mosq)
-                return Self.closedByBroker(status)
-                    ? link.connectionClosed(reason: reason(status), now: clock.now - origin)
-                    : link.connectFailed(reason: reason(status))
+                return closed
+                    ? link.connectionClosed(reason: why, now: clock.now - origin)
+                    : link.connectFailed(reason: why)
             }
             if stopping { return link.stop() }
             if clock.now >= deadline { return link.connectTimedOut(seconds: options.connectTimeout) }
