@@ -124,6 +124,14 @@ public actor UplinkService {
 
     /// Connects and serves until `shutdown()`.
     public func run() async {
+        if !settings.verifyHostname {
+            // Said at every start, so that a lab setting left on a unit in the field shows in its log.
+            logger.warning(
+                """
+                verify_hostname = false: the broker's certificate is not checked against its name, so anyone on \
+                the path can pose as the centre; a lab setting, never for the field
+                """)
+        }
         client.start()
         let telemetry = Task { await self.telemetryLoop() }
         defer { telemetry.cancel() }

@@ -147,6 +147,21 @@ struct UplinkHelperTests {
         }
     }
 
+    @Test(
+        "loopback hosts",
+        arguments: [
+            ("localhost", true), ("LOCALHOST", true), ("127.0.0.1", true), ("127.200.1.9", true), ("::1", true),
+            ("0:0:0:0:0:0:0:1", true), ("0000:0000::0001", true), ("::ffff:127.0.0.2", true), ("128.0.0.1", false),
+            ("127.0.0", false), ("127.0.0.1.5", false), ("127.0.0.256", false), ("+127.0.0.1", false),
+            ("::2", false), ("1::1", false), ("::ffff:10.0.0.1", false), ("::", false), ("1:2:3:4:5:6:7:8:9", false),
+            ("localhost.example.fr", false), ("my-localhost", false), ("csu.example.fr", false),
+        ])
+    func loopback(host: String, expected: Bool) throws {
+        let url = try #require(BrokerURL(host.contains(":") ? "mqtt://[\(host)]:1883" : "mqtt://\(host):1883"))
+        #expect(url.host == host)
+        #expect(url.isLoopback == expected, "\(host)")
+    }
+
     @Test func backoffGrowsToItsCapAndNeverReachesZero() {
         var backoff = Backoff(initial: 0.5, maximum: 8, jitter: 0.2)
         var random = SplitMix(seed: 1)

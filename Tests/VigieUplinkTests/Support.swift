@@ -129,6 +129,17 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// Waits up to `timeout` seconds for the daemon to exit by itself; returns its exit code, or nil if it
+    /// is still running (or was ended by a signal).
+    func exitCode(within timeout: Double) async -> Int32? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        while ContinuousClock.now < deadline {
+            if let status = child.poll() { return status & 0x7f == 0 ? (status >> 8) & 0xff : nil }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
 }
 
 /// Messages received by a subscriber, for tests to wait on.
@@ -251,7 +262,18 @@ func waitForPort(_ port: Int, timeout: Double = 10) throws {
 }
 
 /// A unit configuration for the tests: synthetic camera, one mask, the given broker.
-func unitConfiguration(folder: URL, broker: Broker, deviceID: String, telemetry: Double = 1) throws -> URL {
+func unitConfiguration(
+    folder: URL, broker: Broker, deviceID: String, telemetry: Double = 1, uplink extra: String = ""
+) throws -> URL {
+    try unitConfiguration(
+        folder: folder, brokerURL: "mqtt://127.0.0.1:\(broker.port)", deviceID: deviceID, telemetry: telemetry,
+        uplink: extra)
+}
+
+/// A unit configuration for the tests with any broker URL; `extra` lines go at the end of `[uplink]`.
+func unitConfiguration(
+    folder: URL, brokerURL: String, deviceID: String, telemetry: Double = 1, uplink extra: String = ""
+) throws -> URL {
     let text = """
         [device]
         id = "\(deviceID)"
@@ -269,9 +291,10 @@ func unitConfiguration(folder: URL, broker: Broker, deviceID: String, telemetry:
         state_dir = "\(folder.path)/state"
 
         [uplink]
-        brokers = ["mqtt://127.0.0.1:\(broker.port)"]
+        brokers = ["\(brokerURL)"]
         telemetry_interval = \(telemetry)
         keepalive = 5
+        \(extra)
         """
     let url = folder.appendingPathComponent("vigie.toml")
     try text.write(to: url, atomically: true, encoding: .utf8)

@@ -234,6 +234,37 @@ struct UplinkIntegrationTests {
         #expect(kept.count == 3, "refused events must stay in the outbox")
     }
 
+    /// Plain MQTT to a broker on another machine, and a password over it: vigied refuses to start, with a
+    /// configuration error (exit status 78, as for any invalid file) that names the file, line and key.
+    @Test func plaintextToAnotherMachineIsRefusedAtStart() async throws {
+        let folder = try temporaryFolder("plaintext")
+        let cases: [(url: String, extra: String, arguments: [String], expected: String)] = [
+            ("mqtt://192.0.2.10:1883", "", [], "uplink.brokers[1]: mqtt://192.0.2.10:1883 is plain MQTT"),
+            ("mqtt://192.0.2.10:1883", "allow_plaintext = true\npassword = \"s3cret\"", [], "uplink.password: "),
+            (
+                "mqtt://127.0.0.1:1883", "", ["--broker", "mqtt://csu.example.fr"],
+                "--broker: mqtt://csu.example.fr:1883"
+            ),
+        ]
+        for (index, test) in cases.enumerated() {
+            let configuration = try unitConfiguration(
+                folder: folder, brokerURL: test.url, deviceID: "unit-plain", uplink: test.extra)
+            let text = try String(contentsOf: configuration, encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let key = test.extra.isEmpty ? "brokers =" : "password ="
+            let line = try #require(lines.firstIndex { $0.hasPrefix(key) }) + 1
+            let daemon = try DaemonProcess(
+                arguments: ["--config", configuration.path] + test.arguments,
+                log: folder.appendingPathComponent("vigied-\(index).log"))
+            defer { daemon.kill() }
+            #expect(await daemon.exitCode(within: 20) == 78, "\(daemon.output)")
+            let located = test.arguments.isEmpty ? "\(configuration.path):\(line): " + test.expected : test.expected
+            #expect(daemon.output.contains(located), "\(daemon.output)")
+            #expect(!daemon.output.contains("s3cret"))
+            #expect(!FileManager.default.fileExists(atPath: folder.path + "/state/outbox.sqlite"), "nothing started")
+        }
+    }
+
     private func waitFor(timeout: Double, _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         while ContinuousClock.now < deadline {

@@ -161,14 +161,17 @@ struct ConfigurationReader {
             uplink, path: "uplink",
             allowed: [
                 "brokers", "ca_file", "cert_file", "key_file", "username", "password", "verify_hostname",
-                "telemetry_interval", "keepalive", "outbox_max_items", "outbox_max_mb",
+                "allow_plaintext", "telemetry_interval", "keepalive", "outbox_max_items", "outbox_max_mb",
             ])
         var settings = UplinkSettings()
+        // Where each parsed broker sits in the file (its index in the list, 1-based, and its line).
+        var brokerPlaces: [(index: Int, line: Int)] = []
         if let value = uplink["brokers"] {
             if case .array(let items) = value.kind, !items.isEmpty {
                 for (index, item) in items.enumerated() {
                     if case .string(let text) = item.kind, let url = BrokerURL(text) {
                         settings.brokers.append(url)
+                        brokerPlaces.append((index + 1, item.line))
                     } else {
                         issue(
                             item.line, "uplink.brokers[\(index + 1)]",
@@ -190,9 +193,23 @@ struct ConfigurationReader {
         settings.caFile = path("ca_file")
         settings.certFile = path("cert_file")
         settings.keyFile = path("key_file")
-        settings.username = string(uplink, "username", path: "uplink")?.value
-        settings.password = string(uplink, "password", path: "uplink")?.value
+        let username = string(uplink, "username", path: "uplink")
+        let password = string(uplink, "password", path: "uplink")
+        settings.username = username?.value
+        settings.password = password?.value
         if let verify = bool(uplink, "verify_hostname", path: "uplink") { settings.verifyHostname = verify }
+        if let allow = bool(uplink, "allow_plaintext", path: "uplink") { settings.allowPlaintext = allow }
+        for problem in settings.plaintextProblems {
+            switch problem {
+            case .remoteBroker(let index, _):
+                let place = brokerPlaces[index]
+                issue(place.line, "uplink.brokers[\(place.index)]", problem.description)
+            case .credentials(let key, _):
+                issue(
+                    (key == "username" ? username : password)?.line ?? uplink.line, "uplink.\(key)", problem.description
+                )
+            }
+        }
         if let interval = number(uplink, "telemetry_interval", path: "uplink", in: 1...86_400) {
             settings.telemetryInterval = interval
         }
