@@ -50,6 +50,11 @@ public actor UplinkService {
     /// Message ids whose acknowledgement someone is waiting for (the `offline` status at shutdown).
     private var acknowledgedMids: Set<Int32> = []
     private var connected = false
+    /// Rate limit per command name and bound on the commands in progress.
+    private var gate: CommandGate
+    /// Commands refused since the last one that ran, per episode (`rate_limited <name>` or `busy`): the first
+    /// refusal is logged, the rest are counted, so a flood makes two log lines, not one per message.
+    private var refusals: [String: Int] = [:]
     /// Events older than this when published are marked `historical`.
     public static let historicalAfterMillis: Int64 = 5000
     /// QoS 1 messages in flight at once.
@@ -61,6 +66,7 @@ public actor UplinkService {
         self.outbox = outbox
         self.logger = logger
         self.topics = Topics(deviceID: identity.deviceID)
+        self.gate = CommandGate(settings: settings)
         self.boot = try outbox.nextBoot()
         var options = MQTTClient.Options(clientID: "vigie-\(identity.deviceID)", brokers: settings.brokers)
         options.keepalive = settings.keepalive
@@ -208,9 +214,7 @@ public actor UplinkService {
             }
             pump()
         case .message(let message):
-            // Each command runs on its own, so a slow one (a snapshot from a stalled camera) never holds up
-            // acknowledgements, reconnections or other commands.
-            Task { await self.handleCommand(message) }
+            admit(message)
         }
     }
 
@@ -242,10 +246,20 @@ public actor UplinkService {
         }
     }
 
-    private func handleCommand(_ message: MQTTClient.Message) async {
+    /// Validates a command and decides at once whether it runs. Malformed commands, `rate_limited` and `busy`
+    /// are answered here without running anything; an admitted command runs in a task of its own, so a slow one
+    /// (a snapshot from a stalled camera) never holds up acknowledgements, reconnections or other commands.
+    private func admit(_ message: MQTTClient.Message) {
         let route = CommandRouter.route(
             topic: message.topic, payload: message.payload, responseTopic: message.responseTopic,
-            correlationData: message.correlationData, topics: topics)
+            correlationData: message.correlationData, topics: topics, replyPrefix: settings.replyPrefix)
+        if route != .ignore, let responseTopic = message.responseTopic,
+            !CommandRouter.isAllowedResponseTopic(responseTopic, topics: topics, replyPrefix: settings.replyPrefix)
+        {
+            logger.warning(
+                "command's response topic is outside the unit's reply tree: not used",
+                metadata: ["topic": "\(message.topic)", "response_topic": "\(responseTopic.prefix(128))"])
+        }
         switch route {
         case .ignore:
             return
@@ -255,18 +269,66 @@ public actor UplinkService {
                 metadata: ["topic": "\(message.topic)", "reply": "\(String(decoding: payload, as: UTF8.self))"])
             _ = try? client.publish(topic: topic, payload: payload, qos: 1, correlationData: correlation)
         case .request(let request):
-            logger.info("command", metadata: ["command": "\(request.command.name)", "request": "\(request.requestID)"])
-            let reply: [UInt8]
-            if let commandHandler {
-                reply = await commandHandler(request)
-            } else {
-                reply = CommandReply.error(
-                    requestID: request.requestID, command: request.command.name, code: "unavailable",
-                    message: "the unit is starting")
+            let name = request.command.name
+            switch gate.admit(name, now: elapsedSeconds()) {
+            case .run:
+                endRefusals("rate_limited \(name)")
+                endRefusals("busy")
+                logger.info("command", metadata: ["command": "\(name)", "request": "\(request.requestID)"])
+                Task { await self.execute(request) }
+            case .rateLimited(let retryAfter):
+                let rate = settings.commandsPerMinute
+                refuse(
+                    request, code: "rate_limited", episode: "rate_limited \(name)",
+                    message: "more than \(settings.commandBurst) '\(name)' commands at once or "
+                        + "\(rate == rate.rounded() ? String(Int(rate)) : String(rate)) a minute; try again in "
+                        + "\((retryAfter * 10).rounded(.up) / 10) s")
+            case .busy(let limit):
+                refuse(
+                    request, code: "busy", episode: "busy",
+                    message: "\(limit) commands are already in progress; try again later")
             }
-            _ = try? client.publish(
-                topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
         }
+    }
+
+    private func execute(_ request: CommandRequest) async {
+        let reply: [UInt8]
+        if let commandHandler {
+            reply = await commandHandler(request)
+        } else {
+            reply = CommandReply.error(
+                requestID: request.requestID, command: request.command.name, code: "unavailable",
+                message: "the unit is starting")
+        }
+        _ = try? client.publish(
+            topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
+        gate.finished()
+    }
+
+    /// Answers a valid command with an error without running it; logs the first of an episode only.
+    private func refuse(_ request: CommandRequest, code: String, episode: String, message: String) {
+        let reply = CommandReply.error(
+            requestID: request.requestID, command: request.command.name, code: code, message: message)
+        _ = try? client.publish(
+            topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
+        refusals[episode, default: 0] += 1
+        if refusals[episode] == 1 {
+            logger.warning(
+                "command refused",
+                metadata: ["command": "\(request.command.name)", "request": "\(request.requestID)", "error": "\(code)"])
+        }
+    }
+
+    /// A command of this episode ran again: say how many were refused in between (beyond the first, logged).
+    private func endRefusals(_ episode: String) {
+        guard let count = refusals.removeValue(forKey: episode), count > 1 else { return }
+        logger.notice("commands refused", metadata: ["episode": "\(episode)", "count": "\(count)"])
+    }
+
+    /// Seconds since the service started, on the monotonic clock.
+    private func elapsedSeconds() -> Double {
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
     private func telemetryLoop() async {

@@ -5,10 +5,12 @@ import VigieCore
 struct CommandRouterTests {
     static let topics = Topics(deviceID: "pole-7")
 
-    static func route(_ name: String, _ payload: String, responseTopic: String? = nil) -> CommandRoute {
+    static func route(_ name: String, _ payload: String, responseTopic: String? = nil, replyPrefix: String? = nil)
+        -> CommandRoute
+    {
         CommandRouter.route(
             topic: topics.commandPrefix + name, payload: Array(payload.utf8), responseTopic: responseTopic,
-            correlationData: nil, topics: topics)
+            correlationData: nil, topics: topics, replyPrefix: replyPrefix)
     }
 
     /// The error code of a rejected route, and where its reply goes.
@@ -28,8 +30,40 @@ struct CommandRouterTests {
                 == .request(
                     .init(command: .disarm(minutes: 30), requestID: "r-2", replyTopic: "vigie/v1/pole-7/reply/r-2")))
         #expect(
-            Self.route("selftest", #"{"id":"x"}"#, responseTopic: "centre/replies/42")
+            Self.route("selftest", #"{"id":"x"}"#, responseTopic: "centre/replies/42", replyPrefix: "centre/replies/")
                 == .request(.init(command: .selftest, requestID: "x", replyTopic: "centre/replies/42")))
+    }
+
+    /// MQTT 5 response topics are used only below the unit's reply tree or the configured prefix; anything else
+    /// (another unit, the unit's own events or status, the prefix itself, a lookalike) gets `reply/<id>`.
+    @Test(
+        "response topics are confined",
+        arguments: [
+            ("vigie/v1/pole-7/reply/centre-42", nil, true),
+            ("vigie/v1/pole-7/reply/a/b", nil, true),
+            ("centre/replies/42", "centre/replies/", true),
+            ("centre/replies/", "centre/replies/", false),
+            ("centre/replies-evil/42", "centre/replies/", false),
+            ("centre/replies/42", nil, false),
+            ("elsewhere/x", "centre/replies/", false),
+            ("vigie/v1/pole-7/reply/", nil, false),
+            ("vigie/v1/pole-7/event/motion", nil, false),
+            ("vigie/v1/pole-7/status", nil, false),
+            ("vigie/v1/pole-70/reply/x", nil, false),
+            ("vigie/v1/other/reply/x", nil, false),
+            ("vigie/v1/pole-7/reply/#", nil, false),
+            ("vigie/v1/pole-7/reply/+/x", nil, false),
+            ("$SYS/broker/x", nil, false),
+        ] as [(String, String?, Bool)])
+    func responseTopicsAreConfined(responseTopic: String, replyPrefix: String?, used: Bool) {
+        let expected = used ? responseTopic : "vigie/v1/pole-7/reply/r1"
+        #expect(
+            Self.route("arm", #"{"id":"r1"}"#, responseTopic: responseTopic, replyPrefix: replyPrefix)
+                == .request(.init(command: .arm, requestID: "r1", replyTopic: expected)))
+        // Refusals follow the same rule.
+        #expect(
+            Self.rejection(Self.route("nope", #"{"id":"r1"}"#, responseTopic: responseTopic, replyPrefix: replyPrefix))?
+                .topic == expected)
     }
 
     @Test func otherTopicsAreIgnored() {

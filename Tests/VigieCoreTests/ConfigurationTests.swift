@@ -216,3 +216,45 @@ struct UplinkConfigurationTests {
         #expect(settings.plaintextProblems.isEmpty)
     }
 }
+
+extension UplinkConfigurationTests {
+    @Test func commandSettingsAreRead() throws {
+        let text = Self.uplink(
+            """
+            brokers = ["mqtt://127.0.0.1"]
+            reply_prefix = "csu/replies/"
+            command_burst = 3
+            commands_per_minute = 12.5
+            command_queue = 8
+            """)
+        let uplink = try #require(try Configuration.parse(text, file: "unit.toml").uplink)
+        #expect(uplink.replyPrefix == "csu/replies/")
+        #expect(uplink.commandBurst == 3 && uplink.commandsPerMinute == 12.5 && uplink.commandQueue == 8)
+        let defaults = try #require(
+            try Configuration.parse(Self.uplink("brokers = [\"mqtt://[::1]\"]\n"), file: "u").uplink)
+        #expect(defaults.replyPrefix == nil)
+        #expect(defaults.commandBurst == 5 && defaults.commandsPerMinute == 30 && defaults.commandQueue == 32)
+    }
+
+    @Test(
+        "command settings out of range are located",
+        arguments: [
+            ("reply_prefix = \"csu/replies\"\n", "uplink.reply_prefix", "ending in '/'"),
+            ("reply_prefix = \"csu/#/\"\n", "uplink.reply_prefix", "ending in '/'"),
+            ("reply_prefix = \"$SYS/\"\n", "uplink.reply_prefix", "ending in '/'"),
+            ("reply_prefix = \"/\"\n", "uplink.reply_prefix", "ending in '/'"),
+            ("command_burst = 0\n", "uplink.command_burst", "out of range"),
+            ("commands_per_minute = 0\n", "uplink.commands_per_minute", "out of range"),
+            ("command_queue = 5000\n", "uplink.command_queue", "out of range"),
+        ])
+    func commandSettingsAreChecked(line: String, key: String, message: String) {
+        do {
+            _ = try Configuration.parse(Self.uplink("brokers = [\"mqtt://127.0.0.1\"]\n" + line), file: "unit.toml")
+            Issue.record("accepted: \(line)")
+        } catch {
+            #expect(error.issues.map(\.key) == [key], "\(error)")
+            #expect(error.issues.first?.line == 6)
+            #expect(error.issues.first?.message.contains(message) == true, "\(error)")
+        }
+    }
+}

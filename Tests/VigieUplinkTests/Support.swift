@@ -147,6 +147,7 @@ actor Inbox {
     struct Received: Sendable {
         var topic: String
         var payload: [UInt8]
+        var correlationData: [UInt8]? = nil
         var text: String { String(decoding: payload, as: UTF8.self) }
         var json: JSONValue? { try? JSON.parse(payload) }
     }
@@ -183,7 +184,9 @@ final class TestClient: Sendable {
         task = Task {
             for await event in events {
                 switch event {
-                case .message(let message): await inbox.add(.init(topic: message.topic, payload: message.payload))
+                case .message(let message):
+                    await inbox.add(
+                        .init(topic: message.topic, payload: message.payload, correlationData: message.correlationData))
                 case .connected: await inbox.connected()
                 case .connectFailed(_, let reason): await inbox.failed(reason)
                 default: break
@@ -204,10 +207,39 @@ final class TestClient: Sendable {
         return try TestClient(options)
     }
 
+    /// Waits until the client is connected and its subscription delivers: publishes a probe on `probeTopic`
+    /// (which the subscription must match) until it comes back. Then nothing published after is missed.
+    func ready(probe probeTopic: String, timeout: Double = 15) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        let inbox = self.inbox
+        guard await waitFor(timeout: timeout, { await inbox.connections > 0 }) else { return false }
+        let marker = "probe-\(UUID().uuidString)"
+        while ContinuousClock.now < deadline {
+            _ = try? client.publish(topic: probeTopic, payload: Array(marker.utf8), qos: 0)
+            if await inbox.wait(timeout: 0.5, { $0.contains { $0.topic == probeTopic && $0.text == marker } }) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Waits until the client is connected (enough to publish).
+    func connected(timeout: Double = 15) async -> Bool {
+        let inbox = self.inbox
+        return await waitFor(timeout: timeout) { await inbox.connections > 0 }
+    }
+
     func stop() {
         client.stop()
         task.cancel()
     }
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 time as the unit writes it (`…T21:47:26.877Z`).
+func millis(rfc3339 text: String) -> Int64? {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
 }
 
 func temporaryFolder(_ name: String) throws -> URL {
@@ -299,4 +331,14 @@ func unitConfiguration(
     let url = folder.appendingPathComponent("vigie.toml")
     try text.write(to: url, atomically: true, encoding: .utf8)
     return url
+}
+
+/// Waits until `condition` holds, checking every 50 ms, for at most `timeout` seconds.
+func waitFor(timeout: Double, _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return await condition()
 }

@@ -126,12 +126,3 @@ struct TLSTests {
         #expect(throws: MQTTError.self) { try MQTTClient(options: options) }
     }
 }
-
-func waitFor(timeout: Double, _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return await condition()
-}

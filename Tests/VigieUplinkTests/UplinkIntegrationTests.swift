@@ -14,7 +14,8 @@ struct UplinkIntegrationTests {
         try broker.start()
         defer { broker.stop() }
         let folder = try temporaryFolder("unit")
-        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-e2e")
+        let configuration = try unitConfiguration(
+            folder: folder, broker: broker, deviceID: "unit-e2e", uplink: "reply_prefix = \"centre/replies/\"")
         let prefix = "vigie/v1/unit-e2e/"
         let watcher = try TestClient.subscriber(broker, topic: prefix + "#")
         defer { watcher.stop() }

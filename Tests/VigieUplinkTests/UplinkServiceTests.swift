@@ -66,4 +66,78 @@ struct UplinkServiceTests {
         }
         #expect(recorder.count(.warning, containing: "verify_hostname = false") == 2)
     }
+
+    /// Commands beyond the bound of commands in progress are answered `busy` at once and never run; once the
+    /// running ones finish, commands run again.
+    @Test func commandsBeyondTheQueueAreAnsweredBusy() async throws {
+        let broker = try Broker()
+        try broker.start()
+        defer { broker.stop() }
+        var settings = UplinkSettings()
+        settings.brokers = [broker.url]
+        settings.commandQueue = 4
+        settings.commandBurst = 100
+        let uplink = try Self.service(settings, folder: try temporaryFolder("busy"), logger: LogRecorder().logger)
+        let hold = Hold()
+        await uplink.configure(
+            commands: { request in
+                await hold.enter()
+                return CommandReply.ok(requestID: request.requestID, command: request.command.name)
+            }, telemetry: { TelemetrySample() })
+        let running = Task { await uplink.run() }
+        defer { running.cancel() }
+        let centre = try TestClient.subscriber(broker, topic: "vigie/v1/unit-svc/reply/#")
+        defer { centre.stop() }
+        #expect(await centre.ready(probe: "vigie/v1/unit-svc/reply/probe"))
+        #expect(await waitFor(timeout: 15) { await uplink.isConnected })
+        func send(_ id: String) throws {
+            try centre.client.publish(
+                topic: "vigie/v1/unit-svc/cmd/snapshot", payload: Array(#"{"id":"\#(id)"}"#.utf8), qos: 1)
+        }
+        for index in 0..<10 { try send("b\(index)") }
+        let busy = (4..<10).map { "vigie/v1/unit-svc/reply/b\($0)" }
+        #expect(
+            await centre.inbox.wait(timeout: 15) { messages in
+                busy.allSatisfy { t in messages.contains { $0.topic == t } }
+            })
+        #expect(await hold.entered == 4, "only the first four run")
+        for topic in busy {
+            let reply = await centre.inbox.messages.first { $0.topic == topic }?.json
+            #expect(reply?["error"]?["code"] == .string("busy"))
+        }
+        #expect(await centre.inbox.messages.filter { $0.json?["ok"] == .bool(true) }.isEmpty)
+
+        await hold.open()
+        let first = (0..<4).map { "vigie/v1/unit-svc/reply/b\($0)" }
+        #expect(
+            await centre.inbox.wait(timeout: 15) { messages in
+                first.allSatisfy { t in messages.contains { $0.topic == t } }
+            })
+        try send("after")
+        #expect(
+            await centre.inbox.wait(timeout: 15) {
+                $0.contains { $0.topic == "vigie/v1/unit-svc/reply/after" && $0.json?["ok"] == .bool(true) }
+            })
+        #expect(await hold.entered == 5)
+        await uplink.shutdown(drain: 0)
+    }
+}
+
+/// Commands wait here until the test opens it.
+actor Hold {
+    private(set) var entered = 0
+    private var isOpen = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        entered += 1
+        if isOpen { return }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func open() {
+        isOpen = true
+        for continuation in waiting { continuation.resume() }
+        waiting = []
+    }
 }

@@ -162,6 +162,7 @@ struct ConfigurationReader {
             allowed: [
                 "brokers", "ca_file", "cert_file", "key_file", "username", "password", "verify_hostname",
                 "allow_plaintext", "telemetry_interval", "keepalive", "outbox_max_items", "outbox_max_mb",
+                "reply_prefix", "command_burst", "commands_per_minute", "command_queue",
             ])
         var settings = UplinkSettings()
         // Where each parsed broker sits in the file (its index in the list, 1-based, and its line).
@@ -220,6 +221,21 @@ struct ConfigurationReader {
         if let megabytes = integer(uplink, "outbox_max_mb", path: "uplink", in: 1...100_000) {
             settings.outboxMaximumBytes = megabytes << 20
         }
+        if let prefix = string(uplink, "reply_prefix", path: "uplink") {
+            if CommandRouter.isValidReplyPrefix(prefix.value) {
+                settings.replyPrefix = prefix.value
+            } else {
+                issue(
+                    prefix.line, "uplink.reply_prefix",
+                    "'\(prefix.value.prefix(64))' must be a topic path ending in '/', e.g. \"csu/replies/\" (no '+', "
+                        + "'#', leading '/' or '$')")
+            }
+        }
+        if let burst = integer(uplink, "command_burst", path: "uplink", in: 1...1000) { settings.commandBurst = burst }
+        if let rate = number(uplink, "commands_per_minute", path: "uplink", in: 0.1...6000) {
+            settings.commandsPerMinute = rate
+        }
+        if let queue = integer(uplink, "command_queue", path: "uplink", in: 1...1024) { settings.commandQueue = queue }
         if (settings.certFile == nil) != (settings.keyFile == nil) {
             issue(uplink.line, "uplink", "cert_file and key_file go together")
         }

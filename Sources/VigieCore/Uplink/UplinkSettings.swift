@@ -15,6 +15,15 @@ public struct UplinkSettings: Sendable, Hashable {
     /// Accept plain `mqtt://` to a broker that is not on this machine (a trusted lab network). Off by default:
     /// without TLS, events, snapshots and commands can be read and forged on the way.
     public var allowPlaintext = false
+    /// Where MQTT 5 response topics may point besides the unit's own `reply/` tree: the centre's reply tree,
+    /// ending in `/` (e.g. `csu/replies/`). A response topic anywhere else is not used.
+    public var replyPrefix: String?
+    /// Commands of one name that may run at once before the rate limit applies…
+    public var commandBurst = 5
+    /// …and how many a minute after that, per command name. Beyond, the reply is `rate_limited`.
+    public var commandsPerMinute = 30.0
+    /// Commands in progress at once; more are answered `busy` and not run.
+    public var commandQueue = 32
     /// Seconds between telemetry messages.
     public var telemetryInterval = 60.0
     /// MQTT keepalive, seconds: how soon the broker notices a dead link and publishes the last will.

@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+import VigieCore
+import VigieUplink
+
+/// Commands from the centre against a real broker, to vigied run as a separate process.
+@Suite("Commands against a real broker", .serialized)
+struct CommandIntegrationTests {
+    /// A running unit, a subscriber to its whole tree (and everything else), and a centre to send commands.
+    struct Rig {
+        let broker: Broker
+        let daemon: DaemonProcess
+        let watcher: TestClient
+        let prefix: String
+
+        init(_ name: String, uplink: String = "", telemetry: Double = 3600) async throws {
+            broker = try Broker()
+            try broker.start()
+            let folder = try temporaryFolder(name)
+            prefix = "vigie/v1/\(name)/"
+            watcher = try TestClient.subscriber(broker, topic: "#")
+            #expect(await watcher.ready(probe: "test/probe"), "the watcher's subscription never worked")
+            let configuration = try unitConfiguration(
+                folder: folder, broker: broker, deviceID: name, telemetry: telemetry, uplink: uplink)
+            daemon = try DaemonProcess(
+                arguments: ["--config", configuration.path], log: folder.appendingPathComponent("vigied.log"))
+            let prefix = self.prefix
+            let online = await watcher.inbox.wait(timeout: 30) {
+                $0.contains { $0.topic == prefix + "status" && $0.json?["state"] == .string("online") }
+            }
+            #expect(online, "no online status\n\(daemon.output)")
+        }
+
+        /// Sends a command from the watcher's connection.
+        func send(_ name: String, _ payload: String, responseTopic: String? = nil, correlation: [UInt8]? = nil) throws {
+            try watcher.client.publish(
+                topic: prefix + "cmd/" + name, payload: Array(payload.utf8), qos: 1, correlationData: correlation,
+                responseTopic: responseTopic)
+        }
+
+        func messages(on topic: String) async -> [Inbox.Received] {
+            await watcher.inbox.messages.filter { $0.topic == topic }
+        }
+
+        func stop() {
+            daemon.kill()
+            watcher.stop()
+            broker.stop()
+        }
+    }
+
+    /// An MQTT 5 response topic outside the unit's reply tree is not used: the reply goes to `reply/<id>` (with
+    /// the correlation data), and nothing is published where the request pointed. One inside the tree is used.
+    @Test func responseTopicOutsideTheTreeIsNotUsed() async throws {
+        let rig = try await Rig("unit-rt")
+        defer { rig.stop() }
+        let prefix = rig.prefix
+        let rogue = [
+            "centre/elsewhere/1", "vigie/v1/unit-other/reply/r1", prefix + "event/motion", prefix + "status",
+            prefix + "cmd/arm",
+        ]
+        for (index, topic) in rogue.enumerated() {
+            try rig.send("arm", #"{"id":"rt\#(index)"}"#, responseTopic: topic, correlation: [UInt8(index), 42])
+        }
+        try rig.send("arm", #"{"id":"in-tree"}"#, responseTopic: prefix + "reply/centre/7", correlation: [7])
+        let expected = rogue.indices.map { prefix + "reply/rt\($0)" } + [prefix + "reply/centre/7"]
+        let answered = await rig.watcher.inbox.wait(timeout: 15) { messages in
+            expected.allSatisfy { topic in messages.contains { $0.topic == topic } }
+        }
+        #expect(answered, "\(rig.daemon.output)")
+        // A last command as a fence: whatever the unit published for the earlier ones has arrived before its reply.
+        try rig.send("selftest", #"{"id":"fence"}"#)
+        #expect(await rig.watcher.inbox.wait(timeout: 15) { $0.contains { $0.topic == prefix + "reply/fence" } })
+
+        for (index, _) in rogue.enumerated() {
+            let reply = try #require(await rig.messages(on: prefix + "reply/rt\(index)").first)
+            #expect(reply.json?["ok"] == .bool(true))
+            #expect(reply.correlationData == [UInt8(index), 42])
+        }
+        let inTree = try #require(await rig.messages(on: prefix + "reply/centre/7").first)
+        #expect(inTree.json?["id"] == .string("in-tree"))
+        #expect(inTree.correlationData == [7])
+        #expect(await rig.messages(on: prefix + "reply/in-tree").isEmpty)
+        // Nothing that looks like a reply anywhere it was sent (the unit's own events and status carry no
+        // `command`; the centre's own commands are on cmd/).
+        for topic in rogue {
+            let replies = await rig.messages(on: topic).filter { $0.json?["command"] != nil }
+            #expect(replies.isEmpty, "a reply was published on \(topic)")
+        }
+        #expect(await rig.messages(on: "centre/elsewhere/1").isEmpty)
+        #expect(await rig.messages(on: "vigie/v1/unit-other/reply/r1").isEmpty)
+    }
+
+    /// 100 `selftest` in a burst: the first few run, every other one is answered `rate_limited` (and does not
+    /// run), and the camera keeps its frame rate meanwhile.
+    @Test func commandFloodIsRateLimitedWithoutSlowingFrames() async throws {
+        let rig = try await Rig("unit-flood", telemetry: 1)
+        defer { rig.stop() }
+        let prefix = rig.prefix
+        let telemetry = prefix + "telemetry"
+        #expect(await rig.watcher.inbox.wait(timeout: 15) { $0.filter { $0.topic == telemetry }.count >= 2 })
+        let before = try #require(await rig.messages(on: telemetry).last?.json)
+
+        let start = ContinuousClock.now
+        for index in 0..<100 { try rig.send("selftest", #"{"id":"f\#(index)"}"#) }
+        let replyTopics = Set((0..<100).map { prefix + "reply/f\($0)" })
+        let all = await rig.watcher.inbox.wait(timeout: 30) { messages in
+            Set(messages.map(\.topic)).isSuperset(of: replyTopics)
+        }
+        let elapsed = Double((ContinuousClock.now - start).components.seconds) + 1
+        #expect(all, "\(rig.daemon.output.suffix(2000))")
+        let replies = await rig.watcher.inbox.messages.filter { replyTopics.contains($0.topic) }.compactMap(\.json)
+        #expect(replies.count == 100, "one reply per command")
+        let ran = replies.filter { $0["ok"] == .bool(true) }
+        let limited = replies.filter { $0["error"]?["code"] == .string("rate_limited") }
+        // A burst of 5, then one every 2 s while the replies came in.
+        #expect(ran.count >= 5 && Double(ran.count) <= 5 + (elapsed / 2).rounded(.up), "\(ran.count) ran")
+        #expect(ran.count + limited.count == 100)
+        #expect(ran.allSatisfy { $0["result"]?["camera"]?["ok"] == .bool(true) })
+        #expect(limited.first?["error"]?["message"]?.stringValue?.contains("try again in") == true)
+
+        // Frames meanwhile: a telemetry sample at least two seconds after the one before the flood.
+        let beforeTime = try #require(before["time"]?.stringValue.flatMap { millis(rfc3339: $0) })
+        let later = await rig.watcher.inbox.wait(timeout: 15) { messages in
+            messages.contains {
+                $0.topic == telemetry
+                    && ($0.json?["time"]?.stringValue.flatMap { millis(rfc3339: $0) } ?? 0) >= beforeTime + 2000
+            }
+        }
+        #expect(later)
+        let after = try #require(await rig.messages(on: telemetry).last?.json)
+        let afterTime = try #require(after["time"]?.stringValue.flatMap { millis(rfc3339: $0) })
+        let frames = try #require(after["frames"]?.intValue) - (try #require(before["frames"]?.intValue))
+        let rate = Double(frames) / (Double(afterTime - beforeTime) / 1000)
+        // The synthetic camera is paced at 10 frames/s.
+        #expect(rate >= 8, "\(frames) frames in \(afterTime - beforeTime) ms during the flood")
+    }
+}
