@@ -41,6 +41,8 @@ public actor UplinkService {
     private let boot: Int64
     private let started = ContinuousClock.now
     private nonisolated let ids = Mutex(EventIDGenerator())
+    /// What the full outbox dropped, waiting to be reported; `scheduled` when a task will report it.
+    private nonisolated let overflow = Mutex((report: OutboxOverflowReport(), scheduled: false))
     private var commandHandler: CommandHandler?
     private var telemetrySource: (@Sendable () -> TelemetrySample)?
     private var inflight: [Int32: Int64] = [:]
@@ -112,20 +114,57 @@ public actor UplinkService {
             }
             return items
         }
+        noteDrops(byReport: event.kind == OutboxOverflowReport.kind, millis: now)
         Task { await self.pump() }
         return id
     }
 
-    /// Publishes a masked snapshot that belongs to no event (the `snapshot` command), through the outbox.
+    /// Publishes a masked snapshot that belongs to no event (the `snapshot` command), through the outbox. It has
+    /// an id of its own and uses no event sequence number.
     public nonisolated func sendSnapshot(_ jpeg: [UInt8]) throws -> (id: String, topic: String) {
         let now = Self.nowMillis()
         let id = ids.withLock { $0.next(millis: now) }
         let topic = topics.snapshot(id)
-        try outbox.enqueue { _ in
-            [OutboxItem(topic: topic, payload: jpeg, priority: Priority.routine, kind: .snapshot, createdAt: now)]
-        }
+        try outbox.store([
+            OutboxItem(topic: topic, payload: jpeg, priority: Priority.routine, kind: .snapshot, createdAt: now)
+        ])
+        noteDrops(byReport: false, millis: now)
         Task { await self.pump() }
         return (id, topic)
+    }
+
+    // MARK: - Outbox overflow
+
+    /// Counts what the outbox just dropped to make room, and reports it when a report is due.
+    private nonisolated func noteDrops(byReport: Bool, millis: Int64) {
+        let drops = outbox.takeDropped()
+        guard !drops.isEmpty else { return }
+        overflow.withLock { $0.report.add(drops, byReport: byReport) }
+        if !byReport { reportOverflow(millis: millis, woken: false) }
+    }
+
+    /// Raises `outbox_overflow` if one is due, else makes sure a task will when it is.
+    private nonisolated func reportOverflow(millis: Int64, woken: Bool) {
+        let (event, wake) = overflow.withLock { state -> (UplinkEvent?, Int64?) in
+            if woken { state.scheduled = false }
+            if let event = state.report.report(at: millis) { return (event, nil) }
+            guard let due = state.report.due, !state.scheduled else { return (nil, nil) }
+            state.scheduled = true
+            return (nil, due)
+        }
+        if let event {
+            do {
+                try raise(event, millis: millis)
+            } catch {
+                logger.error("outbox overflow not stored", metadata: ["error": "\(error)"])
+            }
+        }
+        if let wake {
+            Task {
+                try? await Task.sleep(for: .milliseconds(max(0, wake - Self.nowMillis())))
+                self.reportOverflow(millis: Self.nowMillis(), woken: true)
+            }
+        }
     }
 
     /// Connects and serves until `shutdown()`.

@@ -13,7 +13,7 @@ struct CommandIntegrationTests {
         let watcher: TestClient
         let prefix: String
 
-        init(_ name: String, uplink: String = "", telemetry: Double = 3600) async throws {
+        init(_ name: String, uplink: String = "", telemetry: Double = 3600, arguments: [String] = []) async throws {
             broker = try Broker()
             try broker.start()
             let folder = try temporaryFolder(name)
@@ -23,7 +23,8 @@ struct CommandIntegrationTests {
             let configuration = try unitConfiguration(
                 folder: folder, broker: broker, deviceID: name, telemetry: telemetry, uplink: uplink)
             daemon = try DaemonProcess(
-                arguments: ["--config", configuration.path], log: folder.appendingPathComponent("vigied.log"))
+                arguments: ["--config", configuration.path] + arguments,
+                log: folder.appendingPathComponent("vigied.log"))
             let prefix = self.prefix
             let online = await watcher.inbox.wait(timeout: 30) {
                 $0.contains { $0.topic == prefix + "status" && $0.json?["state"] == .string("online") }
@@ -134,5 +135,44 @@ struct CommandIntegrationTests {
         let rate = Double(frames) / (Double(afterTime - beforeTime) / 1000)
         // The synthetic camera is paced at 10 frames/s.
         #expect(rate >= 8, "\(frames) frames in \(afterTime - beforeTime) ms during the flood")
+    }
+
+    /// `seq` counts events only: snapshots asked for by the centre, taken while events are being raised, leave
+    /// no gap in the sequence the centre sees.
+    @Test func snapshotCommandsLeaveNoGapInSequenceNumbers() async throws {
+        let rig = try await Rig("unit-seq", arguments: ["--test-events", "30", "--test-event-interval", "40"])
+        defer { rig.stop() }
+        let prefix = rig.prefix
+        for index in 0..<5 { try rig.send("snapshot", #"{"id":"s\#(index)"}"#) }
+        let replyTopics = (0..<5).map { prefix + "reply/s\($0)" }
+        let replied = await rig.watcher.inbox.wait(timeout: 20) { messages in
+            replyTopics.allSatisfy { topic in messages.contains { $0.topic == topic } }
+        }
+        #expect(replied, "\(rig.daemon.output.suffix(2000))")
+        var snapshots: [String] = []
+        for topic in replyTopics {
+            let reply = await rig.messages(on: topic).first?.json
+            #expect(reply?["ok"] == .bool(true), "\(String(describing: reply))")
+            if let topic = reply?["result"]?["topic"]?.stringValue { snapshots.append(topic) }
+        }
+        #expect(snapshots.count == 5)
+        let snapshotTopics = snapshots
+
+        // Every test event, every snapshot, and a sequence with no hole from 1 to the last event delivered (the
+        // camera's own motion events take numbers too).
+        @Sendable func sequence(_ messages: [Inbox.Received]) -> [Int] {
+            messages.filter { $0.topic.hasPrefix(prefix + "event/") }.compactMap { $0.json?["seq"]?.intValue }
+        }
+        let complete = await rig.watcher.inbox.wait(timeout: 30) { messages in
+            let seqs = Set(sequence(messages))
+            return messages.filter { $0.topic == prefix + "event/test" }.count >= 30
+                && snapshotTopics.allSatisfy { topic in messages.contains { $0.topic == topic } }
+                && seqs == Set(1...(seqs.max() ?? 0))
+        }
+        let seqs = Set(sequence(await rig.watcher.inbox.messages))
+        let missing = Set(1...(seqs.max() ?? 1)).subtracting(seqs).sorted()
+        #expect(complete, "missing sequence numbers \(missing)\n\(rig.daemon.output.suffix(2000))")
+        #expect(missing.isEmpty)
+        #expect(seqs.count >= 30)
     }
 }

@@ -67,6 +67,38 @@ struct UplinkServiceTests {
         #expect(recorder.count(.warning, containing: "verify_hostname = false") == 2)
     }
 
+    /// A full outbox drops low-priority items to make room and says so in an `outbox_overflow` event (fault
+    /// priority, with how many and which kinds), raised through the same path as every event; no emergency is
+    /// dropped, and a second drop soon after waits for the next report.
+    @Test func fullOutboxReportsWhatItDropped() throws {
+        let folder = try temporaryFolder("overflow")
+        var settings = UplinkSettings()
+        settings.brokers = [BrokerURL("mqtt://127.0.0.1:1")!]
+        let outbox = try SQLiteOutbox(directory: folder.path, maximumItems: 5, maximumBytes: 1 << 20)
+        let uplink = try UplinkService(
+            identity: Self.identity, settings: settings, outbox: outbox, logger: LogRecorder().logger)
+        for _ in 0..<4 { try uplink.raise(UplinkEvent(kind: "motion_end", priority: Priority.routine)) }
+        try uplink.raise(UplinkEvent(kind: "call", priority: Priority.emergency))
+        try uplink.raise(UplinkEvent(kind: "motion", priority: Priority.alert, snapshot: [0xFF, 0xD8, 0xFF, 0xD9]))
+        let reports = try outbox.pending(limit: 100).filter {
+            $0.item.topic == "vigie/v1/unit-svc/event/outbox_overflow"
+        }
+        #expect(reports.count == 1)
+        let report = try JSON.parse(try #require(reports.first).item.payload)
+        #expect(report["kind"] == .string("outbox_overflow"))
+        #expect(report["priority"]?.intValue == Priority.fault)
+        #expect(report["details"]?["dropped"] == .string("2"))
+        #expect(report["details"]?["dropped_motion_end"] == .string("2"))
+        #expect(report["seq"]?.intValue == 7, "an event like any other: the next sequence number")
+        let left = try outbox.pending(limit: 100)
+        #expect(left.contains { $0.item.topic.hasSuffix("event/call") })
+        #expect(left.count == 5)
+
+        // Within the minute, more drops are counted but not yet reported.
+        try uplink.raise(UplinkEvent(kind: "motion", priority: Priority.alert))
+        #expect(try outbox.pending(limit: 100).filter { $0.item.topic.hasSuffix("outbox_overflow") }.count == 1)
+    }
+
     /// Commands beyond the bound of commands in progress are answered `busy` at once and never run; once the
     /// running ones finish, commands run again.
     @Test func commandsBeyondTheQueueAreAnsweredBusy() async throws {
