@@ -57,8 +57,6 @@ public actor UplinkService {
     /// Commands refused since the last one that ran, per episode (`rate_limited <name>` or `busy`): the first
     /// refusal is logged, the rest are counted, so a flood makes two log lines, not one per message.
     private var refusals: [String: Int] = [:]
-    /// Events older than this when published are marked `historical`.
-    public static let historicalAfterMillis: Int64 = 5000
     /// QoS 1 messages in flight at once.
     public static let window = 64
 
@@ -190,7 +188,8 @@ public actor UplinkService {
     public func shutdown(drain: Double = 3) async {
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int(drain * 1000))
-        while connected && outboxDepth() > 0 && clock.now < deadline {
+        // Items the broker refused on this connection will not go before a reconnection: do not wait for them.
+        while connected && outboxDepth() > refusedIDs.count && clock.now < deadline {
             pump()
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -268,10 +267,11 @@ public actor UplinkService {
             return
         }
         let now = Self.nowMillis()
+        let historicalAfterMillis = Int64(settings.historicalAfter * 1000)
         for stored in items where !inflightIDs.contains(stored.id) && !refusedIDs.contains(stored.id) {
             guard inflight.count < Self.window else { break }
             var payload = stored.item.payload
-            if stored.item.kind == .event && now - stored.item.createdAt > Self.historicalAfterMillis {
+            if stored.item.kind == .event && now - stored.item.createdAt > historicalAfterMillis {
                 payload = UplinkEvent.markHistorical(payload)
             }
             do {
@@ -376,6 +376,7 @@ public actor UplinkService {
             guard connected, let telemetrySource else { continue }
             var sample = telemetrySource()
             sample.uptimeSeconds = Double((ContinuousClock.now - started).components.seconds)
+            sample.outboxRefused = refusedIDs.count
             let payload = sample.json(
                 deviceID: identity.deviceID, millis: Self.nowMillis(), outboxDepth: outboxDepth(), link: "online")
             _ = try? client.publish(topic: topics.telemetry, payload: payload, qos: 0)

@@ -207,6 +207,15 @@ struct UplinkHelperTests {
         #expect(backoff.next(using: &random) < 0.61)
     }
 
+    @Test func telemetryCarriesRefusedItemsWhenTheUplinkSetsThem() throws {
+        var sample = TelemetrySample()
+        let without = try JSON.parse(sample.json(deviceID: "d", millis: 0, outboxDepth: 4, link: "online"))
+        #expect(without["outbox_depth"]?.intValue == 4 && without["outbox_refused"] == nil)
+        sample.outboxRefused = 3
+        let with = try JSON.parse(sample.json(deviceID: "d", millis: 0, outboxDepth: 4, link: "online"))
+        #expect(with["outbox_refused"]?.intValue == 3)
+    }
+
     @Test func historicalMarking() throws {
         let payload = UplinkEvent(kind: "motion", zone: "gate").payload(
             id: "01ABC", sequence: 7, millis: 0, deviceID: "d", snapshotTopic: nil)

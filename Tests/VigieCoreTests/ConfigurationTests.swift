@@ -226,14 +226,17 @@ extension UplinkConfigurationTests {
             command_burst = 3
             commands_per_minute = 12.5
             command_queue = 8
+            historical_after = 1.5
             """)
         let uplink = try #require(try Configuration.parse(text, file: "unit.toml").uplink)
         #expect(uplink.replyPrefix == "csu/replies/")
         #expect(uplink.commandBurst == 3 && uplink.commandsPerMinute == 12.5 && uplink.commandQueue == 8)
+        #expect(uplink.historicalAfter == 1.5)
         let defaults = try #require(
             try Configuration.parse(Self.uplink("brokers = [\"mqtt://[::1]\"]\n"), file: "u").uplink)
         #expect(defaults.replyPrefix == nil)
         #expect(defaults.commandBurst == 5 && defaults.commandsPerMinute == 30 && defaults.commandQueue == 32)
+        #expect(defaults.historicalAfter == 5)
     }
 
     @Test(
@@ -246,6 +249,7 @@ extension UplinkConfigurationTests {
             ("command_burst = 0\n", "uplink.command_burst", "out of range"),
             ("commands_per_minute = 0\n", "uplink.commands_per_minute", "out of range"),
             ("command_queue = 5000\n", "uplink.command_queue", "out of range"),
+            ("historical_after = 0\n", "uplink.historical_after", "out of range"),
         ])
     func commandSettingsAreChecked(line: String, key: String, message: String) {
         do {

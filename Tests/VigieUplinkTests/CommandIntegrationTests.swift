@@ -98,17 +98,35 @@ struct CommandIntegrationTests {
         let rig = try await Rig("unit-flood", telemetry: 1)
         defer { rig.stop() }
         let prefix = rig.prefix
-        let telemetry = prefix + "telemetry"
-        #expect(await rig.watcher.inbox.wait(timeout: 15) { $0.filter { $0.topic == telemetry }.count >= 2 })
-        let before = try #require(await rig.messages(on: telemetry).last?.json)
+        /// (unit's time in ms, frames) of the first telemetry sample taken at or after `notBefore`.
+        func sample(after notBefore: Int64) async throws -> (time: Int64, frames: Int) {
+            @Sendable func parse(_ message: Inbox.Received) -> (time: Int64, frames: Int)? {
+                guard message.topic == prefix + "telemetry", let json = message.json,
+                    let time = json["time"]?.stringValue.flatMap({ millis(rfc3339: $0) }),
+                    let frames = json["frames"]?.intValue, frames > 0
+                else { return nil }
+                return (time, frames)
+            }
+            let arrived = await rig.watcher.inbox.wait(timeout: 15) {
+                $0.contains { parse($0).map { $0.time >= notBefore } ?? false }
+            }
+            try #require(arrived, "no telemetry\n\(rig.daemon.output.suffix(2000))")
+            return try #require(await rig.watcher.inbox.messages.lazy.compactMap(parse).first { $0.time >= notBefore })
+        }
+        func rate(_ from: (time: Int64, frames: Int), _ to: (time: Int64, frames: Int)) -> Double {
+            Double(to.frames - from.frames) * 1000 / Double(to.time - from.time)
+        }
+        // The frame rate before the flood (over 3 s), and over the 3 s the flood starts.
+        let start = try await sample(after: .min)
+        let beforeFlood = try await sample(after: start.time + 3000)
 
-        let start = ContinuousClock.now
+        let sent = ContinuousClock.now
         for index in 0..<100 { try rig.send("selftest", #"{"id":"f\#(index)"}"#) }
         let replyTopics = Set((0..<100).map { prefix + "reply/f\($0)" })
         let all = await rig.watcher.inbox.wait(timeout: 30) { messages in
             Set(messages.map(\.topic)).isSuperset(of: replyTopics)
         }
-        let elapsed = Double((ContinuousClock.now - start).components.seconds) + 1
+        let elapsed = Double((ContinuousClock.now - sent).components.seconds) + 1
         #expect(all, "\(rig.daemon.output.suffix(2000))")
         let replies = await rig.watcher.inbox.messages.filter { replyTopics.contains($0.topic) }.compactMap(\.json)
         #expect(replies.count == 100, "one reply per command")
@@ -120,29 +138,25 @@ struct CommandIntegrationTests {
         #expect(ran.allSatisfy { $0["result"]?["camera"]?["ok"] == .bool(true) })
         #expect(limited.first?["error"]?["message"]?.stringValue?.contains("try again in") == true)
 
-        // Frames meanwhile: a telemetry sample at least two seconds after the one before the flood.
-        let beforeTime = try #require(before["time"]?.stringValue.flatMap { millis(rfc3339: $0) })
-        let later = await rig.watcher.inbox.wait(timeout: 15) { messages in
-            messages.contains {
-                $0.topic == telemetry
-                    && ($0.json?["time"]?.stringValue.flatMap { millis(rfc3339: $0) } ?? 0) >= beforeTime + 2000
-            }
-        }
-        #expect(later)
-        let after = try #require(await rig.messages(on: telemetry).last?.json)
-        let afterTime = try #require(after["time"]?.stringValue.flatMap { millis(rfc3339: $0) })
-        let frames = try #require(after["frames"]?.intValue) - (try #require(before["frames"]?.intValue))
-        let rate = Double(frames) / (Double(afterTime - beforeTime) / 1000)
-        // The synthetic camera is paced at 10 frames/s.
-        #expect(rate >= 8, "\(frames) frames in \(afterTime - beforeTime) ms during the flood")
+        let afterFlood = try await sample(after: beforeFlood.time + 3000)
+        let normal = rate(start, beforeFlood)
+        let during = rate(beforeFlood, afterFlood)
+        // Compared with the same unit just before, so that a busy test machine slows both alike.
+        #expect(normal > 0 && during >= 0.75 * normal, "\(during) frames/s with the flood, \(normal) before")
     }
 
     /// `seq` counts events only: snapshots asked for by the centre, taken while events are being raised, leave
     /// no gap in the sequence the centre sees.
     @Test func snapshotCommandsLeaveNoGapInSequenceNumbers() async throws {
-        let rig = try await Rig("unit-seq", arguments: ["--test-events", "30", "--test-event-interval", "40"])
+        let rig = try await Rig(
+            "unit-seq", telemetry: 1, arguments: ["--test-events", "30", "--test-event-interval", "40"])
         defer { rig.stop() }
         let prefix = rig.prefix
+        // The camera starts after the uplink: snapshots need it running (telemetry counts its frames).
+        let running = await rig.watcher.inbox.wait(timeout: 15) { messages in
+            messages.contains { $0.topic == prefix + "telemetry" && ($0.json?["frames"]?.intValue ?? 0) > 0 }
+        }
+        #expect(running, "the camera never ran")
         for index in 0..<5 { try rig.send("snapshot", #"{"id":"s\#(index)"}"#) }
         let replyTopics = (0..<5).map { prefix + "reply/s\($0)" }
         let replied = await rig.watcher.inbox.wait(timeout: 20) { messages in

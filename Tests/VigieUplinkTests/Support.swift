@@ -19,6 +19,8 @@ final class Broker: @unchecked Sendable {
     var url: BrokerURL { BrokerURL("mqtt://127.0.0.1:\(port)")! }
 
     /// Starts mosquitto with persistence (so queued messages survive a restart) and waits until it listens.
+    /// Queues are bounded only very high: `max_queued_messages 0` ("no maximum") makes Debian's mosquitto 2.0.11
+    /// drop a client's connection after it denies one of its QoS 1 messages.
     func start() throws {
         let configuration = folder.appendingPathComponent("mosquitto.conf")
         let text = """
@@ -26,7 +28,7 @@ final class Broker: @unchecked Sendable {
             allow_anonymous true
             persistence true
             persistence_location \(folder.path)/
-            max_queued_messages 0
+            max_queued_messages 1000000
             max_inflight_messages 0
             log_dest file \(folder.path)/mosquitto.log
             \(extraConfiguration.isEmpty ? "listener \(port) 127.0.0.1" : extraConfiguration)

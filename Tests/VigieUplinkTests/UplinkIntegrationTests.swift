@@ -19,7 +19,7 @@ struct UplinkIntegrationTests {
         let prefix = "vigie/v1/unit-e2e/"
         let watcher = try TestClient.subscriber(broker, topic: prefix + "#")
         defer { watcher.stop() }
-        #expect(await watcher.inbox.wait(timeout: 10) { _ in true })
+        #expect(await watcher.ready(probe: prefix + "probe"), "the watcher's subscription never worked")
         let daemon = try DaemonProcess(
             arguments: ["--config", configuration.path, "--test-events", "3"],
             log: folder.appendingPathComponent("vigied.log"))
@@ -55,8 +55,7 @@ struct UplinkIntegrationTests {
         centreOptions.subscriptions = ["centre/replies/#"]
         let centre = try TestClient(centreOptions)
         defer { centre.stop() }
-        #expect(await centre.inbox.wait(timeout: 10) { _ in true })
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(await centre.ready(probe: "centre/replies/probe"), "the centre's subscription never worked")
         func send(_ name: String, _ payload: String, responseTopic: String? = nil, correlation: [UInt8]? = nil) throws {
             try centre.client.publish(
                 topic: prefix + "cmd/" + name, payload: Array(payload.utf8), qos: 1, correlationData: correlation,
@@ -144,52 +143,75 @@ struct UplinkIntegrationTests {
     }
 
     /// Store-and-forward: events raised while the broker is down three times and the daemon is killed once
-    /// all arrive, in order within each priority, and the outbox ends empty.
+    /// all arrive, in order within each priority, and the outbox ends empty. Each step waits for what it needs
+    /// (deliveries, events stored during an outage, events older than `historical_after`), not for a time.
     @Test func nothingIsLost() async throws {
         let broker = try Broker()
         try broker.start()
         defer { broker.stop() }
         let folder = try temporaryFolder("noloss")
-        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-nl", telemetry: 3600)
+        let configuration = try unitConfiguration(
+            folder: folder, broker: broker, deviceID: "unit-nl", telemetry: 3600, uplink: "historical_after = 1")
         let prefix = "vigie/v1/unit-nl/event/"
         let subscriber = try TestClient.subscriber(broker, topic: prefix + "#", id: "centre-noloss", persistent: true)
         defer { subscriber.stop() }
-        #expect(await subscriber.inbox.wait(timeout: 10) { _ in true })
-        try await Task.sleep(for: .milliseconds(500))
+        #expect(await subscriber.ready(probe: prefix + "probe"), "the subscription never worked")
+        let inbox = subscriber.inbox
         let log = folder.appendingPathComponent("vigied.log")
+        func raise(every milliseconds: Int) -> [String] {
+            ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "\(milliseconds)"]
+        }
+        func delivered() async -> Int { await inbox.messages.count { $0.json?["seq"] != nil } }
+        /// Waits until `count` more events than now have arrived.
+        func deliveries(_ count: Int, _ what: String, _ daemon: DaemonProcess) async throws {
+            let target = await delivered() + count
+            let arrived = await waitFor(timeout: 30) { await delivered() >= target }
+            try #require(arrived, "\(what): no deliveries\n\(daemon.output.suffix(2000))")
+        }
 
-        let first = try DaemonProcess(
-            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log
-        )
-        try await Task.sleep(for: .milliseconds(800))
+        let first = try DaemonProcess(arguments: raise(every: 3), log: log)
+        try await deliveries(50, "first run", first)
+        let stateDirectory = folder.path + "/state"
+        let outbox = try SQLiteOutbox(directory: stateDirectory)
+        /// Waits until `count` more events than now are stored (raised while the broker is down).
+        func stored(_ count: Int, _ what: String) async throws {
+            let target = try outbox.lastSequence() + Int64(count)
+            let raised = await waitFor(timeout: 30) { ((try? outbox.lastSequence()) ?? 0) >= target }
+            try #require(raised, "\(what): no events stored")
+        }
         broker.stop()  // outage 1
-        try await Task.sleep(for: .milliseconds(800))
+        try await stored(50, "outage 1")
         try broker.start()
-        try await Task.sleep(for: .milliseconds(500))
+        try await deliveries(50, "after outage 1", first)
         first.kill()  // power cut in the middle of raising events
-        let second = try DaemonProcess(
-            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log
-        )
+        let raisedByFirst = try outbox.lastSequence()
+
+        // Slower, so that it is still raising through the three steps of outages below (at least 6 s).
+        let second = try DaemonProcess(arguments: raise(every: 6), log: log)
         defer { second.kill() }
-        try await Task.sleep(for: .milliseconds(1000))
+        try await deliveries(50, "second run", second)
         broker.stop()  // outage 2
-        try await Task.sleep(for: .milliseconds(800))
+        try await stored(50, "outage 2")
         try broker.start()
-        try await Task.sleep(for: .milliseconds(1000))
-        broker.stop()  // outage 3, long enough for what it holds back to be delivered late ("historical")
-        try await Task.sleep(for: .milliseconds(6000))
+        try await deliveries(50, "after outage 2", second)
+        broker.stop()  // outage 3: until some stored event is older than historical_after (1 s)
+        let stale = await waitFor(timeout: 30) {
+            let oldest = (try? outbox.pending(limit: 5000))?.map(\.item.createdAt).min()
+            return oldest.map { UplinkService.nowMillis() - $0 > 1500 } ?? false
+        }
+        #expect(stale, "no event waited through outage 3")
         try broker.start()
-        let raised = await waitFor(timeout: 90) { second.output.contains("test events raised") }
+        // The second run raises its 1000 test events (the camera's motion events take numbers too).
+        let raised = await waitFor(timeout: 90) { ((try? outbox.lastSequence()) ?? 0) >= raisedByFirst + 1000 }
         #expect(raised, "the second run did not finish raising\n\(second.output.suffix(3000))")
-        let outbox = try SQLiteOutbox(directory: folder.path + "/state")
-        let last = try outbox.lastSequence()
-        #expect(last >= 1000)
-        let complete = await subscriber.inbox.wait(timeout: 90) { messages in
-            Set(messages.compactMap { $0.json?["seq"]?.intValue }).count >= Int(last)
+        let complete = await waitFor(timeout: 90) {
+            let last = Int((try? outbox.lastSequence()) ?? 0)
+            return Set(await inbox.messages.compactMap { $0.json?["seq"]?.intValue }).count >= last
         }
         #expect(second.terminate() == 0)
+        let last = try outbox.lastSequence()
         #expect(try outbox.count() == 0, "the outbox did not drain\n\(second.output.suffix(3000))")
-        let messages = await subscriber.inbox.messages
+        let messages = await inbox.messages
         var seen: Set<Int> = []
         var order: [Int: [Int]] = [:]  // priority → sequence numbers, first arrivals
         for message in messages {
@@ -208,27 +230,37 @@ struct UplinkIntegrationTests {
         #expect(late > 0, "events delivered after an outage are marked historical")
     }
 
-    /// A broker that refuses the unit's events (an ACL mistake at the centre): the refusal is logged and the
-    /// events stay in the outbox instead of being deleted as if delivered.
+    /// A broker that refuses the unit's events (an ACL mistake at the centre): the events stay in the outbox
+    /// instead of being deleted as if delivered, and telemetry shows them refused.
     @Test func refusedEventsAreKept() async throws {
         let folder = try temporaryFolder("acl")
         let acl = folder.appendingPathComponent("acl")
-        try "topic readwrite vigie/v1/unit-acl/status\ntopic read vigie/v1/unit-acl/cmd/#\n".write(
-            to: acl, atomically: true, encoding: .utf8)
+        try """
+        topic readwrite vigie/v1/unit-acl/status
+        topic readwrite vigie/v1/unit-acl/telemetry
+        topic read vigie/v1/unit-acl/cmd/#
+
+        """.write(to: acl, atomically: true, encoding: .utf8)
         chmod(folder.path, 0o755)
         chmod(acl.path, 0o644)
         let port = try freePort()
         let broker = try Broker(extraConfiguration: "listener \(port) 127.0.0.1\nacl_file \(acl.path)", port: port)
         try broker.start()
         defer { broker.stop() }
-        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-acl", telemetry: 3600)
+        let watcher = try TestClient.subscriber(broker, topic: "vigie/v1/unit-acl/telemetry")
+        defer { watcher.stop() }
+        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-acl", telemetry: 1)
         let daemon = try DaemonProcess(
             arguments: ["--config", configuration.path, "--test-events", "3"],
             log: folder.appendingPathComponent("vigied.log"))
-        let refused = await waitFor(timeout: 20) {
-            daemon.output.contains("broker refused an item; kept in the outbox")
+        defer { daemon.kill() }
+        let refused = await watcher.inbox.wait(timeout: 20) { messages in
+            messages.contains { ($0.json?["outbox_refused"]?.intValue ?? 0) >= 3 }
         }
-        #expect(refused, "\(daemon.output)")
+        #expect(refused, "no telemetry with the three events refused\n\(daemon.output)")
+        let telemetry = await watcher.inbox.messages.last { ($0.json?["outbox_refused"]?.intValue ?? 0) >= 3 }?.json
+        #expect(telemetry?["outbox_refused"]?.intValue == 3)
+        #expect((telemetry?["outbox_depth"]?.intValue ?? 0) >= 3)
         #expect(daemon.terminate() == 0)
         let outbox = try SQLiteOutbox(directory: folder.path + "/state")
         let kept = try outbox.pending(limit: 100).filter { $0.item.topic == "vigie/v1/unit-acl/event/test" }
@@ -264,14 +296,5 @@ struct UplinkIntegrationTests {
             #expect(!daemon.output.contains("s3cret"))
             #expect(!FileManager.default.fileExists(atPath: folder.path + "/state/outbox.sqlite"), "nothing started")
         }
-    }
-
-    private func waitFor(timeout: Double, _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return condition()
     }
 }

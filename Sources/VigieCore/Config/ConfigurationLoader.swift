@@ -162,7 +162,7 @@ struct ConfigurationReader {
             allowed: [
                 "brokers", "ca_file", "cert_file", "key_file", "username", "password", "verify_hostname",
                 "allow_plaintext", "telemetry_interval", "keepalive", "outbox_max_items", "outbox_max_mb",
-                "reply_prefix", "command_burst", "commands_per_minute", "command_queue",
+                "reply_prefix", "command_burst", "commands_per_minute", "command_queue", "historical_after",
             ])
         var settings = UplinkSettings()
         // Where each parsed broker sits in the file (its index in the list, 1-based, and its line).
@@ -215,6 +215,9 @@ struct ConfigurationReader {
             settings.telemetryInterval = interval
         }
         if let keepalive = integer(uplink, "keepalive", path: "uplink", in: 5...3600) { settings.keepalive = keepalive }
+        if let late = number(uplink, "historical_after", path: "uplink", in: 0.1...86_400) {
+            settings.historicalAfter = late
+        }
         if let items = integer(uplink, "outbox_max_items", path: "uplink", in: 100...10_000_000) {
             settings.outboxMaximumItems = items
         }

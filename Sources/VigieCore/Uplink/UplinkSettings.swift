@@ -24,6 +24,8 @@ public struct UplinkSettings: Sendable, Hashable {
     public var commandsPerMinute = 30.0
     /// Commands in progress at once; more are answered `busy` and not run.
     public var commandQueue = 32
+    /// An event delivered more than this many seconds after it was raised is marked `historical`.
+    public var historicalAfter = 5.0
     /// Seconds between telemetry messages.
     public var telemetryInterval = 60.0
     /// MQTT keepalive, seconds: how soon the broker notices a dead link and publishes the last will.
