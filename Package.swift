@@ -76,7 +76,9 @@ let package = Package(
         // Integration: a real mosquitto broker on 127.0.0.1, vigied as a separate process.
         .testTarget(
             name: "VigieUplinkTests",
-            dependencies: ["VigieCore", "VigieUplink", "VigieStore", "VigieImage"],
+            dependencies: [
+                "VigieCore", "VigieUplink", "VigieStore", "VigieImage", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // VividRigTests run for real in the kernel rig (tools/vmtest), where the vivid driver is loaded.

@@ -13,6 +13,8 @@ public final class SQLiteOutbox: Outbox {
     public let maximumBytes: Int
     /// Items dropped by the full-outbox policy since the start, for telemetry.
     private let droppedCount = Atomic<Int>(0)
+    /// Items dropped since the last `takeDropped()`, by kind.
+    private let droppedItems = Mutex(OutboxDrops())
 
     /// Opens or creates `outbox.sqlite` in `directory`.
     public init(directory: String, maximumItems: Int = 20_000, maximumBytes: Int = 256 << 20) throws(SQLiteError) {
@@ -40,27 +42,58 @@ public final class SQLiteOutbox: Outbox {
 
     @discardableResult
     public func enqueue(_ build: @Sendable (Int64) -> [OutboxItem]) throws -> Int64 {
-        try database.withLock { (database) throws(SQLiteError) -> Int64 in
-            try database.transaction { () throws(SQLiteError) -> Int64 in
+        let (sequence, dropped) = try database.withLock { (database) throws(SQLiteError) -> (Int64, OutboxDrops) in
+            try database.transaction { () throws(SQLiteError) -> (Int64, OutboxDrops) in
                 var sequence: Int64 = 0
                 try database.query("UPDATE counters SET value = value + 1 WHERE name = 'sequence' RETURNING value") {
                     sequence = $0.integer(0)
                 }
-                for item in build(sequence) {
-                    try database.query(
-                        "INSERT INTO outbox (priority, kind, topic, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
-                        [
-                            .integer(Int64(item.priority)), .integer(Int64(item.kind.rawValue)), .text(item.topic),
-                            .blob(item.payload), .integer(item.createdAt),
-                        ])
-                }
-                try enforceBounds(database)
-                return sequence
+                try insert(build(sequence), into: database)
+                return (sequence, try enforceBounds(database))
             }
+        }
+        count(dropped)
+        return sequence
+    }
+
+    public func store(_ items: [OutboxItem]) throws {
+        let dropped = try database.withLock { (database) throws(SQLiteError) -> OutboxDrops in
+            try database.transaction { () throws(SQLiteError) -> OutboxDrops in
+                try insert(items, into: database)
+                return try enforceBounds(database)
+            }
+        }
+        count(dropped)
+    }
+
+    public func takeDropped() -> OutboxDrops {
+        droppedItems.withLock { dropped in
+            defer { dropped = OutboxDrops() }
+            return dropped
         }
     }
 
-    private func enforceBounds(_ database: SQLiteDatabase) throws(SQLiteError) {
+    private func insert(_ items: [OutboxItem], into database: SQLiteDatabase) throws(SQLiteError) {
+        for item in items {
+            try database.query(
+                "INSERT INTO outbox (priority, kind, topic, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
+                [
+                    .integer(Int64(item.priority)), .integer(Int64(item.kind.rawValue)), .text(item.topic),
+                    .blob(item.payload), .integer(item.createdAt),
+                ])
+        }
+    }
+
+    /// Counted only once the transaction that dropped them is committed.
+    private func count(_ dropped: OutboxDrops) {
+        guard !dropped.isEmpty else { return }
+        droppedCount.add(dropped.total, ordering: .relaxed)
+        droppedItems.withLock { $0.add(dropped) }
+    }
+
+    /// Drops items until the outbox is within its bounds; returns what it dropped.
+    private func enforceBounds(_ database: SQLiteDatabase) throws(SQLiteError) -> OutboxDrops {
+        var dropped = OutboxDrops()
         while true {
             var items: Int64 = 0
             var bytes: Int64 = 0
@@ -68,16 +101,19 @@ public final class SQLiteOutbox: Outbox {
                 items = $0.integer(0)
                 bytes = $0.integer(1)
             }
-            guard items > maximumItems || bytes > maximumBytes else { return }
-            var victim: Int64?
+            guard items > maximumItems || bytes > maximumBytes else { return dropped }
+            var victim: (id: Int64, label: String)?
             try database.query(
                 """
-                SELECT id FROM outbox WHERE priority < ? ORDER BY priority ASC, kind DESC, id ASC LIMIT 1
+                SELECT id, kind, topic FROM outbox WHERE priority < ? ORDER BY priority ASC, kind DESC, id ASC LIMIT 1
                 """, [.integer(Int64(Priority.emergency))]
-            ) { victim = $0.integer(0) }
-            guard let victim else { return }  // only emergencies left: keep them all
-            try database.query("DELETE FROM outbox WHERE id = ?", [.integer(victim)])
-            droppedCount.add(1, ordering: .relaxed)
+            ) { row in
+                let kind = OutboxItem.Kind(rawValue: Int(row.integer(1))) ?? .event
+                victim = (row.integer(0), OutboxItem.label(kind: kind, topic: row.text(2)))
+            }
+            guard let victim else { return dropped }  // only emergencies left: keep them all
+            try database.query("DELETE FROM outbox WHERE id = ?", [.integer(victim.id)])
+            dropped.add(victim.label)
         }
     }
 

@@ -41,6 +41,8 @@ public actor UplinkService {
     private let boot: Int64
     private let started = ContinuousClock.now
     private nonisolated let ids = Mutex(EventIDGenerator())
+    /// What the full outbox dropped, waiting to be reported; `scheduled` when a task will report it.
+    private nonisolated let overflow = Mutex((report: OutboxOverflowReport(), scheduled: false))
     private var commandHandler: CommandHandler?
     private var telemetrySource: (@Sendable () -> TelemetrySample)?
     private var inflight: [Int32: Int64] = [:]
@@ -52,8 +54,11 @@ public actor UplinkService {
     private var connected = false
     /// The MQTT version of the current (or last) connection, for telemetry.
     private var version: MQTTVersion?
-    /// Events older than this when published are marked `historical`.
-    public static let historicalAfterMillis: Int64 = 5000
+    /// Rate limit per command name and bound on the commands in progress.
+    private var gate: CommandGate
+    /// Commands refused since the last one that ran, per episode (`rate_limited <name>` or `busy`): the first
+    /// refusal is logged, the rest are counted, so a flood makes two log lines, not one per message.
+    private var refusals: [String: Int] = [:]
     /// QoS 1 messages in flight at once.
     public static let window = 64
 
@@ -63,6 +68,7 @@ public actor UplinkService {
         self.outbox = outbox
         self.logger = logger
         self.topics = Topics(deviceID: identity.deviceID)
+        self.gate = CommandGate(settings: settings)
         self.boot = try outbox.nextBoot()
         var options = MQTTClient.Options(clientID: "vigie-\(identity.deviceID)", brokers: settings.brokers)
         options.keepalive = settings.keepalive
@@ -109,24 +115,69 @@ public actor UplinkService {
             }
             return items
         }
+        noteDrops(byReport: event.kind == OutboxOverflowReport.kind, millis: now)
         Task { await self.pump() }
         return id
     }
 
-    /// Publishes a masked snapshot that belongs to no event (the `snapshot` command), through the outbox.
+    /// Publishes a masked snapshot that belongs to no event (the `snapshot` command), through the outbox. It has
+    /// an id of its own and uses no event sequence number.
     public nonisolated func sendSnapshot(_ jpeg: [UInt8]) throws -> (id: String, topic: String) {
         let now = Self.nowMillis()
         let id = ids.withLock { $0.next(millis: now) }
         let topic = topics.snapshot(id)
-        try outbox.enqueue { _ in
-            [OutboxItem(topic: topic, payload: jpeg, priority: Priority.routine, kind: .snapshot, createdAt: now)]
-        }
+        try outbox.store([
+            OutboxItem(topic: topic, payload: jpeg, priority: Priority.routine, kind: .snapshot, createdAt: now)
+        ])
+        noteDrops(byReport: false, millis: now)
         Task { await self.pump() }
         return (id, topic)
     }
 
+    // MARK: - Outbox overflow
+
+    /// Counts what the outbox just dropped to make room, and reports it when a report is due.
+    private nonisolated func noteDrops(byReport: Bool, millis: Int64) {
+        let drops = outbox.takeDropped()
+        guard !drops.isEmpty else { return }
+        overflow.withLock { $0.report.add(drops, byReport: byReport) }
+        if !byReport { reportOverflow(millis: millis, woken: false) }
+    }
+
+    /// Raises `outbox_overflow` if one is due, else makes sure a task will when it is.
+    private nonisolated func reportOverflow(millis: Int64, woken: Bool) {
+        let (event, wake) = overflow.withLock { state -> (UplinkEvent?, Int64?) in
+            if woken { state.scheduled = false }
+            if let event = state.report.report(at: millis) { return (event, nil) }
+            guard let due = state.report.due, !state.scheduled else { return (nil, nil) }
+            state.scheduled = true
+            return (nil, due)
+        }
+        if let event {
+            do {
+                try raise(event, millis: millis)
+            } catch {
+                logger.error("outbox overflow not stored", metadata: ["error": "\(error)"])
+            }
+        }
+        if let wake {
+            Task {
+                try? await Task.sleep(for: .milliseconds(max(0, wake - Self.nowMillis())))
+                self.reportOverflow(millis: Self.nowMillis(), woken: true)
+            }
+        }
+    }
+
     /// Connects and serves until `shutdown()`.
     public func run() async {
+        if !settings.verifyHostname {
+            // Said at every start, so that a lab setting left on a unit in the field shows in its log.
+            logger.warning(
+                """
+                verify_hostname = false: the broker's certificate is not checked against its name, so anyone on \
+                the path can pose as the centre; a lab setting, never for the field
+                """)
+        }
         client.start()
         let telemetry = Task { await self.telemetryLoop() }
         defer { telemetry.cancel() }
@@ -140,7 +191,8 @@ public actor UplinkService {
     public func shutdown(drain: Double = 3) async {
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int(drain * 1000))
-        while connected && outboxDepth() > 0 && clock.now < deadline {
+        // Items the broker refused on this connection will not go before a reconnection: do not wait for them.
+        while connected && outboxDepth() > refusedIDs.count && clock.now < deadline {
             pump()
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -208,9 +260,7 @@ public actor UplinkService {
         case .messageDropped(let topic, let bytes):
             logger.warning("incoming message too large; dropped", metadata: ["topic": "\(topic)", "bytes": "\(bytes)"])
         case .message(let message):
-            // Each command runs on its own, so a slow one (a snapshot from a stalled camera) never holds up
-            // acknowledgements, reconnections or other commands.
-            Task { await self.handleCommand(message) }
+            admit(message)
         }
     }
 
@@ -225,10 +275,11 @@ public actor UplinkService {
             return
         }
         let now = Self.nowMillis()
+        let historicalAfterMillis = Int64(settings.historicalAfter * 1000)
         for stored in items where !inflightIDs.contains(stored.id) && !refusedIDs.contains(stored.id) {
             guard inflight.count < Self.window else { break }
             var payload = stored.item.payload
-            if stored.item.kind == .event && now - stored.item.createdAt > Self.historicalAfterMillis {
+            if stored.item.kind == .event && now - stored.item.createdAt > historicalAfterMillis {
                 payload = UplinkEvent.markHistorical(payload)
             }
             do {
@@ -242,10 +293,20 @@ public actor UplinkService {
         }
     }
 
-    private func handleCommand(_ message: MQTTClient.Message) async {
+    /// Validates a command and decides at once whether it runs. Malformed commands, `rate_limited` and `busy`
+    /// are answered here without running anything; an admitted command runs in a task of its own, so a slow one
+    /// (a snapshot from a stalled camera) never holds up acknowledgements, reconnections or other commands.
+    private func admit(_ message: MQTTClient.Message) {
         let route = CommandRouter.route(
             topic: message.topic, payload: message.payload, responseTopic: message.responseTopic,
-            correlationData: message.correlationData, topics: topics)
+            correlationData: message.correlationData, topics: topics, replyPrefix: settings.replyPrefix)
+        if route != .ignore, let responseTopic = message.responseTopic,
+            !CommandRouter.isAllowedResponseTopic(responseTopic, topics: topics, replyPrefix: settings.replyPrefix)
+        {
+            logger.warning(
+                "command's response topic is outside the unit's reply tree: not used",
+                metadata: ["topic": "\(message.topic)", "response_topic": "\(responseTopic.prefix(128))"])
+        }
         switch route {
         case .ignore:
             return
@@ -255,18 +316,66 @@ public actor UplinkService {
                 metadata: ["topic": "\(message.topic)", "reply": "\(String(decoding: payload, as: UTF8.self))"])
             _ = try? client.publish(topic: topic, payload: payload, qos: 1, correlationData: correlation)
         case .request(let request):
-            logger.info("command", metadata: ["command": "\(request.command.name)", "request": "\(request.requestID)"])
-            let reply: [UInt8]
-            if let commandHandler {
-                reply = await commandHandler(request)
-            } else {
-                reply = CommandReply.error(
-                    requestID: request.requestID, command: request.command.name, code: "unavailable",
-                    message: "the unit is starting")
+            let name = request.command.name
+            switch gate.admit(name, now: elapsedSeconds()) {
+            case .run:
+                endRefusals("rate_limited \(name)")
+                endRefusals("busy")
+                logger.info("command", metadata: ["command": "\(name)", "request": "\(request.requestID)"])
+                Task { await self.execute(request) }
+            case .rateLimited(let retryAfter):
+                let rate = settings.commandsPerMinute
+                refuse(
+                    request, code: "rate_limited", episode: "rate_limited \(name)",
+                    message: "more than \(settings.commandBurst) '\(name)' commands at once or "
+                        + "\(rate == rate.rounded() ? String(Int(rate)) : String(rate)) a minute; try again in "
+                        + "\((retryAfter * 10).rounded(.up) / 10) s")
+            case .busy(let limit):
+                refuse(
+                    request, code: "busy", episode: "busy",
+                    message: "\(limit) commands are already in progress; try again later")
             }
-            _ = try? client.publish(
-                topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
         }
+    }
+
+    private func execute(_ request: CommandRequest) async {
+        let reply: [UInt8]
+        if let commandHandler {
+            reply = await commandHandler(request)
+        } else {
+            reply = CommandReply.error(
+                requestID: request.requestID, command: request.command.name, code: "unavailable",
+                message: "the unit is starting")
+        }
+        _ = try? client.publish(
+            topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
+        gate.finished()
+    }
+
+    /// Answers a valid command with an error without running it; logs the first of an episode only.
+    private func refuse(_ request: CommandRequest, code: String, episode: String, message: String) {
+        let reply = CommandReply.error(
+            requestID: request.requestID, command: request.command.name, code: code, message: message)
+        _ = try? client.publish(
+            topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
+        refusals[episode, default: 0] += 1
+        if refusals[episode] == 1 {
+            logger.warning(
+                "command refused",
+                metadata: ["command": "\(request.command.name)", "request": "\(request.requestID)", "error": "\(code)"])
+        }
+    }
+
+    /// A command of this episode ran again: say how many were refused in between (beyond the first, logged).
+    private func endRefusals(_ episode: String) {
+        guard let count = refusals.removeValue(forKey: episode), count > 1 else { return }
+        logger.notice("commands refused", metadata: ["episode": "\(episode)", "count": "\(count)"])
+    }
+
+    /// Seconds since the service started, on the monotonic clock.
+    private func elapsedSeconds() -> Double {
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
     private func telemetryLoop() async {
@@ -275,6 +384,7 @@ public actor UplinkService {
             guard connected, let telemetrySource else { continue }
             var sample = telemetrySource()
             sample.uptimeSeconds = Double((ContinuousClock.now - started).components.seconds)
+            sample.outboxRefused = refusedIDs.count
             let payload = sample.json(
                 deviceID: identity.deviceID, millis: Self.nowMillis(), outboxDepth: outboxDepth(), link: "online",
                 protocol: version)

@@ -105,6 +105,18 @@ struct Vigied: AsyncParsableCommand {
                 Self.printError("--broker mqtts://…: the configuration's [uplink] ca_file is required for TLS")
                 throw ExitCode(78)
             }
+            // The file was checked with its own brokers; the ones given here must pass the same rule.
+            let problems = settings.plaintextProblems
+            if !problems.isEmpty {
+                Self.printError(
+                    problems.map { problem in
+                        switch problem {
+                        case .remoteBroker: "--broker: \(problem)"
+                        case .credentials(let key, _): "\(config ?? "<demo>"): uplink.\(key): \(problem)"
+                        }
+                    }.joined(separator: "\n"))
+                throw ExitCode(78)
+            }
             configuration.uplink = settings
         }
         if let snapshotDir, access(snapshotDir, W_OK) != 0 {

@@ -5,10 +5,12 @@ import VigieCore
 struct CommandRouterTests {
     static let topics = Topics(deviceID: "pole-7")
 
-    static func route(_ name: String, _ payload: String, responseTopic: String? = nil) -> CommandRoute {
+    static func route(_ name: String, _ payload: String, responseTopic: String? = nil, replyPrefix: String? = nil)
+        -> CommandRoute
+    {
         CommandRouter.route(
             topic: topics.commandPrefix + name, payload: Array(payload.utf8), responseTopic: responseTopic,
-            correlationData: nil, topics: topics)
+            correlationData: nil, topics: topics, replyPrefix: replyPrefix)
     }
 
     /// The error code of a rejected route, and where its reply goes.
@@ -28,8 +30,40 @@ struct CommandRouterTests {
                 == .request(
                     .init(command: .disarm(minutes: 30), requestID: "r-2", replyTopic: "vigie/v1/pole-7/reply/r-2")))
         #expect(
-            Self.route("selftest", #"{"id":"x"}"#, responseTopic: "centre/replies/42")
+            Self.route("selftest", #"{"id":"x"}"#, responseTopic: "centre/replies/42", replyPrefix: "centre/replies/")
                 == .request(.init(command: .selftest, requestID: "x", replyTopic: "centre/replies/42")))
+    }
+
+    /// MQTT 5 response topics are used only below the unit's reply tree or the configured prefix; anything else
+    /// (another unit, the unit's own events or status, the prefix itself, a lookalike) gets `reply/<id>`.
+    @Test(
+        "response topics are confined",
+        arguments: [
+            ("vigie/v1/pole-7/reply/centre-42", nil, true),
+            ("vigie/v1/pole-7/reply/a/b", nil, true),
+            ("centre/replies/42", "centre/replies/", true),
+            ("centre/replies/", "centre/replies/", false),
+            ("centre/replies-evil/42", "centre/replies/", false),
+            ("centre/replies/42", nil, false),
+            ("elsewhere/x", "centre/replies/", false),
+            ("vigie/v1/pole-7/reply/", nil, false),
+            ("vigie/v1/pole-7/event/motion", nil, false),
+            ("vigie/v1/pole-7/status", nil, false),
+            ("vigie/v1/pole-70/reply/x", nil, false),
+            ("vigie/v1/other/reply/x", nil, false),
+            ("vigie/v1/pole-7/reply/#", nil, false),
+            ("vigie/v1/pole-7/reply/+/x", nil, false),
+            ("$SYS/broker/x", nil, false),
+        ] as [(String, String?, Bool)])
+    func responseTopicsAreConfined(responseTopic: String, replyPrefix: String?, used: Bool) {
+        let expected = used ? responseTopic : "vigie/v1/pole-7/reply/r1"
+        #expect(
+            Self.route("arm", #"{"id":"r1"}"#, responseTopic: responseTopic, replyPrefix: replyPrefix)
+                == .request(.init(command: .arm, requestID: "r1", replyTopic: expected)))
+        // Refusals follow the same rule.
+        #expect(
+            Self.rejection(Self.route("nope", #"{"id":"r1"}"#, responseTopic: responseTopic, replyPrefix: replyPrefix))?
+                .topic == expected)
     }
 
     @Test func otherTopicsAreIgnored() {
@@ -147,6 +181,21 @@ struct UplinkHelperTests {
         }
     }
 
+    @Test(
+        "loopback hosts",
+        arguments: [
+            ("localhost", true), ("LOCALHOST", true), ("127.0.0.1", true), ("127.200.1.9", true), ("::1", true),
+            ("0:0:0:0:0:0:0:1", true), ("0000:0000::0001", true), ("::ffff:127.0.0.2", true), ("128.0.0.1", false),
+            ("127.0.0", false), ("127.0.0.1.5", false), ("127.0.0.256", false), ("+127.0.0.1", false),
+            ("::2", false), ("1::1", false), ("::ffff:10.0.0.1", false), ("::", false), ("1:2:3:4:5:6:7:8:9", false),
+            ("localhost.example.fr", false), ("my-localhost", false), ("csu.example.fr", false),
+        ])
+    func loopback(host: String, expected: Bool) throws {
+        let url = try #require(BrokerURL(host.contains(":") ? "mqtt://[\(host)]:1883" : "mqtt://\(host):1883"))
+        #expect(url.host == host)
+        #expect(url.isLoopback == expected, "\(host)")
+    }
+
     @Test func backoffGrowsToItsCapAndNeverReachesZero() {
         var backoff = Backoff(initial: 0.5, maximum: 8, jitter: 0.2)
         var random = SplitMix(seed: 1)
@@ -156,6 +205,15 @@ struct UplinkHelperTests {
         #expect(delays.suffix(4).allSatisfy { $0 >= 6.4 })
         backoff.reset()
         #expect(backoff.next(using: &random) < 0.61)
+    }
+
+    @Test func telemetryCarriesRefusedItemsWhenTheUplinkSetsThem() throws {
+        var sample = TelemetrySample()
+        let without = try JSON.parse(sample.json(deviceID: "d", millis: 0, outboxDepth: 4, link: "online"))
+        #expect(without["outbox_depth"]?.intValue == 4 && without["outbox_refused"] == nil)
+        sample.outboxRefused = 3
+        let with = try JSON.parse(sample.json(deviceID: "d", millis: 0, outboxDepth: 4, link: "online"))
+        #expect(with["outbox_refused"]?.intValue == 3)
     }
 
     @Test func historicalMarking() throws {

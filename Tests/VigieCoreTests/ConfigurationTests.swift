@@ -128,3 +128,137 @@ struct ConfigurationTests {
         }
     }
 }
+
+@Suite("Uplink configuration")
+struct UplinkConfigurationTests {
+    static func uplink(_ lines: String) -> String { "[device]\nid = \"u1\"\n\n[uplink]\n" + lines }
+
+    @Test(
+        "plain MQTT to another machine, and credentials over it, are refused with file, line and key",
+        arguments: [
+            ("brokers = [\"mqtt://csu.example.fr:1883\"]\n", 5, "uplink.brokers[1]", "allow_plaintext = true"),
+            ("brokers = [\"mqtt://10.0.0.4\"]\n", 5, "uplink.brokers[1]", "not on this machine"),
+            ("brokers = [\"mqtt://128.0.0.1\"]\n", 5, "uplink.brokers[1]", "not on this machine"),
+            ("brokers = [\"mqtt://[::2]:1883\"]\n", 5, "uplink.brokers[1]", "not on this machine"),
+            ("brokers = [\"mqtt://localhost.example.fr\"]\n", 5, "uplink.brokers[1]", "not on this machine"),
+            (
+                "brokers = [\n  \"mqtt://127.0.0.1\",\n  \"mqtt://csu-2.example.fr\",\n]\n", 7, "uplink.brokers[2]",
+                "mqtt://csu-2.example.fr:1883"
+            ),
+            (
+                "brokers = [\"mqtt://csu.example.fr\"]\nallow_plaintext = true\nusername = \"u1\"\n", 7,
+                "uplink.username", "sent in clear"
+            ),
+            (
+                "brokers = [\"mqtt://csu.example.fr\"]\nallow_plaintext = true\npassword = \"secret\"\n", 7,
+                "uplink.password", "even with allow_plaintext"
+            ),
+            (
+                "brokers = [\"mqtt://127.0.0.1\"]\nallow_plaintext = \"yes\"\n", 6, "uplink.allow_plaintext",
+                "true or false"
+            ),
+        ])
+    func plaintextIsRefused(text: String, line: Int, key: String, message: String) {
+        do {
+            _ = try Configuration.parse(Self.uplink(text), file: "unit.toml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.issues.count == 1, "\(error)")
+            let issue = error.issues.first
+            #expect(issue?.line == line, "\(error)")
+            #expect(issue?.key == key, "\(error)")
+            #expect(issue?.message.contains(message) == true, "\(error)")
+            #expect(error.description.hasPrefix("unit.toml:\(line): \(key): "), "\(error)")
+        }
+    }
+
+    @Test func usernameAndPasswordOverPlaintextAreBothReported() {
+        let text = Self.uplink("brokers = [\"mqtt://csu.example.fr\"]\nusername = \"u1\"\npassword = \"p\"\n")
+        #expect(throws: ConfigurationError.self) { try Configuration.parse(text, file: "unit.toml") }
+        do {
+            _ = try Configuration.parse(text, file: "unit.toml")
+        } catch {
+            #expect(error.issues.map(\.key) == ["uplink.brokers[1]", "uplink.username", "uplink.password"])
+            #expect(error.issues.map(\.line) == [5, 6, 7])
+        }
+    }
+
+    @Test(
+        "TLS, this machine, or plaintext allowed on purpose are accepted",
+        arguments: [
+            ("brokers = [\"mqtt://127.0.0.1:1883\"]\n", false),
+            ("brokers = [\"mqtt://127.255.3.4\"]\nusername = \"u1\"\npassword = \"p\"\n", false),
+            ("brokers = [\"mqtt://localhost\"]\n", false),
+            ("brokers = [\"mqtt://LocalHost:1884\"]\n", false),
+            ("brokers = [\"mqtt://[::1]:1883\"]\n", false),
+            ("brokers = [\"mqtt://[0:0:0:0:0:0:0:1]\"]\n", false),
+            ("brokers = [\"mqtt://[::ffff:127.0.0.1]\"]\n", false),
+            ("brokers = [\"mqtts://csu.example.fr\"]\nca_file = \"/etc/vigie/ca.pem\"\nusername = \"u1\"\n", false),
+            ("brokers = [\"mqtt://csu.example.fr\"]\nallow_plaintext = true\n", true),
+        ])
+    func acceptedBrokers(text: String, allowPlaintext: Bool) throws {
+        let configuration = try Configuration.parse(Self.uplink(text), file: "unit.toml")
+        let uplink = try #require(configuration.uplink)
+        #expect(uplink.allowPlaintext == allowPlaintext)
+        #expect(uplink.plaintextProblems.isEmpty)
+    }
+
+    @Test func commandLineBrokersGetTheSameRule() {
+        var settings = UplinkSettings()
+        settings.brokers = [BrokerURL("mqtt://127.0.0.1")!, BrokerURL("mqtt://192.0.2.7:1884")!]
+        #expect(settings.plaintextProblems == [.remoteBroker(index: 1, BrokerURL("mqtt://192.0.2.7:1884")!)])
+        settings.allowPlaintext = true
+        #expect(settings.plaintextProblems.isEmpty)
+        settings.password = "p"
+        #expect(
+            settings.plaintextProblems == [.credentials(key: "password", broker: BrokerURL("mqtt://192.0.2.7:1884")!)])
+        settings.brokers = [BrokerURL("mqtts://192.0.2.7")!]
+        #expect(settings.plaintextProblems.isEmpty)
+    }
+}
+
+extension UplinkConfigurationTests {
+    @Test func commandSettingsAreRead() throws {
+        let text = Self.uplink(
+            """
+            brokers = ["mqtt://127.0.0.1"]
+            reply_prefix = "csu/replies/"
+            command_burst = 3
+            commands_per_minute = 12.5
+            command_queue = 8
+            historical_after = 1.5
+            """)
+        let uplink = try #require(try Configuration.parse(text, file: "unit.toml").uplink)
+        #expect(uplink.replyPrefix == "csu/replies/")
+        #expect(uplink.commandBurst == 3 && uplink.commandsPerMinute == 12.5 && uplink.commandQueue == 8)
+        #expect(uplink.historicalAfter == 1.5)
+        let defaults = try #require(
+            try Configuration.parse(Self.uplink("brokers = [\"mqtt://[::1]\"]\n"), file: "u").uplink)
+        #expect(defaults.replyPrefix == nil)
+        #expect(defaults.commandBurst == 5 && defaults.commandsPerMinute == 30 && defaults.commandQueue == 32)
+        #expect(defaults.historicalAfter == 5)
+    }
+
+    @Test(
+        "command settings out of range are located",
+        arguments: [
+            ("reply_prefix = \"csu/replies\"\n", "uplink.reply_prefix", "ending in '/'"),
+            ("reply_prefix = \"csu/#/\"\n", "uplink.reply_prefix", "ending in '/'"),
+            ("reply_prefix = \"$SYS/\"\n", "uplink.reply_prefix", "ending in '/'"),
+            ("reply_prefix = \"/\"\n", "uplink.reply_prefix", "ending in '/'"),
+            ("command_burst = 0\n", "uplink.command_burst", "out of range"),
+            ("commands_per_minute = 0\n", "uplink.commands_per_minute", "out of range"),
+            ("command_queue = 5000\n", "uplink.command_queue", "out of range"),
+            ("historical_after = 0\n", "uplink.historical_after", "out of range"),
+        ])
+    func commandSettingsAreChecked(line: String, key: String, message: String) {
+        do {
+            _ = try Configuration.parse(Self.uplink("brokers = [\"mqtt://127.0.0.1\"]\n" + line), file: "unit.toml")
+            Issue.record("accepted: \(line)")
+        } catch {
+            #expect(error.issues.map(\.key) == [key], "\(error)")
+            #expect(error.issues.first?.line == 6)
+            #expect(error.issues.first?.message.contains(message) == true, "\(error)")
+        }
+    }
+}

@@ -75,6 +75,43 @@ struct SQLiteOutboxTests {
         #expect(try outbox.pending(limit: 10).map(\.item.topic) == ["snap3", "snap4"])
     }
 
+    /// Items that are not events (a snapshot the centre asked for) use no sequence number: `seq` counts events.
+    @Test func storedItemsUseNoSequenceNumber() throws {
+        let outbox = try SQLiteOutbox(directory: Self.directory())
+        let first = try outbox.enqueue { _ in [Self.item("event/a", priority: Priority.alert)] }
+        try outbox.store([Self.item("snapshot/x", priority: Priority.routine, kind: .snapshot)])
+        try outbox.store([Self.item("snapshot/y", priority: Priority.routine, kind: .snapshot)])
+        let second = try outbox.enqueue { _ in [Self.item("event/b", priority: Priority.alert)] }
+        #expect([first, second] == [1, 2])
+        #expect(try outbox.lastSequence() == 2)
+        #expect(try outbox.pending(limit: 10).map(\.item.topic) == ["event/a", "event/b", "snapshot/x", "snapshot/y"])
+    }
+
+    /// What the bounds pushed out is told once, by kind (the event kind from its topic, or `snapshot`).
+    @Test func droppedItemsAreCountedByKind() throws {
+        let outbox = try SQLiteOutbox(directory: Self.directory(), maximumItems: 3, maximumBytes: 1 << 20)
+        #expect(outbox.takeDropped().isEmpty)
+        try outbox.enqueue { _ in [Self.item("vigie/v1/u/event/call", priority: Priority.emergency)] }
+        try outbox.enqueue { _ in [Self.item("vigie/v1/u/event/motion_end", priority: Priority.routine)] }
+        try outbox.enqueue { _ in
+            [
+                Self.item("vigie/v1/u/event/motion", priority: Priority.alert),
+                Self.item("vigie/v1/u/snapshot/1", priority: Priority.alert, kind: .snapshot),
+            ]
+        }
+        try outbox.store([Self.item("vigie/v1/u/snapshot/2", priority: Priority.routine, kind: .snapshot)])
+        try outbox.enqueue { _ in [Self.item("vigie/v1/u/event/motion", priority: Priority.alert)] }
+        let dropped = outbox.takeDropped()
+        #expect(dropped.counts == ["motion_end": 1, "snapshot": 2], "\(dropped)")
+        #expect(dropped.total == 3 && outbox.dropped == 3)
+        #expect(outbox.takeDropped().isEmpty, "told once")
+        for _ in 0..<3 {
+            try outbox.enqueue { _ in [Self.item("vigie/v1/u/event/call", priority: Priority.emergency)] }
+        }
+        #expect(outbox.takeDropped().counts == ["motion": 2])
+        #expect(try outbox.pending(limit: 10).allSatisfy { $0.item.priority == Priority.emergency })
+    }
+
     @Test func unwritableFolderIsAClearError() {
         #expect(throws: SQLiteError.self) { try SQLiteOutbox(directory: "/nonexistent/folder") }
     }

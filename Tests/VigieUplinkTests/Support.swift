@@ -26,6 +26,8 @@ final class Broker: TestBroker, @unchecked Sendable {
     }
 
     /// Starts mosquitto with persistence (so queued messages survive a restart) and waits until it listens.
+    /// Queues are bounded only very high: `max_queued_messages 0` ("no maximum") makes Debian's mosquitto 2.0.11
+    /// drop a client's connection after it denies one of its QoS 1 messages.
     func start() throws {
         let configuration = folder.appendingPathComponent("mosquitto.conf")
         let text = """
@@ -33,7 +35,7 @@ final class Broker: TestBroker, @unchecked Sendable {
             allow_anonymous true
             persistence true
             persistence_location \(folder.path)/
-            max_queued_messages 0
+            max_queued_messages 1000000
             max_inflight_messages 0
             log_dest file \(folder.path)/mosquitto.log
             \(extraConfiguration.isEmpty ? "listener \(port) 127.0.0.1" : extraConfiguration)
@@ -137,6 +139,17 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// Waits up to `timeout` seconds for the daemon to exit by itself; returns its exit code, or nil if it
+    /// is still running (or was ended by a signal).
+    func exitCode(within timeout: Double) async -> Int32? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        while ContinuousClock.now < deadline {
+            if let status = child.poll() { return status & 0x7f == 0 ? (status >> 8) & 0xff : nil }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
 }
 
 /// Messages received by a subscriber, for tests to wait on.
@@ -144,6 +157,7 @@ actor Inbox {
     struct Received: Sendable {
         var topic: String
         var payload: [UInt8]
+        var correlationData: [UInt8]? = nil
         var text: String { String(decoding: payload, as: UTF8.self) }
         var json: JSONValue? { try? JSON.parse(payload) }
     }
@@ -188,7 +202,9 @@ final class TestClient: Sendable {
         task = Task {
             for await event in events {
                 switch event {
-                case .message(let message): await inbox.add(.init(topic: message.topic, payload: message.payload))
+                case .message(let message):
+                    await inbox.add(
+                        .init(topic: message.topic, payload: message.payload, correlationData: message.correlationData))
                 case .connected(_, let version): await inbox.connected(version)
                 case .messageDropped(let topic, let bytes): await inbox.drop(topic, bytes)
                 case .connectFailed(_, let reason): await inbox.failed(reason)
@@ -213,10 +229,39 @@ final class TestClient: Sendable {
         return try TestClient(options)
     }
 
+    /// Waits until the client is connected and its subscription delivers: publishes a probe on `probeTopic`
+    /// (which the subscription must match) until it comes back. Then nothing published after is missed.
+    func ready(probe probeTopic: String, timeout: Double = 15) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        let inbox = self.inbox
+        guard await waitFor(timeout: timeout, { await inbox.connections > 0 }) else { return false }
+        let marker = "probe-\(UUID().uuidString)"
+        while ContinuousClock.now < deadline {
+            _ = try? client.publish(topic: probeTopic, payload: Array(marker.utf8), qos: 0)
+            if await inbox.wait(timeout: 0.5, { $0.contains { $0.topic == probeTopic && $0.text == marker } }) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Waits until the client is connected (enough to publish).
+    func connected(timeout: Double = 15) async -> Bool {
+        let inbox = self.inbox
+        return await waitFor(timeout: timeout) { await inbox.connections > 0 }
+    }
+
     func stop() {
         client.stop()
         task.cancel()
     }
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 time as the unit writes it (`…T21:47:26.877Z`).
+func millis(rfc3339 text: String) -> Int64? {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.date(from: text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
 }
 
 func temporaryFolder(_ name: String) throws -> URL {
@@ -269,7 +314,18 @@ func waitForPort(_ port: Int, timeout: Double = 10) throws {
 }
 
 /// A unit configuration for the tests: synthetic camera, one mask, the given broker.
-func unitConfiguration(folder: URL, broker: some TestBroker, deviceID: String, telemetry: Double = 1) throws -> URL {
+func unitConfiguration(
+    folder: URL, broker: some TestBroker, deviceID: String, telemetry: Double = 1, uplink extra: String = ""
+) throws -> URL {
+    try unitConfiguration(
+        folder: folder, brokerURL: "mqtt://127.0.0.1:\(broker.port)", deviceID: deviceID, telemetry: telemetry,
+        uplink: extra)
+}
+
+/// A unit configuration for the tests with any broker URL; `extra` lines go at the end of `[uplink]`.
+func unitConfiguration(
+    folder: URL, brokerURL: String, deviceID: String, telemetry: Double = 1, uplink extra: String = ""
+) throws -> URL {
     let text = """
         [device]
         id = "\(deviceID)"
@@ -287,11 +343,22 @@ func unitConfiguration(folder: URL, broker: some TestBroker, deviceID: String, t
         state_dir = "\(folder.path)/state"
 
         [uplink]
-        brokers = ["mqtt://127.0.0.1:\(broker.port)"]
+        brokers = ["\(brokerURL)"]
         telemetry_interval = \(telemetry)
         keepalive = 5
+        \(extra)
         """
     let url = folder.appendingPathComponent("vigie.toml")
     try text.write(to: url, atomically: true, encoding: .utf8)
     return url
+}
+
+/// Waits until `condition` holds, checking every 50 ms, for at most `timeout` seconds.
+func waitFor(timeout: Double, _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return await condition()
 }

@@ -14,11 +14,12 @@ struct UplinkIntegrationTests {
         try broker.start()
         defer { broker.stop() }
         let folder = try temporaryFolder("unit")
-        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-e2e")
+        let configuration = try unitConfiguration(
+            folder: folder, broker: broker, deviceID: "unit-e2e", uplink: "reply_prefix = \"centre/replies/\"")
         let prefix = "vigie/v1/unit-e2e/"
         let watcher = try TestClient.subscriber(broker, topic: prefix + "#")
         defer { watcher.stop() }
-        #expect(await watcher.inbox.waitConnected(timeout: 10))
+        #expect(await watcher.ready(probe: prefix + "probe"), "the watcher's subscription never worked")
         let daemon = try DaemonProcess(
             arguments: ["--config", configuration.path, "--test-events", "3"],
             log: folder.appendingPathComponent("vigied.log"))
@@ -55,8 +56,7 @@ struct UplinkIntegrationTests {
         centreOptions.subscriptions = ["centre/replies/#"]
         let centre = try TestClient(centreOptions)
         defer { centre.stop() }
-        #expect(await centre.inbox.waitConnected(timeout: 10))
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(await centre.ready(probe: "centre/replies/probe"), "the centre's subscription never worked")
         func send(_ name: String, _ payload: String, responseTopic: String? = nil, correlation: [UInt8]? = nil) throws {
             try centre.client.publish(
                 topic: prefix + "cmd/" + name, payload: Array(payload.utf8), qos: 1, correlationData: correlation,
@@ -144,54 +144,75 @@ struct UplinkIntegrationTests {
     }
 
     /// Store-and-forward: events raised while the broker is down three times and the daemon is killed once
-    /// all arrive, in order within each priority, and the outbox ends empty.
+    /// all arrive, in order within each priority, and the outbox ends empty. Each step waits for what it needs
+    /// (deliveries, events stored during an outage, events older than `historical_after`), not for a time.
     @Test func nothingIsLost() async throws {
         let broker = try Broker()
         try broker.start()
         defer { broker.stop() }
         let folder = try temporaryFolder("noloss")
-        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-nl", telemetry: 3600)
+        let configuration = try unitConfiguration(
+            folder: folder, broker: broker, deviceID: "unit-nl", telemetry: 3600, uplink: "historical_after = 1")
         let prefix = "vigie/v1/unit-nl/event/"
         let subscriber = try TestClient.subscriber(broker, topic: prefix + "#", id: "centre-noloss", persistent: true)
         defer { subscriber.stop() }
-        #expect(await subscriber.inbox.waitConnected(timeout: 10))
-        try await Task.sleep(for: .milliseconds(500))
+        #expect(await subscriber.ready(probe: prefix + "probe"), "the subscription never worked")
+        let inbox = subscriber.inbox
         let log = folder.appendingPathComponent("vigied.log")
-
-        let first = try DaemonProcess(
-            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log
-        )
-        try await Task.sleep(for: .milliseconds(800))
-        broker.stop()  // outage 1
-        try await Task.sleep(for: .milliseconds(800))
-        try broker.start()
-        try await Task.sleep(for: .milliseconds(500))
-        first.kill()  // power cut in the middle of raising events
-        let second = try DaemonProcess(
-            arguments: ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "3"], log: log
-        )
-        defer { second.kill() }
-        try await Task.sleep(for: .milliseconds(1000))
-        broker.stop()  // outage 2
-        try await Task.sleep(for: .milliseconds(800))
-        try broker.start()
-        try await Task.sleep(for: .milliseconds(1000))
-        broker.stop()  // outage 3, long enough for what it holds back to be delivered late ("historical")
-        try await Task.sleep(for: .milliseconds(6000))
-        try broker.start()
-        let raised = await Poll.until(timeout: .seconds(90), every: .milliseconds(100)) {
-            second.output.contains("test events raised")
+        func raise(every milliseconds: Int) -> [String] {
+            ["--config", configuration.path, "--test-events", "1000", "--test-event-interval", "\(milliseconds)"]
         }
+        func delivered() async -> Int { await inbox.messages.count { $0.json?["seq"] != nil } }
+        /// Waits until `count` more events than now have arrived.
+        func deliveries(_ count: Int, _ what: String, _ daemon: DaemonProcess) async throws {
+            let target = await delivered() + count
+            let arrived = await waitFor(timeout: 30) { await delivered() >= target }
+            try #require(arrived, "\(what): no deliveries\n\(daemon.output.suffix(2000))")
+        }
+
+        let first = try DaemonProcess(arguments: raise(every: 3), log: log)
+        try await deliveries(50, "first run", first)
+        let stateDirectory = folder.path + "/state"
+        let outbox = try SQLiteOutbox(directory: stateDirectory)
+        /// Waits until `count` more events than now are stored (raised while the broker is down).
+        func stored(_ count: Int, _ what: String) async throws {
+            let target = try outbox.lastSequence() + Int64(count)
+            let raised = await waitFor(timeout: 30) { ((try? outbox.lastSequence()) ?? 0) >= target }
+            try #require(raised, "\(what): no events stored")
+        }
+        broker.stop()  // outage 1
+        try await stored(50, "outage 1")
+        try broker.start()
+        try await deliveries(50, "after outage 1", first)
+        first.kill()  // power cut in the middle of raising events
+        let raisedByFirst = try outbox.lastSequence()
+
+        // Slower, so that it is still raising through the three steps of outages below (at least 6 s).
+        let second = try DaemonProcess(arguments: raise(every: 6), log: log)
+        defer { second.kill() }
+        try await deliveries(50, "second run", second)
+        broker.stop()  // outage 2
+        try await stored(50, "outage 2")
+        try broker.start()
+        try await deliveries(50, "after outage 2", second)
+        broker.stop()  // outage 3: until some stored event is older than historical_after (1 s)
+        let stale = await waitFor(timeout: 30) {
+            let oldest = (try? outbox.pending(limit: 5000))?.map(\.item.createdAt).min()
+            return oldest.map { UplinkService.nowMillis() - $0 > 1500 } ?? false
+        }
+        #expect(stale, "no event waited through outage 3")
+        try broker.start()
+        // The second run raises its 1000 test events (the camera's motion events take numbers too).
+        let raised = await waitFor(timeout: 90) { ((try? outbox.lastSequence()) ?? 0) >= raisedByFirst + 1000 }
         #expect(raised, "the second run did not finish raising\n\(second.output.suffix(3000))")
-        let outbox = try SQLiteOutbox(directory: folder.path + "/state")
-        let last = try outbox.lastSequence()
-        #expect(last >= 1000)
-        let complete = await subscriber.inbox.wait(timeout: 90) { messages in
-            Set(messages.compactMap { $0.json?["seq"]?.intValue }).count >= Int(last)
+        let complete = await waitFor(timeout: 90) {
+            let last = Int((try? outbox.lastSequence()) ?? 0)
+            return Set(await inbox.messages.compactMap { $0.json?["seq"]?.intValue }).count >= last
         }
         #expect(second.terminate() == 0)
+        let last = try outbox.lastSequence()
         #expect(try outbox.count() == 0, "the outbox did not drain\n\(second.output.suffix(3000))")
-        let messages = await subscriber.inbox.messages
+        let messages = await inbox.messages
         var seen: Set<Int> = []
         var order: [Int: [Int]] = [:]  // priority → sequence numbers, first arrivals
         for message in messages {
@@ -210,30 +231,71 @@ struct UplinkIntegrationTests {
         #expect(late > 0, "events delivered after an outage are marked historical")
     }
 
-    /// A broker that refuses the unit's events (an ACL mistake at the centre): the refusal is logged and the
-    /// events stay in the outbox instead of being deleted as if delivered.
+    /// A broker that refuses the unit's events (an ACL mistake at the centre): the events stay in the outbox
+    /// instead of being deleted as if delivered, and telemetry shows them refused.
     @Test func refusedEventsAreKept() async throws {
         let folder = try temporaryFolder("acl")
         let acl = folder.appendingPathComponent("acl")
-        try "topic readwrite vigie/v1/unit-acl/status\ntopic read vigie/v1/unit-acl/cmd/#\n".write(
-            to: acl, atomically: true, encoding: .utf8)
+        try """
+        topic readwrite vigie/v1/unit-acl/status
+        topic readwrite vigie/v1/unit-acl/telemetry
+        topic read vigie/v1/unit-acl/cmd/#
+
+        """.write(to: acl, atomically: true, encoding: .utf8)
         chmod(folder.path, 0o755)
         chmod(acl.path, 0o644)
         let port = try freePort()
         let broker = try Broker(extraConfiguration: "listener \(port) 127.0.0.1\nacl_file \(acl.path)", port: port)
         try broker.start()
         defer { broker.stop() }
-        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-acl", telemetry: 3600)
+        let watcher = try TestClient.subscriber(broker, topic: "vigie/v1/unit-acl/telemetry")
+        defer { watcher.stop() }
+        let configuration = try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-acl", telemetry: 1)
         let daemon = try DaemonProcess(
             arguments: ["--config", configuration.path, "--test-events", "3"],
             log: folder.appendingPathComponent("vigied.log"))
-        let refused = await Poll.until(timeout: .seconds(20), every: .milliseconds(100)) {
-            daemon.output.contains("broker refused an item; kept in the outbox")
+        defer { daemon.kill() }
+        let refused = await watcher.inbox.wait(timeout: 20) { messages in
+            messages.contains { ($0.json?["outbox_refused"]?.intValue ?? 0) >= 3 }
         }
-        #expect(refused, "\(daemon.output)")
+        #expect(refused, "no telemetry with the three events refused\n\(daemon.output)")
+        let telemetry = await watcher.inbox.messages.last { ($0.json?["outbox_refused"]?.intValue ?? 0) >= 3 }?.json
+        #expect(telemetry?["outbox_refused"]?.intValue == 3)
+        #expect((telemetry?["outbox_depth"]?.intValue ?? 0) >= 3)
         #expect(daemon.terminate() == 0)
         let outbox = try SQLiteOutbox(directory: folder.path + "/state")
         let kept = try outbox.pending(limit: 100).filter { $0.item.topic == "vigie/v1/unit-acl/event/test" }
         #expect(kept.count == 3, "refused events must stay in the outbox")
+    }
+
+    /// Plain MQTT to a broker on another machine, and a password over it: vigied refuses to start, with a
+    /// configuration error (exit status 78, as for any invalid file) that names the file, line and key.
+    @Test func plaintextToAnotherMachineIsRefusedAtStart() async throws {
+        let folder = try temporaryFolder("plaintext")
+        let cases: [(url: String, extra: String, arguments: [String], expected: String)] = [
+            ("mqtt://192.0.2.10:1883", "", [], "uplink.brokers[1]: mqtt://192.0.2.10:1883 is plain MQTT"),
+            ("mqtt://192.0.2.10:1883", "allow_plaintext = true\npassword = \"s3cret\"", [], "uplink.password: "),
+            (
+                "mqtt://127.0.0.1:1883", "", ["--broker", "mqtt://csu.example.fr"],
+                "--broker: mqtt://csu.example.fr:1883"
+            ),
+        ]
+        for (index, test) in cases.enumerated() {
+            let configuration = try unitConfiguration(
+                folder: folder, brokerURL: test.url, deviceID: "unit-plain", uplink: test.extra)
+            let text = try String(contentsOf: configuration, encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let key = test.extra.isEmpty ? "brokers =" : "password ="
+            let line = try #require(lines.firstIndex { $0.hasPrefix(key) }) + 1
+            let daemon = try DaemonProcess(
+                arguments: ["--config", configuration.path] + test.arguments,
+                log: folder.appendingPathComponent("vigied-\(index).log"))
+            defer { daemon.kill() }
+            #expect(await daemon.exitCode(within: 20) == 78, "\(daemon.output)")
+            let located = test.arguments.isEmpty ? "\(configuration.path):\(line): " + test.expected : test.expected
+            #expect(daemon.output.contains(located), "\(daemon.output)")
+            #expect(!daemon.output.contains("s3cret"))
+            #expect(!FileManager.default.fileExists(atPath: folder.path + "/state/outbox.sqlite"), "nothing started")
+        }
     }
 }

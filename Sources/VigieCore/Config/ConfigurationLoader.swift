@@ -161,15 +161,19 @@ struct ConfigurationReader {
             uplink, path: "uplink",
             allowed: [
                 "brokers", "ca_file", "cert_file", "key_file", "username", "password", "verify_hostname",
-                "telemetry_interval", "keepalive", "outbox_max_items", "outbox_max_mb",
+                "allow_plaintext", "telemetry_interval", "keepalive", "outbox_max_items", "outbox_max_mb",
+                "reply_prefix", "command_burst", "commands_per_minute", "command_queue", "historical_after",
                 "protocol",
             ])
         var settings = UplinkSettings()
+        // Where each parsed broker sits in the file (its index in the list, 1-based, and its line).
+        var brokerPlaces: [(index: Int, line: Int)] = []
         if let value = uplink["brokers"] {
             if case .array(let items) = value.kind, !items.isEmpty {
                 for (index, item) in items.enumerated() {
                     if case .string(let text) = item.kind, let url = BrokerURL(text) {
                         settings.brokers.append(url)
+                        brokerPlaces.append((index + 1, item.line))
                     } else {
                         issue(
                             item.line, "uplink.brokers[\(index + 1)]",
@@ -191,8 +195,10 @@ struct ConfigurationReader {
         settings.caFile = path("ca_file")
         settings.certFile = path("cert_file")
         settings.keyFile = path("key_file")
-        settings.username = string(uplink, "username", path: "uplink")?.value
-        settings.password = string(uplink, "password", path: "uplink")?.value
+        let username = string(uplink, "username", path: "uplink")
+        let password = string(uplink, "password", path: "uplink")
+        settings.username = username?.value
+        settings.password = password?.value
         if let verify = bool(uplink, "verify_hostname", path: "uplink") { settings.verifyHostname = verify }
         if let text = string(uplink, "protocol", path: "uplink") {
             if let choice = MQTTProtocolChoice(text.value) {
@@ -201,16 +207,46 @@ struct ConfigurationReader {
                 issue(text.line, "uplink.protocol", "expected \"auto\", \"5\" or \"3.1.1\"")
             }
         }
+        if let allow = bool(uplink, "allow_plaintext", path: "uplink") { settings.allowPlaintext = allow }
+        for problem in settings.plaintextProblems {
+            switch problem {
+            case .remoteBroker(let index, _):
+                let place = brokerPlaces[index]
+                issue(place.line, "uplink.brokers[\(place.index)]", problem.description)
+            case .credentials(let key, _):
+                issue(
+                    (key == "username" ? username : password)?.line ?? uplink.line, "uplink.\(key)", problem.description
+                )
+            }
+        }
         if let interval = number(uplink, "telemetry_interval", path: "uplink", in: 1...86_400) {
             settings.telemetryInterval = interval
         }
         if let keepalive = integer(uplink, "keepalive", path: "uplink", in: 5...3600) { settings.keepalive = keepalive }
+        if let late = number(uplink, "historical_after", path: "uplink", in: 0.1...86_400) {
+            settings.historicalAfter = late
+        }
         if let items = integer(uplink, "outbox_max_items", path: "uplink", in: 100...10_000_000) {
             settings.outboxMaximumItems = items
         }
         if let megabytes = integer(uplink, "outbox_max_mb", path: "uplink", in: 1...100_000) {
             settings.outboxMaximumBytes = megabytes << 20
         }
+        if let prefix = string(uplink, "reply_prefix", path: "uplink") {
+            if CommandRouter.isValidReplyPrefix(prefix.value) {
+                settings.replyPrefix = prefix.value
+            } else {
+                issue(
+                    prefix.line, "uplink.reply_prefix",
+                    "'\(prefix.value.prefix(64))' must be a topic path ending in '/', e.g. \"csu/replies/\" (no '+', "
+                        + "'#', leading '/' or '$')")
+            }
+        }
+        if let burst = integer(uplink, "command_burst", path: "uplink", in: 1...1000) { settings.commandBurst = burst }
+        if let rate = number(uplink, "commands_per_minute", path: "uplink", in: 0.1...6000) {
+            settings.commandsPerMinute = rate
+        }
+        if let queue = integer(uplink, "command_queue", path: "uplink", in: 1...1024) { settings.commandQueue = queue }
         if (settings.certFile == nil) != (settings.keyFile == nil) {
             issue(uplink.line, "uplink", "cert_file and key_file go together")
         }

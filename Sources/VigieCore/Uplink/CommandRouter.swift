@@ -64,12 +64,20 @@ public enum CommandRouter {
     }()
 
     /// Routes one incoming message.
+    ///
+    /// An MQTT 5 `responseTopic` is used only inside the unit's reply tree (`vigie/v1/<id>/reply/…`) or under
+    /// `replyPrefix` (the centre's own reply tree, from `[uplink] reply_prefix`, ending in `/`); anywhere else
+    /// the reply goes to `reply/<id>` as if there were none, so a request cannot make the unit publish on
+    /// another unit's topics, forge one of its own events or status, or write into someone else's tree.
     public static func route(
-        topic: String, payload: [UInt8], responseTopic: String?, correlationData: [UInt8]?, topics: Topics
+        topic: String, payload: [UInt8], responseTopic: String?, correlationData: [UInt8]?, topics: Topics,
+        replyPrefix: String? = nil
     ) -> CommandRoute {
         guard topic.hasPrefix(topics.commandPrefix) else { return .ignore }
         let name = String(topic.dropFirst(topics.commandPrefix.count))
-        let mqtt5Reply = responseTopic.flatMap { isPublishable($0) ? $0 : nil }
+        let mqtt5Reply = responseTopic.flatMap {
+            isAllowedResponseTopic($0, topics: topics, replyPrefix: replyPrefix) ? $0 : nil
+        }
         func reject(_ requestID: String?, _ code: String, _ message: String) -> CommandRoute {
             let replyTopic = mqtt5Reply ?? requestID.map(topics.reply) ?? topics.replyError
             return .reject(
@@ -139,6 +147,23 @@ public enum CommandRouter {
     static func isPublishable(_ topic: String) -> Bool {
         !topic.isEmpty && topic.utf8.count <= 512 && !topic.contains("#") && !topic.contains("+")
             && !topic.contains("\0")
+    }
+
+    /// A response topic strictly below the unit's reply tree or `replyPrefix`, and publishable.
+    public static func isAllowedResponseTopic(_ topic: String, topics: Topics, replyPrefix: String?) -> Bool {
+        // Bytes, not characters: the broker's ACLs compare bytes, and String comparison would take
+        // canonically equivalent spellings as equal.
+        func below(_ prefix: String) -> Bool {
+            topic.utf8.count > prefix.utf8.count && topic.utf8.starts(with: prefix.utf8)
+        }
+        return isPublishable(topic) && (below(topics.replies) || replyPrefix.map(below) == true)
+    }
+
+    /// A valid `reply_prefix`: a topic level path ending in `/`, without wildcards, not starting with `$`
+    /// (broker topics), at most 256 bytes.
+    public static func isValidReplyPrefix(_ prefix: String) -> Bool {
+        prefix.utf8.count >= 2 && prefix.utf8.count <= 256 && prefix.hasSuffix("/") && !prefix.hasPrefix("$")
+            && !prefix.hasPrefix("/") && isPublishable(prefix)
     }
 }
 

@@ -23,6 +23,33 @@ public struct OutboxItem: Sendable, Hashable {
     }
 }
 
+extension OutboxItem {
+    /// What an item is, in the words of the `outbox_overflow` event: the kind of an event (the last level of its
+    /// topic, `…/event/<kind>`) or `snapshot`.
+    public static func label(kind: Kind, topic: String) -> String {
+        switch kind {
+        case .snapshot: "snapshot"
+        case .event: topic.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? "event"
+        }
+    }
+}
+
+/// Items the full-outbox policy dropped, counted by what they were (`motion`, `motion_end`, `snapshot`, …).
+public struct OutboxDrops: Sendable, Hashable {
+    public private(set) var counts: [String: Int] = [:]
+
+    public init() {}
+
+    public var total: Int { counts.values.reduce(0, +) }
+    public var isEmpty: Bool { counts.isEmpty }
+
+    public mutating func add(_ label: String, count: Int = 1) { counts[label, default: 0] += count }
+
+    public mutating func add(_ other: OutboxDrops) {
+        for (label, count) in other.counts { add(label, count: count) }
+    }
+}
+
 /// Outbox priorities: the emergency call first, then alerts, then the rest.
 public enum Priority {
     public static let emergency = 100
@@ -47,9 +74,15 @@ public struct StoredItem: Sendable, Hashable {
 /// the broker has acknowledged it. Implementations are thread-safe.
 public protocol Outbox: Sendable {
     /// Allocates the next event sequence number and stores what `build` makes of it, atomically (one commit).
+    /// Only events do this: the sequence counts events, so a gap the centre sees is a lost event.
     /// - Returns: the sequence number.
     @discardableResult
     func enqueue(_ build: @Sendable (Int64) -> [OutboxItem]) throws -> Int64
+    /// Stores items that are not an event (a snapshot the centre asked for) in one commit, without using a
+    /// sequence number.
+    func store(_ items: [OutboxItem]) throws
+    /// What the full-outbox policy dropped since the last call (then forgets it), for `outbox_overflow`.
+    func takeDropped() -> OutboxDrops
     /// Up to `limit` items, highest priority first, oldest first within a priority.
     func pending(limit: Int) throws -> [StoredItem]
     /// Forgets a delivered item.

@@ -12,7 +12,9 @@ public struct Topics: Sendable, Hashable {
     /// Subscription filter for commands.
     public var commands: String { prefix + "cmd/#" }
     public var commandPrefix: String { prefix + "cmd/" }
-    public func reply(_ requestID: String) -> String { prefix + "reply/" + requestID }
+    public func reply(_ requestID: String) -> String { replies + requestID }
+    /// The unit's reply tree, `…/reply/`: the only place in it an MQTT 5 response topic may point to.
+    public var replies: String { prefix + "reply/" }
     /// Where an error goes when the request carried no usable id (and no MQTT 5 response topic).
     public var replyError: String { prefix + "reply/error" }
 }
