@@ -47,7 +47,8 @@ enum CaptureBenchmark {
                 name: "w",
                 points: [.init(x: 0.1, y: 0.1), .init(x: 0.4, y: 0.1), .init(x: 0.4, y: 0.4), .init(x: 0.1, y: 0.4)])
         ])
-        print("format size       path      capture(ms)  mask+motion(ms)  capture/(mask+motion)  frames")
+        print(
+            "format size       path      capture(ms) = poll+dqbuf + copy + qbuf   mask+motion(ms)  capture/(mask+motion)")
         for format in formats {
             for copying in [false, true] {
                 let camera = try V4L2Camera(
@@ -55,12 +56,17 @@ enum CaptureBenchmark {
                 defer { camera.close() }
                 let pipeline = FramePipeline(configuration: configuration, geometry: camera.geometry)
                 let pooled = Frame(geometry: camera.geometry)
-                var capture = 0.0
+                var dequeue = 0.0
+                var queue = 0.0
+                var copy = 0.0
                 var processing = 0.0
                 for _ in 0..<count {
                     let start = cpuSeconds()
-                    var captured = start
+                    var bodyStart = start
+                    var copied = start
+                    var bodyEnd = start
                     _ = try camera.withNextFrame { frame in
+                        bodyStart = cpuSeconds()
                         let target: Frame
                         if copying {
                             pooled.copy(from: frame)
@@ -68,19 +74,23 @@ enum CaptureBenchmark {
                         } else {
                             target = frame
                         }
-                        captured = cpuSeconds()
+                        copied = cpuSeconds()
                         pipeline.process(target)
+                        bodyEnd = cpuSeconds()
                     }
-                    // Dequeue and queue back count as capture; the pipeline's own time does not.
-                    let processed = cpuSeconds() - captured
-                    processing += processed
-                    capture += cpuSeconds() - start - processed
+                    let end = cpuSeconds()
+                    dequeue += bodyStart - start
+                    copy += copied - bodyStart
+                    processing += bodyEnd - copied
+                    queue += end - bodyEnd
                 }
+                let capture = dequeue + copy + queue
                 let geometry = camera.geometry
+                func ms(_ total: Double) -> String { format3(total / Double(count) * 1000) }
                 print(
                     "\(camera.fourcc)   \(geometry.width)x\(geometry.height)  \(copying ? "copy    " : "in place")  "
-                        + "\(format3(capture / Double(count) * 1000))        \(format3(processing / Double(count) * 1000))"
-                        + "            \(format3(capture / processing * 100)) %                  \(count)")
+                        + "\(ms(capture)) = \(ms(dequeue)) + \(ms(copy)) + \(ms(queue))             \(ms(processing))"
+                        + "           \(format3(capture / processing * 100)) %  (\(count) frames)")
             }
         }
     }
