@@ -48,7 +48,8 @@ enum CaptureBenchmark {
                 points: [.init(x: 0.1, y: 0.1), .init(x: 0.4, y: 0.1), .init(x: 0.4, y: 0.4), .init(x: 0.1, y: 0.4)])
         ])
         print(
-            "format size       path      capture(ms) = poll+dqbuf + copy + qbuf   mask+motion(ms)  capture/(mask+motion)")
+            "format size       path      capture(ms) = poll+dqbuf + copy + qbuf   mask+motion(ms)  capture/(mask+motion)"
+        )
         for format in formats {
             for copying in [false, true] {
                 let camera = try V4L2Camera(
