@@ -39,6 +39,25 @@ v4l2_device() {
   ((found)) || { echo "no vivid device in /sys/class/video4linux"; return 1; }
 }
 
+# Both v4l2loopback nodes, at the numbers and with the card names the tests
+# are told about, driven by v4l2loopback, and opening.
+v4l2_loopback() {
+  local dev want n name
+  for want in "${VIGIE_RIG_LOOPBACK:-}:Vigie Loopback A" "${VIGIE_RIG_LOOPBACK2:-}:Vigie Loopback B"; do
+    dev=${want%%:*}
+    [[ -n $dev ]] || { echo "VIGIE_RIG_LOOPBACK or VIGIE_RIG_LOOPBACK2 is not set"; return 1; }
+    [[ -c $dev ]] || { echo "$dev is missing (v4l2loopback not loaded?)"; return 1; }
+    n=/sys/class/video4linux/${dev##*/}
+    name=$(<"$n/name")
+    [[ $name == "${want#*:}" ]] || { echo "$dev is '$name', want '${want#*:}'"; return 1; }
+    [[ -d /sys/module/v4l2loopback ]] || { echo "module v4l2loopback is not loaded"; return 1; }
+    exec 3<>"$dev" || { echo "cannot open $dev"; return 1; }
+    exec 3>&-
+    printf '%s: %s; ' "$dev" "$name"
+  done
+  echo "exclusive_caps=$(</sys/module/v4l2loopback/parameters/exclusive_caps)"
+}
+
 alsa_loopback() {
   local card
   card=$(awk '/\[Loopback *\]/ {print $1; exit}' /proc/asound/cards)
@@ -75,6 +94,7 @@ gpio_line_pull() {
 
 check "rig"            in_rig
 check "v4l2 (vivid)"   v4l2_device
+check "v4l2 (loopback)" v4l2_loopback
 check "alsa (aloop)"   alsa_loopback
 check "gpio (gpio-sim)" gpio_chip
 check "gpio line pull" gpio_line_pull
