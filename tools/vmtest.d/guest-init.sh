@@ -31,6 +31,11 @@ for d in dev proc sys tmp run lib/modules; do mkdir -p "$R/$d"; done
 run mount -t devtmpfs devtmpfs $R/dev
 mkdir -p $R/dev/pts $R/dev/shm
 run mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $R/dev/pts
+# What udev would add: bash's process substitution needs /dev/fd.
+ln -s /proc/self/fd $R/dev/fd
+ln -s /proc/self/fd/0 $R/dev/stdin
+ln -s /proc/self/fd/1 $R/dev/stdout
+ln -s /proc/self/fd/2 $R/dev/stderr
 run mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm
 run mount -t proc proc $R/proc
 run mount -t sysfs sysfs $R/sys
