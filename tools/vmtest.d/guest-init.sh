@@ -1,6 +1,7 @@
 # Stage 2 of the vmtest guest: PID 1, busybox sh, still in the initramfs.
 # /lower = host root (9p, read-only), /share = this run's writable 9p share.
-# Builds the writable root, loads the drivers, creates the GPIO simulator,
+# Builds the writable root, loads the drivers (vivid, two v4l2loopback
+# devices, snd-aloop, gpio-sim), creates the GPIO simulator,
 # runs the command chrooted, writes its status to /share/status, powers off.
 # A failure of the rig itself goes to /share/rig-error (the host prints it
 # with the kernel log) and no status is written.
@@ -30,6 +31,11 @@ for d in dev proc sys tmp run lib/modules; do mkdir -p "$R/$d"; done
 run mount -t devtmpfs devtmpfs $R/dev
 mkdir -p $R/dev/pts $R/dev/shm
 run mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $R/dev/pts
+# What udev would add: bash's process substitution needs /dev/fd.
+ln -s /proc/self/fd $R/dev/fd
+ln -s /proc/self/fd/0 $R/dev/stdin
+ln -s /proc/self/fd/1 $R/dev/stdout
+ln -s /proc/self/fd/2 $R/dev/stderr
 run mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm
 run mount -t proc proc $R/proc
 run mount -t sysfs sysfs $R/sys
@@ -43,6 +49,12 @@ run mount --bind /share $R/run/vigie
 
 # The drivers under test.
 run modprobe vivid n_devs=1 node_types=0x1
+# Two loopback cameras at fixed nodes, clear of vivid's (which start at 0).
+# exclusive_caps: a capture device only while a writer feeds it, as real
+# cameras and browsers expect; 8 buffers so a ring of four fits. The host's
+# kmod modprobe, because busybox's splits quoted values at their spaces.
+run chroot $R /sbin/modprobe v4l2loopback devices=2 video_nr=20,21 exclusive_caps=1,1 max_buffers=8 \
+  'card_label="Vigie Loopback A,Vigie Loopback B"'
 run modprobe snd-aloop
 run modprobe configfs
 run mount -t configfs configfs $R/sys/kernel/config
@@ -57,14 +69,21 @@ echo vigie-sim > $G/bank0/label || fail "gpio-sim: label"
 echo 1 > $G/live || fail "gpio-sim: live"
 GPIO_DEV=$(cat $G/dev_name) || fail "gpio-sim: no device"
 GPIO_CHIP=$(cat $G/bank0/chip_name) || fail "gpio-sim: no chip"
+VIDEO=
 for n in /sys/class/video4linux/video*; do
-  [ -e "$n" ] && VIDEO=/dev/${n##*/} && break
+  case "$(cat "$n/name" 2>/dev/null)" in vivid*) VIDEO=/dev/${n##*/}; break ;; esac
 done
-[ -n "$VIDEO" ] || fail "vivid loaded but no /dev/video*"
+[ -n "$VIDEO" ] || fail "vivid loaded but no vivid /dev/video*"
+for n in 20:"Vigie Loopback A" 21:"Vigie Loopback B"; do
+  [ "$(cat /sys/class/video4linux/video${n%%:*}/name 2>/dev/null)" = "${n#*:}" ] \
+    || fail "v4l2loopback loaded but no /dev/video${n%%:*} named '${n#*:}'"
+done
 grep -q Loopback /proc/asound/cards || fail "snd-aloop loaded but no Loopback card"
-log "devices: $VIDEO, Loopback, /dev/$GPIO_CHIP ($GPIO_DEV)"
+log "devices: $VIDEO, /dev/video20, /dev/video21, Loopback, /dev/$GPIO_CHIP ($GPIO_DEV)"
 {
   echo "export VIGIE_RIG_VIDEO=$VIDEO"
+  echo "export VIGIE_RIG_LOOPBACK=/dev/video20"
+  echo "export VIGIE_RIG_LOOPBACK2=/dev/video21"
   echo "export VIGIE_RIG_ALSA_CARD=Loopback"
   echo "export VIGIE_RIG_GPIOCHIP=/dev/$GPIO_CHIP"
   echo "export VIGIE_RIG_GPIO_SYSFS=/sys/devices/platform/$GPIO_DEV/$GPIO_CHIP"

@@ -39,6 +39,50 @@ v4l2_device() {
   ((found)) || { echo "no vivid device in /sys/class/video4linux"; return 1; }
 }
 
+# Both v4l2loopback nodes, at the numbers and with the card names the tests
+# are told about, driven by v4l2loopback, and opening.
+v4l2_loopback() {
+  local dev want n name
+  for want in "${VIGIE_RIG_LOOPBACK:-}:Vigie Loopback A" "${VIGIE_RIG_LOOPBACK2:-}:Vigie Loopback B"; do
+    dev=${want%%:*}
+    [[ -n $dev ]] || { echo "VIGIE_RIG_LOOPBACK or VIGIE_RIG_LOOPBACK2 is not set"; return 1; }
+    [[ -c $dev ]] || { echo "$dev is missing (v4l2loopback not loaded?)"; return 1; }
+    n=/sys/class/video4linux/${dev##*/}
+    name=$(<"$n/name")
+    [[ $name == "${want#*:}" ]] || { echo "$dev is '$name', want '${want#*:}'"; return 1; }
+    [[ -d /sys/module/v4l2loopback ]] || { echo "module v4l2loopback is not loaded"; return 1; }
+    exec 3<>"$dev" || { echo "cannot open $dev"; return 1; }
+    exec 3>&-
+    printf '%s: %s; ' "$dev" "$name"
+  done
+  echo "exclusive_caps=$(</sys/module/v4l2loopback/parameters/exclusive_caps)"
+}
+
+# The whole feed path, cheaply: play the prepared MJPEG recording into the
+# second loopback device and read one frame back from its capture side.
+loopback_feed() {
+  local dev=${VIGIE_RIG_LOOPBACK2:-} err jpg feed pid line fmt head tail size
+  [[ -c $dev && -x ${VIGIE_RIG_FEED:-} ]] || { echo "no loopback device or no \$VIGIE_RIG_FEED"; return 1; }
+  err=$(mktemp) jpg=$(mktemp)
+  exec {feed}< <(exec "$VIGIE_RIG_FEED" --device "$dev" --format mjpeg --size 640x480 --fps 15 2>"$err")
+  pid=$!
+  if ! read -t 30 -r line <&"$feed" || [[ $line != ready* ]]; then
+    kill "$pid" 2>/dev/null
+    echo "feed-loopback did not get ready: $(<"$err")"; rm -f "$err" "$jpg"; return 1
+  fi
+  fmt=$(<"/sys/class/video4linux/${dev##*/}/format")
+  # read() on the capture side returns one whole frame.
+  timeout 10 dd if="$dev" of="$jpg" bs=4M count=1 status=none
+  kill "$pid"; exec {feed}<&-
+  head=$(od -An -tx1 -N2 "$jpg" | tr -d ' ')
+  tail=$(tail -c 2 "$jpg" | od -An -tx1 | tr -d ' ')
+  size=$(stat -c %s "$jpg")
+  rm -f "$err" "$jpg"
+  [[ $fmt == MJPG:640x480@15 ]] || { echo "capture side reports '$fmt', want MJPG:640x480@15"; return 1; }
+  [[ $head == ffd8 && $tail == ffd9 ]] || { echo "read back $size bytes that are not a JPEG ($head...$tail)"; return 1; }
+  echo "$dev: $fmt, read back a $size-byte JPEG"
+}
+
 alsa_loopback() {
   local card
   card=$(awk '/\[Loopback *\]/ {print $1; exit}' /proc/asound/cards)
@@ -75,6 +119,8 @@ gpio_line_pull() {
 
 check "rig"            in_rig
 check "v4l2 (vivid)"   v4l2_device
+check "v4l2 (loopback)" v4l2_loopback
+check "loopback feed"  loopback_feed
 check "alsa (aloop)"   alsa_loopback
 check "gpio (gpio-sim)" gpio_chip
 check "gpio line pull" gpio_line_pull
