@@ -66,6 +66,7 @@ public final class V4L2Camera: FrameSource {
     private var lent: [Frame?] = []
     private lazy var conversion = Frame(geometry: geometry)
     private var lastSequence: UInt32?
+    private var framesSeen = 0
     private var streaming = false
     private var closed = false
 
@@ -253,10 +254,13 @@ public final class V4L2Camera: FrameSource {
             guard let buffer = try dequeue() else { continue }  // woken without a frame ready: wait again
             var queued = buffer
             defer { _ = try? Self.ioctl(fd, cv4l2_qbuf, "VIDIOC_QBUF", &queued, path) }
-            if let lastSequence, buffer.sequence > lastSequence &+ 1 {
+            // Gaps are counted from the second frame on: v4l2loopback hands a new reader the latest frame with
+            // its sequence reset to 0 first, which would read as dozens of drops at every start.
+            if let lastSequence, framesSeen > 1, buffer.sequence > lastSequence &+ 1 {
                 droppedFrames += Int(buffer.sequence - lastSequence - 1)
             }
             lastSequence = buffer.sequence
+            framesSeen += 1
             // A buffer the driver marks as bad, or that holds less than a whole frame, is dropped rather than
             // shown: the rest of the frame buffer would be a mix of two pictures.
             let complete = buffer.bytesused == 0 || Int(buffer.bytesused) >= neededBytes

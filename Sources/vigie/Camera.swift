@@ -6,7 +6,8 @@ import VigieImage
 extension Vigie {
     struct Camera: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the cameras of this unit (V4L2).", subcommands: [List.self, Info.self, Snapshot.self])
+            abstract: "Check the cameras of this unit (V4L2).",
+            subcommands: [List.self, Info.self, Snapshot.self, Check.self])
     }
 }
 
@@ -122,4 +123,108 @@ extension Vigie.Camera {
             }
         }
     }
+}
+
+extension Vigie.Camera {
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stream a camera through the unit's pipeline and check that no frame is lost.",
+            discussion: """
+                Captures --frames frames at the configuration's size and rate, masks and analyses each as the \
+                unit does, and reports the frames per second achieved, the frames the driver had to skip and the \
+                longest gap between two frames. Exit status 1 if a frame was lost, the camera stalled, or its \
+                aspect ratio is not the one the masks were drawn for.
+                """)
+
+        @Argument(help: "The device, e.g. /dev/video0 or /dev/v4l/by-id/….")
+        var device: String
+
+        @Option(help: "Configuration with the capture size and rate, and the masks (default: 640x480 at 15, none).")
+        var config: String?
+
+        @Option(help: "How many frames to capture.")
+        var frames = 150
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
+        func validate() throws {
+            guard (1...1_000_000).contains(frames) else { throw ValidationError("--frames must be 1 to 1000000") }
+        }
+
+        func run() throws {
+            let configuration: Configuration
+            let camera: V4L2Camera
+            do {
+                configuration = try config.map { try Configuration.load(path: $0) } ?? Configuration()
+                camera = try V4L2Camera(
+                    path: device, width: configuration.captureWidth, height: configuration.captureHeight,
+                    framesPerSecond: configuration.captureRate)
+            } catch {
+                throw CLIError(String(describing: error))
+            }
+            defer { camera.close() }
+            let geometry = camera.geometry
+            guard configuration.framing.check(width: geometry.width, height: geometry.height) != .mismatch else {
+                throw CLIError(
+                    "\(device) gives \(geometry.width)x\(geometry.height), another aspect ratio than the "
+                        + "\(configuration.framing) the masks were drawn for")
+            }
+            let pipeline = FramePipeline(configuration: configuration, geometry: geometry)
+            let clock = ContinuousClock()
+            var previous: ContinuousClock.Instant?
+            var longestGap = Duration.zero
+            var events = 0
+            var start = clock.now
+            for index in 0..<frames {
+                do {
+                    try camera.withNextFrame { frame in
+                        for case .started in pipeline.process(frame) { events += 1 }
+                    }
+                } catch {
+                    throw CLIError("after \(index) frames: \(error)")
+                }
+                let now = clock.now
+                if let previous { longestGap = max(longestGap, now - previous) } else { start = now }
+                previous = now
+            }
+            let seconds = Self.seconds((previous ?? start) - start)
+            let rate = frames > 1 && seconds > 0 ? Double(frames - 1) / seconds : 0
+            let lost = camera.droppedFrames
+            if json {
+                var writer = JSONWriter()
+                writer.beginObject()
+                writer.string("device", device)
+                writer.string("format", camera.fourcc)
+                writer.bool("converted", camera.converted)
+                writer.bool("copied", camera.copies)
+                writer.string("resolution", "\(geometry.width)x\(geometry.height)")
+                writer.integer("frames", frames)
+                writer.integer("dropped_frames", lost)
+                writer.number("seconds", seconds, decimals: 3)
+                writer.number("fps", rate, decimals: 2)
+                writer.number("camera_fps", camera.framesPerSecond, decimals: 2)
+                writer.number("longest_gap_ms", Self.seconds(longestGap) * 1000, decimals: 1)
+                writer.integer("motion_events", events)
+                writer.endObject()
+                print(writer.text)
+            } else {
+                print(
+                    "\(device): \(camera.fourcc) \(geometry.width)x\(geometry.height)\(camera.copies ? " (copied)" : ""), "
+                        + "\(frames) frames in \(String(format3: seconds)) s (\(String(format3: rate)) fps, camera "
+                        + "\(String(format3: camera.framesPerSecond))), \(lost) dropped, longest gap "
+                        + "\(String(format3: Self.seconds(longestGap) * 1000)) ms, \(events) motion events")
+            }
+            if lost > 0 { throw ExitCode(1) }
+        }
+
+        static func seconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+        }
+    }
+}
+
+extension String {
+    /// A number with at most three decimals.
+    fileprivate init(format3 value: Double) { self = String((value * 1000).rounded() / 1000) }
 }

@@ -14,32 +14,14 @@ final class LoopbackFeed {
 
     /// Starts the feed and waits until its first frame is in the device (the capture side exists only then).
     init(device: String, format: String, size: String = "640x480", fps: Int = 15) throws {
-        let script = "tools/vmtest.d/feed-loopback"
+        let script = getenv("VIGIE_RIG_FEED").map { String(cString: $0) } ?? "tools/vmtest.d/feed-loopback"
         guard access(script, X_OK) == 0 else {
             throw FeedError("\(script) not found: run the rig from the repository's root")
         }
         output = "/tmp/vigie-feed-\(getpid())-\(format).out"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        // The test runner's threads block signals: the feed must see SIGTERM.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        let arguments = [
-            "/bin/bash", script, "--device", device, "--format", format, "--size", size, "--fps", "\(fps)",
-        ]
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        let status = posix_spawn(&child, "/bin/bash", &actions, &attributes, argv, environ)
-        guard status == 0 else { throw FeedError("cannot start \(script): errno \(status)") }
-        pid = child
+        pid = try spawn(
+            ["/bin/bash", script, "--device", device, "--format", format, "--size", size, "--fps", "\(fps)"],
+            output: output)
         // Preparing a feed that the host did not prepare takes about 40 s under emulation.
         for _ in 0..<1800 {
             if let text = try? TextFile.read(path: output, limit: 1 << 16), text.hasPrefix("ready") { return }
@@ -70,4 +52,26 @@ final class LoopbackFeed {
 struct FeedError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Starts `arguments` (an absolute path first) with its standard output in the file `output`, standard error
+/// inherited, and no signal blocked (the test runner's threads block some, and a child inherits the mask).
+func spawn(_ arguments: [String], output: String) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+    let argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var child: pid_t = 0
+    let status = posix_spawn(&child, arguments[0], &actions, &attributes, argv, environ)
+    guard status == 0 else { throw FeedError("cannot start \(arguments[0]): errno \(status)") }
+    return child
 }

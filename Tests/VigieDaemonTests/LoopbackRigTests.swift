@@ -60,9 +60,11 @@ struct LoopbackRigTests {
             #expect(info.formats.contains { $0.fourcc == "YUYV" && !$0.emulated }, "\(info.formats)")
         }
         let record = Record()
-        let report = try Self.service(frames: 150, record: record).run()
+        // 60 frames: this debug build processes about two frames a second under the rig's emulation, so they
+        // span several passes of the figure in the looping clip.
+        let report = try Self.service(frames: 60, record: record).run()
         let kinds = record.kinds.withLock { $0 }
-        #expect(report.frames == 150)
+        #expect(report.frames == 60)
         #expect(kinds.contains("motion"), "\(kinds)")
         let snapshots = record.snapshots.withLock { $0 }
         try #require(!snapshots.isEmpty)
@@ -85,21 +87,27 @@ struct LoopbackRigTests {
         }
     }
 
-    /// 900 frames at 15 frames/s: every one arrives (the loopback's sequence numbers have no gap) and the unit
-    /// keeps up with the camera's pace.
+    /// 900 frames at 15 frames/s through the unit's pipeline: every one arrives (the loopback's sequence numbers
+    /// have no gap) and the unit keeps the camera's pace. Run by the release build of `vigie camera check`: this
+    /// test binary is a debug build, far too slow under the rig's emulation to keep up with a camera.
     @Test func noFrameLostAt15FramesPerSecondOverAMinute() throws {
+        let vigie = ".build/release/vigie"
+        try #require(access(vigie, X_OK) == 0, "\(vigie) is missing: tools/test builds it before the rig")
         let feed = try LoopbackFeed(device: Self.device, format: "yuyv")
         defer { feed.stop() }
-        let record = Record()
-        let service = Self.service(frames: 900, record: record)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let report = try service.run()
-        let elapsed = clock.now - start
-        #expect(report.frames == 900)
-        #expect(service.currentStatistics.droppedFrames == 0, "\(record.kinds.withLock { $0 })")
-        #expect(elapsed < .seconds(63), "900 frames at 15 frames/s took \(elapsed)")
-        #expect(!record.kinds.withLock { $0 }.contains("camera_stalled"))
+        let output = "/tmp/vigie-check-\(getpid()).json"
+        defer { unlink(output) }
+        let child = try spawn([vigie, "camera", "check", Self.device, "--frames", "900", "--json"], output: output)
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        let text = try TextFile.read(path: output, limit: 1 << 16)
+        let result = try JSON.parse(Array(text.utf8))
+        #expect(status == 0, "\(text)")
+        #expect(result["frames"]?.intValue == 900, "\(text)")
+        #expect(result["dropped_frames"]?.intValue == 0, "\(text)")
+        #expect(result["format"] == .string("YUYV"))
+        let seconds = result["seconds"]?.numberValue ?? 0
+        #expect(seconds > 58 && seconds < 61, "900 frames at 15 frames/s took \(seconds) s")
     }
 
     /// A camera swapped on the same path, as when another camera is plugged into the same USB port behind a
