@@ -107,7 +107,7 @@ struct LoopbackRigTests {
         #expect(result["dropped_frames"]?.intValue == 0, "\(text)")
         #expect(result["format"] == .string("YUYV"))
         let seconds = result["seconds"]?.numberValue ?? 0
-        #expect(seconds > 58 && seconds < 61, "900 frames at 15 frames/s took \(seconds) s")
+        #expect(seconds > 58 && seconds < 63, "900 frames at 15 frames/s took \(seconds) s")
     }
 
     /// A camera swapped on the same path, as when another camera is plugged into the same USB port behind a
