@@ -34,11 +34,20 @@ public final class CameraService: Sendable {
     /// Live figures for telemetry and the self-test.
     public struct Statistics: Sendable, Equatable {
         public var frames = 0
+        /// Measured over the last few seconds (0 when no frame came for a second or more).
         public var framesPerSecond = 0.0
+        /// The camera's last reported state (`camera_lost`, `camera_mismatch`…), `nil` while it streams.
+        public var cameraFault: String?
+        /// Seconds since the last frame (monotonic), `nil` before the first.
+        public var secondsSinceFrame: Double?
         /// Frames the camera driver skipped (gaps in its sequence numbers).
         public var droppedFrames = 0
         public var running = false
         public var armed = true
+        /// The source's nominal frame rate.
+        public var nominalRate = 0.0
+        /// When the last frame was processed (monotonic milliseconds).
+        var lastFrameMillis: Int?
     }
 
     private let configuration: Mutex<Configuration>
@@ -130,7 +139,20 @@ public final class CameraService: Sendable {
     public var currentStatistics: Statistics {
         var value = statistics.withLock { $0 }
         value.armed = isArmed
+        if let lastFrame = value.lastFrameMillis {
+            let idle = Double(Self.monotonicMillis() - lastFrame) / 1000
+            value.secondsSinceFrame = idle
+            if idle >= 1 { value.framesPerSecond = 0 }
+        }
         return value
+    }
+
+    /// Whether frames are flowing now: running, no camera fault, a frame within the last two seconds (or three
+    /// frame periods). What the self-test reports as the camera's verdict.
+    public var isStreaming: Bool {
+        let value = currentStatistics
+        return value.running && value.cameraFault == nil && value.frames > 0
+            && (value.secondsSinceFrame ?? .infinity) < max(2, 3 / max(value.nominalRate, 0.1))
     }
 
     /// Opens the configured source and processes frames until told to stop.
@@ -148,7 +170,12 @@ public final class CameraService: Sendable {
         var paceFrames = 0
         var period = Duration.seconds(1 / source.framesPerSecond)
         var report = Report()
-        statistics.withLock { $0.running = true }
+        statistics.withLock {
+            $0.running = true
+            $0.nominalRate = source.framesPerSecond
+        }
+        // The rate is measured over the last one to five seconds, so a camera that slows down shows it.
+        var window = (start: clock.now, frames: 0)
         snapshotRequests.withLock { $0.serving = true }
         defer {
             statistics.withLock { $0.running = false }
@@ -212,14 +239,19 @@ public final class CameraService: Sendable {
             }
             report.frames += 1
             paceFrames += 1
-            let elapsed = clock.now - start
+            window.frames += 1
+            let elapsed = clock.now - window.start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             let dropped = source.droppedFrames
+            let rate = source.framesPerSecond
             statistics.withLock {
                 $0.droppedFrames = dropped
                 $0.frames = report.frames
-                $0.framesPerSecond = seconds > 0 ? Double(paceFrames) / seconds : 0
+                $0.nominalRate = rate
+                $0.lastFrameMillis = Self.monotonicMillis()
+                if seconds >= 1 { $0.framesPerSecond = Double(window.frames) / seconds }
             }
+            if seconds >= 5 { window = (clock.now, 0) }
             if paced && !source.pacesItself {
                 let due = start + period * paceFrames
                 let now = clock.now
@@ -331,8 +363,10 @@ public final class CameraService: Sendable {
             return ResilientCamera(
                 path: device, framing: configuration.framing, framesPerSecond: configuration.captureRate,
                 identityFile: identityFile, stop: cameraStop
-            ) { notice in
+            ) { [self] notice in
                 logger.warning("\(notice.kind)", metadata: ["device": "\(device)", "reason": "\(notice.reason)"])
+                let healthy = ["camera_restored", "camera_rescaled", "camera_replaced"].contains(notice.kind)
+                statistics.withLock { $0.cameraFault = healthy ? nil : notice.kind }
                 notify(.cameraState(kind: notice.kind, reason: notice.reason))
             }
         }

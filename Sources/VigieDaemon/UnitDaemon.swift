@@ -142,7 +142,8 @@ public final class UnitDaemon: Sendable {
             let disk = SystemProbe.diskFree(launch.configuration.stateDirectory)
             return CommandReply.ok(requestID: request.requestID, command: name) { json in
                 json.beginObject("camera")
-                json.bool("ok", stats.running && stats.frames > 0)
+                json.bool("ok", camera.isStreaming)
+                if let fault = stats.cameraFault { json.string("fault", fault) }
                 json.integer("frames", stats.frames)
                 json.number("fps", stats.framesPerSecond, decimals: 1)
                 json.endObject()

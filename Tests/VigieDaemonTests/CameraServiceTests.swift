@@ -75,6 +75,34 @@ struct CameraServiceTests {
         }
     }
 
+    /// The health a self-test reports can fail: streaming while frames flow at the measured rate, not once the
+    /// camera has stopped.
+    @Test func healthFollowsTheFrames() async throws {
+        var configuration = Configuration()
+        configuration.source = .synthetic  // 10 frames/s, paced
+        let service = CameraService(configuration: configuration, logger: Logger(label: "test"), paced: true)
+        #expect(!service.isStreaming)
+        let run = Task.detached { try service.run() }
+        let streaming = await Poll.until(timeout: .seconds(10), every: .milliseconds(50)) { service.isStreaming }
+        #expect(streaming)
+        // The rate reported against the frames counted over the same seconds (this debug build may not keep
+        // the source's 10 frames/s on a busy machine).
+        try await Task.sleep(for: .seconds(2))
+        let clock = ContinuousClock()
+        let (first, start) = (service.currentStatistics.frames, clock.now)
+        try await Task.sleep(for: .seconds(3))
+        let (last, end) = (service.currentStatistics.frames, clock.now)
+        let rate = service.currentStatistics.framesPerSecond
+        let elapsed = end - start
+        let counted =
+            Double(last - first) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        #expect(counted > 1 && abs(rate - counted) / counted < 0.35, "reported \(rate) frames/s, counted \(counted)")
+        service.stop()
+        _ = try await run.value
+        #expect(!service.isStreaming)
+        #expect(service.currentStatistics.cameraFault == nil)
+    }
+
     @Test func stopEndsTheRun() throws {
         let configuration = try Configuration.parse(DemoConfiguration.text, file: "<demo>")
         let service = CameraService(configuration: configuration, logger: Logger(label: "test"), paced: true)

@@ -48,10 +48,12 @@ struct FramingRigTests {
         try V4L2Camera.setControl(path: Self.device, named: "OSD Text Mode", to: 2)
         let record = Record()
         let service = Self.service(width: 1280, height: 960, frames: 10, record: record)
+        let health = Mutex<(Bool, String?)>((true, nil))
         let probe = Task.detached {
             try? await Task.sleep(for: .seconds(1))
             let snapshot = await service.snapshot(timeout: 2)
             record.snapshot.withLock { $0 = snapshot }
+            health.withLock { $0 = (service.isStreaming, service.currentStatistics.cameraFault) }
             try? await Task.sleep(for: .seconds(2))  // several retries with backoff
             service.stop()
         }
@@ -61,6 +63,8 @@ struct FramingRigTests {
         #expect(report.frames == 0)
         #expect(record.snapshot.withLock { $0 } == nil)
         #expect(kinds == ["camera_mismatch"], "\(kinds)")
+        let (streaming, fault) = health.withLock { $0 }
+        #expect(!streaming && fault == "camera_mismatch", "the self-test must say the camera is not streaming")
     }
 
     /// Asked for 1440x810 (16:9), vivid gives 1280x720 (16:9): accepted with a notice, the masks redrawn for
