@@ -19,6 +19,14 @@ struct Benchmark {
             try await UplinkBenchmark.run(Array(arguments.dropFirst()))
             return
         }
+        if arguments.first == "fleet" {
+            try await FleetBenchmark.run(Array(arguments.dropFirst()))
+            return
+        }
+        if arguments.first == "fleet-shard" {
+            try await FleetShard.run(Array(arguments.dropFirst()))
+            return
+        }
         let quick = arguments.contains("--quick")
         let sizes = [(640, 480), (1280, 720), (1920, 1080)]
         print("resolution  floor(ms)  mask(ms)  motion(ms)  mask+motion(ms)  ratio  fps(mask+motion)")
