@@ -19,7 +19,8 @@ public final class UnitDaemon: Sendable {
         public var configurationPath: String?
         public var frameLimit: Int?
         public var snapshotDirectory: String?
-        /// Raise this many `test` events (every tenth an emergency), for store-and-forward checks.
+        /// Raise this many `test` events (every tenth an emergency), for store-and-forward checks. Once the raise of
+        /// one has returned, `raised n=<index from 1> id=<event id>` is written to standard output.
         public var testEvents = 0
         public var testEventInterval = 0.01
 
@@ -209,10 +210,12 @@ public final class UnitDaemon: Sendable {
         for index in 1...launch.testEvents {
             if Task.isCancelled { return }
             do {
-                try uplink.raise(
+                let id = try uplink.raise(
                     UplinkEvent(
                         kind: "test", priority: index % 10 == 0 ? Priority.emergency : Priority.alert,
                         details: [("n", "\(index)")]))
+                // Only after the raise returned: tools/powercut holds every event so announced to reach the centre.
+                Self.writeStandardOutput("raised n=\(index) id=\(id)\n")
             } catch {
                 logger.error("test event not stored", metadata: ["error": "\(error)"])
             }
@@ -239,6 +242,21 @@ public final class UnitDaemon: Sendable {
             }, context)
         precondition(status == 0, "cannot start a thread")
         pthread_detach(thread)
+    }
+
+    /// Writes `text` to standard output at once, unbuffered: what a line claims is out before the next step.
+    static func writeStandardOutput(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return }
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(1, base + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
     }
 
     static func makeDirectory(_ path: String) throws {

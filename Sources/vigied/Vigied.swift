@@ -48,7 +48,11 @@ struct Vigied: AsyncParsableCommand {
     @Option(help: "Write each alert's masked snapshot (JPEG) into this folder.")
     var snapshotDir: String?
 
-    @Option(help: "Raise this many 'test' events (every tenth an emergency) to check store-and-forward end to end.")
+    @Option(
+        help: ArgumentHelp(
+            "Raise this many 'test' events (every tenth an emergency) to check store-and-forward end to end.",
+            discussion: "Prints 'raised n=<index> id=<event id>' on standard output once each raise has returned."
+        ))
     var testEvents = 0
 
     @Option(help: "Milliseconds between test events.")
