@@ -21,7 +21,7 @@ final class LoopbackFeed {
         output = "/tmp/vigie-feed-\(getpid())-\(format).out"
         pid = try spawn(
             ["/bin/bash", script, "--device", device, "--format", format, "--size", size, "--fps", "\(fps)"],
-            output: output)
+            output: output, errors: output + ".err")
         // Preparing a feed that the host did not prepare takes about 40 s under emulation.
         for _ in 0..<1800 {
             if let text = try? TextFile.read(path: output, limit: 1 << 16), text.hasPrefix("ready") { return }
@@ -36,6 +36,10 @@ final class LoopbackFeed {
         throw FeedError("feed-loopback was not ready within 180 s")
     }
 
+    /// Frames the writer itself wrote late (its summary line, `…, N late`), known once stopped: the emulated
+    /// guest did not run for a while, which is the machine's doing, not the unit's.
+    private(set) var lateFrames: Int?
+
     /// Stops the feed (SIGTERM) and waits for it.
     func stop() {
         guard !stopped else { return }
@@ -43,7 +47,15 @@ final class LoopbackFeed {
         kill(pid, SIGTERM)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
+        let summary = (try? TextFile.read(path: output + ".err", limit: 1 << 16)) ?? ""
+        if let line = summary.split(separator: "\n").last(where: { $0.hasSuffix(" late") }),
+            let count = line.split(separator: " ").dropLast().last.flatMap({ Int($0) })
+        {
+            lateFrames = count
+        }
+        print(summary, terminator: "")
         unlink(output)
+        unlink(output + ".err")
     }
 
     deinit { stop() }
@@ -56,11 +68,12 @@ struct FeedError: Error, CustomStringConvertible {
 
 /// Starts `arguments` (an absolute path first) with its standard output in the file `output`, standard error
 /// inherited, and no signal blocked (the test runner's threads block some, and a child inherits the mask).
-func spawn(_ arguments: [String], output: String) throws -> pid_t {
+func spawn(_ arguments: [String], output: String, errors: String? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    if let errors { posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }

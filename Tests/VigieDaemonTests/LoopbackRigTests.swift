@@ -100,11 +100,19 @@ struct LoopbackRigTests {
         let child = try spawn([vigie, "camera", "check", Self.device, "--frames", "900", "--json"], output: output)
         var status: Int32 = 0
         waitpid(child, &status, 0)
+        feed.stop()
         let text = try TextFile.read(path: output, limit: 1 << 16)
         let result = try JSON.parse(Array(text.utf8))
-        #expect(status == 0, "\(text)")
+        let late = try #require(feed.lateFrames, "no summary from the feed")
+        let dropped = result["dropped_frames"]?.intValue ?? -1
         #expect(result["frames"]?.intValue == 900, "\(text)")
-        #expect(result["dropped_frames"]?.intValue == 0, "\(text)")
+        if late == 0 {
+            #expect(status == 0 && dropped == 0, "\(text)")
+        } else {
+            // The writer missed its own deadlines: the whole emulated guest stalled (a busy host). Frames the
+            // loopback then skipped are the machine's, so up to as many as the writer wrote late are allowed.
+            #expect(dropped >= 0 && dropped <= late, "\(late) frames written late; \(text)")
+        }
         #expect(result["format"] == .string("YUYV"))
         let seconds = result["seconds"]?.numberValue ?? 0
         #expect(seconds > 58 && seconds < 63, "900 frames at 15 frames/s took \(seconds) s")
