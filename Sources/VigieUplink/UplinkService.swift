@@ -59,6 +59,10 @@ public actor UplinkService {
     /// Commands refused since the last one that ran, per episode (`rate_limited <name>` or `busy`): the first
     /// refusal is logged, the rest are counted, so a flood makes two log lines, not one per message.
     private var refusals: [String: Int] = [:]
+    /// Told of each item the broker accepted, with its topic and payload as published (for measurements:
+    /// `vigie-bench uplink`); the items in flight it watches.
+    private var deliveryObserver: (@Sendable (_ topic: String, _ payload: [UInt8]) -> Void)?
+    private var observed: [Int32: OutboxItem] = [:]
     /// QoS 1 messages in flight at once.
     public static let window = 64
 
@@ -88,6 +92,12 @@ public actor UplinkService {
     public func configure(commands: @escaping CommandHandler, telemetry: @escaping @Sendable () -> TelemetrySample) {
         commandHandler = commands
         telemetrySource = telemetry
+    }
+
+    /// Calls `observer` on the service's actor each time the broker accepts an item (PUBACK below 0x80), for
+    /// measurements. It must be quick. Call before `run()`.
+    public func observeDeliveries(_ observer: @escaping @Sendable (_ topic: String, _ payload: [UInt8]) -> Void) {
+        deliveryObserver = observer
     }
 
     /// Stores an event (and its snapshot) durably, then publishes it if the link is up. Safe from any thread;
@@ -221,6 +231,7 @@ public actor UplinkService {
             self.version = version
             inflight.removeAll()
             inflightIDs.removeAll()
+            observed.removeAll()
             refusedIDs.removeAll()
             logger.notice(
                 "uplink connected",
@@ -236,6 +247,7 @@ public actor UplinkService {
             connected = false
             inflight.removeAll()
             inflightIDs.removeAll()
+            observed.removeAll()
             let level: Logger.Level = reason == "stopped" ? .info : .warning
             logger.log(
                 level: level, "uplink disconnected", metadata: ["reason": "\(reason)", "outbox": "\(outboxDepth())"])
@@ -244,12 +256,14 @@ public actor UplinkService {
             if acknowledgedMids.count > 256 { acknowledgedMids.removeAll() }
             guard let id = inflight.removeValue(forKey: mid) else { return }
             inflightIDs.remove(id)
+            let item = observed.removeValue(forKey: mid)
             if reason >= 0x80 {
                 // Refused (an ACL, a quota, a size limit): keep it, say so loudly, try again after a reconnect.
                 refusedIDs.insert(id)
                 logger.error(
                     "broker refused an item; kept in the outbox", metadata: ["item": "\(id)", "reason": "\(reason)"])
             } else {
+                if let item { deliveryObserver?(item.topic, item.payload) }
                 do {
                     try outbox.remove(id)
                 } catch {
@@ -286,6 +300,7 @@ public actor UplinkService {
                 let mid = try client.publish(topic: stored.item.topic, payload: payload, qos: 1)
                 inflight[mid] = stored.id
                 inflightIDs.insert(stored.id)
+                if deliveryObserver != nil { observed[mid] = stored.item }
             } catch {
                 // The link just dropped: the item stays in the outbox and goes again after the reconnect.
                 return
