@@ -34,6 +34,22 @@ extension OutboxItem {
     }
 }
 
+extension OutboxItem {
+    /// The kinds of the events in which the unit tells its own losses and storage faults (`outbox_overflow`,
+    /// `outbox_quarantine`, `storage_fault`, `storage_recovered`). Bounds never drop them, as they never drop an
+    /// emergency: a report dropped by the bound it reports on would leave a gap in `seq` unexplained. They are
+    /// throttled where they are raised, so they cannot fill anything.
+    public static let reportKinds: Set<String> = [
+        OutboxOverflowReport.kind, QuarantineReport.kind, StorageHealth.faultKind, StorageHealth.recoveredKind,
+    ]
+
+    /// Never dropped to make room: an emergency, or a report of the unit's own losses (`reportKinds`).
+    public var isKeptPastBounds: Bool {
+        priority >= Priority.emergency
+            || (kind == .event && Self.reportKinds.contains(Self.label(kind: kind, topic: topic)))
+    }
+}
+
 /// Items the full-outbox policy dropped, counted by what they were (`motion`, `motion_end`, `snapshot`, …).
 public struct OutboxDrops: Sendable, Hashable {
     public private(set) var counts: [String: Int] = [:]
@@ -66,6 +82,61 @@ public struct StoredItem: Sendable, Hashable {
 
     public init(id: Int64, item: OutboxItem) {
         self.id = id
+        self.item = item
+    }
+}
+
+/// What one commit changes in the outbox, applied all at once or not at all (except removals, see `Outbox`).
+public struct OutboxBatch: Sendable, Hashable {
+    /// Items to add, with the ids the uplink gave them, in that order.
+    public var items: [StoredItem] = []
+    /// Items to set aside for good (added in this batch or before), with why: they stay in the outbox but are
+    /// never offered again.
+    public var quarantines: [Int64: String] = [:]
+    /// Delivered items to remove.
+    public var removals: [Int64] = []
+    /// The event sequence counter moves up to this number (never down): the last event raised so far.
+    public var sequence: Int64?
+
+    public init(
+        items: [StoredItem] = [], quarantines: [Int64: String] = [:], removals: [Int64] = [], sequence: Int64? = nil
+    ) {
+        self.items = items
+        self.quarantines = quarantines
+        self.removals = removals
+        self.sequence = sequence
+    }
+
+    public var isEmpty: Bool { items.isEmpty && quarantines.isEmpty && removals.isEmpty && sequence == nil }
+
+    /// The removals alone, and the rest: written apart while the disk fails, so that a full disk frees room before
+    /// anything is added.
+    public var split: (removals: OutboxBatch, rest: OutboxBatch) {
+        (OutboxBatch(removals: removals), OutboxBatch(items: items, quarantines: quarantines, sequence: sequence))
+    }
+}
+
+/// What a commit could not do although the commit itself succeeded.
+public struct OutboxWriteResult: Sendable, Hashable {
+    /// Removals that failed (the items stay in the outbox), and why the first of them failed.
+    public var failedRemovals: Set<Int64> = []
+    public var removalError: String?
+
+    public init(failedRemovals: Set<Int64> = [], removalError: String? = nil) {
+        self.failedRemovals = failedRemovals
+        self.removalError = removalError
+    }
+}
+
+/// Where the outbox's numbering stands, for the uplink to continue it.
+public struct OutboxCounters: Sendable, Hashable {
+    /// The sequence number of the last event stored (0 before the first).
+    public var sequence: Int64
+    /// The largest item id ever stored (ids are never used twice, even after removals).
+    public var item: Int64
+
+    public init(sequence: Int64, item: Int64) {
+        self.sequence = sequence
         self.item = item
     }
 }
