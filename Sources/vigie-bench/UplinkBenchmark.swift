@@ -81,7 +81,7 @@ enum UplinkBenchmark {
         var sent: [(id: String, start: ContinuousClock.Instant, held: Double)] = []
         for _ in 0..<events {
             let start = ContinuousClock.now
-            let id = try uplink.raise(UplinkEvent(kind: "bench"))
+            let id = uplink.raise(UplinkEvent(kind: "bench"))
             sent.append((id, start, milliseconds(ContinuousClock.now - start)))
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -99,7 +99,7 @@ enum UplinkBenchmark {
         // Throughput: a burst raised as fast as the caller can.
         let start = ContinuousClock.now
         var ids: [String] = []
-        for _ in 0..<burst { ids.append(try uplink.raise(UplinkEvent(kind: "bench"))) }
+        for _ in 0..<burst { ids.append(uplink.raise(UplinkEvent(kind: "bench"))) }
         let raised = ContinuousClock.now
         try await waitAll(ids, acknowledged)
         let delivered = acknowledged.firstTimes()

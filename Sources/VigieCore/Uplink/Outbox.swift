@@ -76,7 +76,8 @@ public enum Priority {
 
 /// A stored item with its place in the outbox.
 public struct StoredItem: Sendable, Hashable {
-    /// Unique and increasing: the order items were stored in.
+    /// Unique and increasing: the order items were raised in. Given by the uplink when the item is raised (so
+    /// that it names the item in memory before it is committed) and kept by the outbox.
     public var id: Int64
     public var item: OutboxItem
 
@@ -141,25 +142,33 @@ public struct OutboxCounters: Sendable, Hashable {
     }
 }
 
-/// Durable store-and-forward queue: an item is committed to disk before it is published and removed only when
-/// the broker has acknowledged it. Implementations are thread-safe.
+/// Durable store-and-forward queue: an item stays until the broker has acknowledged it (or the full-outbox
+/// policy drops it). The uplink numbers items and events itself, publishes an item while its commit is in
+/// flight, and commits batches from one writer thread; reads may come from another thread at the same time and
+/// must not wait for a commit in progress. Implementations are thread-safe.
 public protocol Outbox: Sendable {
-    /// Allocates the next event sequence number and stores what `build` makes of it, atomically (one commit).
-    /// Only events do this: the sequence counts events, so a gap the centre sees is a lost event.
-    /// - Returns: the sequence number.
+    /// Where the numbering stands: the uplink continues from there.
+    func counters() throws -> OutboxCounters
+    /// Applies `batch` in one commit: removals first (each on its own: one that fails leaves its item and is
+    /// reported in the result, the rest of the batch goes on), then the items, the quarantines and the sequence
+    /// counter, then the full-outbox policy. Throws if the commit fails, and then nothing of the batch is applied.
     @discardableResult
-    func enqueue(_ build: @Sendable (Int64) -> [OutboxItem]) throws -> Int64
-    /// Stores items that are not an event (a snapshot the centre asked for) in one commit, without using a
-    /// sequence number.
-    func store(_ items: [OutboxItem]) throws
+    func write(_ batch: OutboxBatch) throws -> OutboxWriteResult
     /// What the full-outbox policy dropped since the last call (then forgets it), for `outbox_overflow`.
     func takeDropped() -> OutboxDrops
-    /// Up to `limit` items, highest priority first, oldest first within a priority.
-    func pending(limit: Int) throws -> [StoredItem]
-    /// Forgets a delivered item.
-    func remove(_ id: Int64) throws
-    /// Items waiting.
+    /// Up to `limit` items to deliver (not quarantined, not in `excluding`), highest priority first, oldest
+    /// first within a priority. Skipping `excluding` (what the uplink already tracks) must not cost reading their
+    /// payloads.
+    func pending(limit: Int, excluding: Set<Int64>) throws -> [StoredItem]
+    /// Items waiting to be delivered (quarantined ones not counted).
     func count() throws -> Int
+    /// Items set aside by a quarantine.
+    func quarantinedCount() throws -> Int
     /// Increments and returns the boot counter (one per daemon start).
     func nextBoot() throws -> Int64
+}
+
+extension Outbox {
+    /// Up to `limit` items to deliver, highest priority first, oldest first within a priority.
+    public func pending(limit: Int) throws -> [StoredItem] { try pending(limit: limit, excluding: []) }
 }
