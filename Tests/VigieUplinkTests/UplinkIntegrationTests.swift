@@ -219,17 +219,23 @@ struct UplinkIntegrationTests {
         }
         let messages = await inbox.messages
         var seen: Set<Int> = []
-        var order: [Int: [Int]] = [:]  // priority → sequence numbers, first arrivals
+        // Order is checked on event ids (time-sortable), not on `seq`: an event published before its commit keeps
+        // its number only if the commit happens; after the SIGKILL the numbers of such events are given again
+        // (docs/mqtt.md, Store-and-forward), and on a loaded machine a commit can lag by hundreds of events.
+        var ids: Set<String> = []
+        var order: [Int: [String]] = [:]  // priority → event ids, first arrivals
         for message in messages {
-            guard let json = message.json, let seq = json["seq"]?.intValue, let priority = json["priority"]?.intValue
+            guard let json = message.json, let seq = json["seq"]?.intValue, let id = json["id"]?.stringValue,
+                let priority = json["priority"]?.intValue
             else { continue }
-            if seen.insert(seq).inserted { order[priority, default: []].append(seq) }
+            seen.insert(seq)
+            if ids.insert(id).inserted { order[priority, default: []].append(id) }
         }
         #expect(complete)
         let missing = Set(1...Int(last)).subtracting(seen)
         #expect(missing.isEmpty, "\(missing.count) events lost, e.g. \(missing.sorted().prefix(10))")
-        for (priority, sequence) in order {
-            #expect(sequence == sequence.sorted(), "priority \(priority) arrived out of order")
+        for (priority, arrived) in order {
+            #expect(arrived == arrived.sorted(), "priority \(priority) arrived out of order")
         }
         #expect(order[Priority.emergency]?.count ?? 0 >= 100)
         let late = messages.filter { $0.json?["historical"] == .bool(true) }.count
