@@ -73,17 +73,21 @@ let package = Package(
 
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"], swiftSettings: strict),
         .testTarget(name: "VigieImageTests", dependencies: ["VigieCore", "VigieImage"], swiftSettings: strict),
-        // Integration: a real mosquitto broker on 127.0.0.1, vigied as a separate process.
+        // Integration: a real mosquitto broker on 127.0.0.1, vigied as a separate process, small filesystems the
+        // storage fault tests mount; CSQLite to break an outbox behind the code's back.
         .testTarget(
             name: "VigieUplinkTests",
             dependencies: [
-                "VigieCore", "VigieUplink", "VigieStore", "VigieImage", .product(name: "Logging", package: "swift-log"),
+                "VigieCore", "VigieUplink", "VigieStore", "VigieImage", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         // VividRigTests run for real in the kernel rig (tools/vmtest), where the vivid driver is loaded.
         .testTarget(name: "VigieCaptureTests", dependencies: ["VigieCore", "VigieCapture"], swiftSettings: strict),
-        .testTarget(name: "VigieStoreTests", dependencies: ["VigieCore", "VigieStore"], swiftSettings: strict),
+        // CSQLite: tests break an outbox behind the code's back (a trigger that refuses removals).
+        .testTarget(
+            name: "VigieStoreTests", dependencies: ["VigieCore", "VigieStore", "CSQLite"], swiftSettings: strict),
         .testTarget(
             name: "VigieDaemonTests",
             dependencies: [

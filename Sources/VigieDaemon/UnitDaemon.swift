@@ -60,33 +60,27 @@ public final class UnitDaemon: Sendable {
             uplink = nil
         }
         let uplink = self.uplink
-        let raiseLogger = logger
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
             snapshotDirectory: launch.snapshotDirectory, identityFile: identityFile,
             notify: { notice in
+                // Never waits on the disk, never fails: while the disk fails, events are kept in memory.
                 guard let uplink else { return }
-                do {
-                    switch notice {
-                    case .motionStarted(let zone, let boxes, let snapshot):
-                        try uplink.raise(
-                            UplinkEvent(
-                                kind: "motion", priority: Priority.alert, zone: zone, boxes: boxes, snapshot: snapshot))
-                    case .motionEnded(let event):
-                        try uplink.raise(
-                            UplinkEvent(
-                                kind: "motion_end", priority: Priority.routine, zone: event.zone, boxes: event.boxes,
-                                details: [
-                                    ("duration_s", CameraService.rounded(event.endTime - event.startTime)),
-                                    ("peak_area", CameraService.rounded(event.peakArea * 100) + "%"),
-                                ]))
-                    case .cameraState(let kind, let reason):
-                        try uplink.raise(
-                            UplinkEvent(kind: kind, priority: Priority.fault, details: [("reason", reason)]))
-                    }
-                } catch {
-                    // The outbox is the last line: if it fails (disk full), say so loudly and keep the camera up.
-                    raiseLogger.error("event not stored", metadata: ["error": "\(error)"])
+                switch notice {
+                case .motionStarted(let zone, let boxes, let snapshot):
+                    uplink.raise(
+                        UplinkEvent(
+                            kind: "motion", priority: Priority.alert, zone: zone, boxes: boxes, snapshot: snapshot))
+                case .motionEnded(let event):
+                    uplink.raise(
+                        UplinkEvent(
+                            kind: "motion_end", priority: Priority.routine, zone: event.zone, boxes: event.boxes,
+                            details: [
+                                ("duration_s", CameraService.rounded(event.endTime - event.startTime)),
+                                ("peak_area", CameraService.rounded(event.peakArea * 100) + "%"),
+                            ]))
+                case .cameraState(let kind, let reason):
+                    uplink.raise(UplinkEvent(kind: kind, priority: Priority.fault, details: [("reason", reason)]))
                 }
             })
     }
@@ -127,11 +121,11 @@ public final class UnitDaemon: Sendable {
                     requestID: request.requestID, command: name, code: "camera_unavailable",
                     message: "the camera is not running")
             }
-            guard let uplink, let sent = try? uplink.sendSnapshot(jpeg) else {
+            guard let uplink else {
                 return CommandReply.error(
-                    requestID: request.requestID, command: name, code: "storage_error",
-                    message: "the snapshot could not be stored")
+                    requestID: request.requestID, command: name, code: "unavailable", message: "no uplink")
             }
+            let sent = uplink.sendSnapshot(jpeg)
             return CommandReply.ok(requestID: request.requestID, command: name) { json in
                 json.string("snapshot", sent.id)
                 json.string("topic", sent.topic)
@@ -172,7 +166,7 @@ public final class UnitDaemon: Sendable {
                     message: error.issues.prefix(5).map(\.description).joined(separator: "; "))
             }
             camera.reload(next)
-            _ = try? uplink?.raise(
+            uplink?.raise(
                 UplinkEvent(
                     kind: "config_changed", priority: Priority.fault,
                     details: [("masks", "\(next.mask.polygons.count)"), ("zones", "\(next.zones.count)")]))
@@ -209,16 +203,12 @@ public final class UnitDaemon: Sendable {
         guard let uplink, launch.testEvents > 0 else { return }
         for index in 1...launch.testEvents {
             if Task.isCancelled { return }
-            do {
-                let id = try uplink.raise(
-                    UplinkEvent(
-                        kind: "test", priority: index % 10 == 0 ? Priority.emergency : Priority.alert,
-                        details: [("n", "\(index)")]))
-                // Only after the raise returned: tools/powercut holds every event so announced to reach the centre.
-                Self.writeStandardOutput("raised n=\(index) id=\(id)\n")
-            } catch {
-                logger.error("test event not stored", metadata: ["error": "\(error)"])
-            }
+            let id = uplink.raise(
+                UplinkEvent(
+                    kind: "test", priority: index % 10 == 0 ? Priority.emergency : Priority.alert,
+                    details: [("n", "\(index)")]))
+            // Only after the raise returned: tools/powercut holds every event so announced to reach the centre.
+            Self.writeStandardOutput("raised n=\(index) id=\(id)\n")
             try? await Task.sleep(for: .milliseconds(Int(launch.testEventInterval * 1000)))
         }
         logger.notice("test events raised", metadata: ["count": "\(launch.testEvents)"])

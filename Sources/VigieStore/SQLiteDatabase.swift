@@ -6,8 +6,8 @@ final class SQLiteDatabase {
     let path: String
 
     /// Opens (creating if needed) the database in WAL mode with synchronous commits: a committed row survives a
-    /// power cut.
-    init(path: String) throws(SQLiteError) {
+    /// power cut. A `reader` only reads (and, in WAL mode, never waits for a commit in progress).
+    init(path: String, reader: Bool = false) throws(SQLiteError) {
         var db: OpaquePointer?
         let status = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
         guard status == SQLITE_OK, let db else {
@@ -18,9 +18,19 @@ final class SQLiteDatabase {
         handle = db
         self.path = path
         sqlite3_busy_timeout(db, 5000)
-        try execute("PRAGMA journal_mode=WAL")
-        try execute("PRAGMA synchronous=FULL")
+        // Extended codes tell a technician more: SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED, …
+        sqlite3_extended_result_codes(db, 1)
+        if reader {
+            try execute("PRAGMA query_only=1")
+        } else {
+            try execute("PRAGMA journal_mode=WAL")
+            try execute("PRAGMA synchronous=FULL")
+        }
     }
+
+    /// Whether a transaction is open. After some errors (a full disk, an I/O error) SQLite rolls the transaction
+    /// back by itself; after others (a constraint, a trigger's RAISE(ABORT)) only the statement is undone.
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     deinit { sqlite3_close(handle) }
 
@@ -54,14 +64,26 @@ final class SQLiteDatabase {
         case blob([UInt8])
     }
 
-    /// Runs `sql` with `parameters`, calling `row` for each result row.
-    func query(_ sql: String, _ parameters: [Value] = [], row: (Row) throws(SQLiteError) -> Void = { _ in })
-        throws(SQLiteError)
-    {
+    /// Runs `sql` with `parameters`, calling `row` for each result row. An error names `label` (the statement
+    /// itself if none).
+    func query(
+        _ sql: String, _ parameters: [Value] = [], label: String? = nil,
+        row: (Row) throws(SQLiteError) -> Void = { _ in }
+    ) throws(SQLiteError) {
+        try scan(sql, parameters, label: label) { (result) throws(SQLiteError) -> Bool in
+            try row(result)
+            return true
+        }
+    }
+
+    /// Runs `sql` with `parameters`, calling `row` for each result row until it returns false.
+    func scan(
+        _ sql: String, _ parameters: [Value] = [], label: String? = nil, row: (Row) throws(SQLiteError) -> Bool
+    ) throws(SQLiteError) {
+        let context = label ?? sql
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw SQLiteError(
-                code: sqlite3_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), context: sql)
+            throw failure(context)
         }
         defer { sqlite3_finalize(statement) }
         for (index, parameter) in parameters.enumerated() {
@@ -79,10 +101,16 @@ final class SQLiteDatabase {
             let status = sqlite3_step(statement)
             if status == SQLITE_DONE { return }
             guard status == SQLITE_ROW else {
-                throw SQLiteError(code: status, message: String(cString: sqlite3_errmsg(handle)), context: sql)
+                throw failure(context)
             }
-            try row(Row(statement: statement))
+            guard try row(Row(statement: statement)) else { return }
         }
+    }
+
+    /// The connection's last error.
+    private func failure(_ context: String) -> SQLiteError {
+        SQLiteError(
+            code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), context: context)
     }
 
     /// Reads the columns of the current row.

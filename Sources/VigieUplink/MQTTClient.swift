@@ -212,10 +212,26 @@ public final class MQTTClient: Sendable {
                 handle.pointer, &mid, topic, Int32($0.count), $0.baseAddress, Int32(qos), retain, properties)
         }
         guard status == MOSQ_ERR_SUCCESS.rawValue else {
-            if status == MOSQ_ERR_NO_CONN.rawValue { throw .notConnected }
-            throw .publishFailed(String(cString: mosquitto_strerror(status)))
+            let text = String(cString: mosquitto_strerror(status))
+            switch status {
+            case MOSQ_ERR_NO_CONN.rawValue:
+                throw .notConnected
+            case MOSQ_ERR_OVERSIZE_PACKET.rawValue, MOSQ_ERR_PAYLOAD_SIZE.rawValue:
+                throw .unpublishable("\(text) (\(payload.count) bytes on \(topic.prefix(200)))")
+            case MOSQ_ERR_INVAL.rawValue, MOSQ_ERR_MALFORMED_UTF8.rawValue:
+                throw .unpublishable("\(text) (topic \(topic.prefix(200)))")
+            default:
+                throw .publishFailed(text)
+            }
         }
         return mid
+    }
+
+    /// An MQTT 5 reason code in words (a PUBACK's, a CONNACK's), with its number.
+    public static func reasonText(_ code: Int32) -> String {
+        let hex = "0x" + String(code, radix: 16, uppercase: true)
+        guard let text = mosquitto_reason_string(code) else { return "reason code \(hex)" }
+        return "\(String(cString: text)) (\(hex))"
     }
 
     /// Stops the I/O thread. With `final`, first publishes that retained message and waits up to `timeout`

@@ -4,6 +4,9 @@ public enum MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidOption(String)
     case tls(String)
     case publishFailed(String)
+    /// The message itself cannot be published, now or later: larger than the broker takes (the Maximum Packet
+    /// Size of its CONNACK) or than MQTT allows, or an invalid topic. Its item is quarantined.
+    case unpublishable(String)
     case notConnected
 
     public var description: String {
@@ -12,6 +15,7 @@ public enum MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidOption(let reason): "MQTT: \(reason)"
         case .tls(let reason): "MQTT TLS: \(reason)"
         case .publishFailed(let reason): "MQTT publish failed: \(reason)"
+        case .unpublishable(let reason): "MQTT: the message cannot be published: \(reason)"
         case .notConnected: "MQTT: not connected"
         }
     }

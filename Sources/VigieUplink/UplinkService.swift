@@ -9,9 +9,12 @@ import VigieCore
 /// Reports to the centre: retained status with a last will, events and snapshots through the durable outbox
 /// (store-and-forward), telemetry, and commands with replies.
 ///
-/// Every event is committed to the outbox before it is published and removed only on the broker's
-/// acknowledgement; after a reconnect the outbox is re-published from the start, highest priority first,
-/// oldest first within a priority. Delivery is at least once: the centre de-duplicates by event id.
+/// An event is published as soon as it is raised, while a writer thread commits it to the outbox (the link never
+/// waits on the disk); it leaves the outbox when both its commit and the broker's acknowledgement are done. After
+/// a reconnect the outbox is published again from the start, highest priority first, oldest first within a
+/// priority. Delivery is at least once: the centre de-duplicates by event id. While the disk fails, events are
+/// kept in memory (bounded) and delivered from there; an item the broker refuses, or that cannot be published,
+/// is quarantined (kept in the outbox, never offered again) instead of blocking the ones behind it.
 public actor UplinkService {
     /// Handles a validated command; returns the reply payload (use `CommandReply`).
     public typealias CommandHandler = @Sendable (CommandRequest) async -> [UInt8]
@@ -32,6 +35,20 @@ public actor UplinkService {
         }
     }
 
+    /// How the uplink copes with its disk.
+    public struct StorageOptions: Sendable {
+        /// The most it keeps in memory of items not yet committed (while the disk fails, what it delivers from).
+        public var memory = DeliveryLedger.Limits()
+        /// Delays between attempts to write while the disk fails.
+        public var retry = Backoff(initial: 0.5, maximum: 30)
+        /// Seconds writes must work again before a storage fault is over (`storage_recovered`).
+        public var settle = 10.0
+        /// Seconds between two `outbox_overflow` reports, and between two `outbox_quarantine` reports, at least.
+        public var reportInterval = 60.0
+
+        public init() {}
+    }
+
     public nonisolated let topics: Topics
     private let identity: Identity
     private let settings: UplinkSettings
@@ -40,15 +57,14 @@ public actor UplinkService {
     private let logger: Logger
     private let boot: Int64
     private let started = ContinuousClock.now
-    private nonisolated let ids = Mutex(EventIDGenerator())
-    /// What the full outbox dropped, waiting to be reported; `scheduled` when a task will report it.
-    private nonisolated let overflow = Mutex((report: OutboxOverflowReport(), scheduled: false))
+    /// Items on their way: numbered in memory, committed by a writer thread, published here.
+    private let queue: DeliveryQueue
     private var commandHandler: CommandHandler?
     private var telemetrySource: (@Sendable () -> TelemetrySample)?
-    private var inflight: [Int32: Int64] = [:]
-    private var inflightIDs: Set<Int64> = []
-    /// Items the broker refused on this connection (PUBACK ≥ 0x80): kept, retried after the next reconnect.
-    private var refusedIDs: Set<Int64> = []
+    /// What each message in flight is (`motion`, `snapshot`, …), for a refusal's report.
+    private var labels: [Int32: String] = [:]
+    /// Reading the outbox failed: said once until it works again.
+    private var readFailing = false
     /// Message ids whose acknowledgement someone is waiting for (the `offline` status at shutdown).
     private var acknowledgedMids: Set<Int32> = []
     private var connected = false
@@ -59,10 +75,17 @@ public actor UplinkService {
     /// Commands refused since the last one that ran, per episode (`rate_limited <name>` or `busy`): the first
     /// refusal is logged, the rest are counted, so a flood makes two log lines, not one per message.
     private var refusals: [String: Int] = [:]
+    /// Told of each item the broker accepted, with its topic and payload as published (for measurements:
+    /// `vigie-bench uplink`); the items in flight it watches.
+    private var deliveryObserver: (@Sendable (_ topic: String, _ payload: [UInt8]) -> Void)?
+    private var observed: [Int32: OutboxItem] = [:]
     /// QoS 1 messages in flight at once.
     public static let window = 64
 
-    public init(identity: Identity, settings: UplinkSettings, outbox: any Outbox, logger: Logger) throws {
+    public init(
+        identity: Identity, settings: UplinkSettings, outbox: any Outbox, logger: Logger,
+        storage: StorageOptions = StorageOptions()
+    ) throws {
         self.identity = identity
         self.settings = settings
         self.outbox = outbox
@@ -70,6 +93,8 @@ public actor UplinkService {
         self.topics = Topics(deviceID: identity.deviceID)
         self.gate = CommandGate(settings: settings)
         self.boot = try outbox.nextBoot()
+        queue = try DeliveryQueue(
+            outbox: outbox, topics: topics, deviceID: identity.deviceID, options: storage, logger: logger)
         var options = MQTTClient.Options(clientID: "vigie-\(identity.deviceID)", brokers: settings.brokers)
         options.keepalive = settings.keepalive
         options.username = settings.username
@@ -84,88 +109,38 @@ public actor UplinkService {
         client = try MQTTClient(options: options)
     }
 
+    deinit { queue.stopWriter() }
+
     /// Sets what answers commands and what telemetry reports. Call before `run()`.
     public func configure(commands: @escaping CommandHandler, telemetry: @escaping @Sendable () -> TelemetrySample) {
         commandHandler = commands
         telemetrySource = telemetry
     }
 
-    /// Stores an event (and its snapshot) durably, then publishes it if the link is up. Safe from any thread;
-    /// returns once the event is on disk. Returns the event id.
+    /// Calls `observer` on the service's actor each time the broker accepts an item (PUBACK below 0x80), for
+    /// measurements. It must be quick. Call before `run()`.
+    public func observeDeliveries(_ observer: @escaping @Sendable (_ topic: String, _ payload: [UInt8]) -> Void) {
+        deliveryObserver = observer
+    }
+
+    /// Raises an event: numbers it, publishes it at once if the link is up, and has it committed to the outbox
+    /// meanwhile. Never waits on the disk (nor fails because of it: while the disk fails, the event is kept in
+    /// memory and delivered from there). Safe from any thread. Returns the event id.
     @discardableResult
-    public nonisolated func raise(_ event: UplinkEvent, millis: Int64? = nil) throws -> String {
-        let now = millis ?? Self.nowMillis()
-        let id = ids.withLock { $0.next(millis: now) }
-        let topics = self.topics
-        let deviceID = identity.deviceID
-        try outbox.enqueue { sequence in
-            let snapshotTopic = event.snapshot == nil ? nil : topics.snapshot(id)
-            var items = [
-                OutboxItem(
-                    topic: topics.event(event.kind),
-                    payload: event.payload(
-                        id: id, sequence: sequence, millis: now, deviceID: deviceID, snapshotTopic: snapshotTopic),
-                    priority: event.priority, kind: .event, createdAt: now)
-            ]
-            if let snapshot = event.snapshot, let snapshotTopic {
-                items.append(
-                    OutboxItem(
-                        topic: snapshotTopic, payload: snapshot, priority: event.priority, kind: .snapshot,
-                        createdAt: now))
-            }
-            return items
-        }
-        noteDrops(byReport: event.kind == OutboxOverflowReport.kind, millis: now)
-        Task { await self.pump() }
-        return id
+    public nonisolated func raise(_ event: UplinkEvent, millis: Int64? = nil) -> String {
+        queue.raise(event, millis: millis)
     }
 
     /// Publishes a masked snapshot that belongs to no event (the `snapshot` command), through the outbox. It has
     /// an id of its own and uses no event sequence number.
-    public nonisolated func sendSnapshot(_ jpeg: [UInt8]) throws -> (id: String, topic: String) {
-        let now = Self.nowMillis()
-        let id = ids.withLock { $0.next(millis: now) }
-        let topic = topics.snapshot(id)
-        try outbox.store([
-            OutboxItem(topic: topic, payload: jpeg, priority: Priority.routine, kind: .snapshot, createdAt: now)
-        ])
-        noteDrops(byReport: false, millis: now)
-        Task { await self.pump() }
-        return (id, topic)
+    public nonisolated func sendSnapshot(_ jpeg: [UInt8]) -> (id: String, topic: String) {
+        queue.send(snapshot: jpeg)
     }
 
-    // MARK: - Outbox overflow
-
-    /// Counts what the outbox just dropped to make room, and reports it when a report is due.
-    private nonisolated func noteDrops(byReport: Bool, millis: Int64) {
-        let drops = outbox.takeDropped()
-        guard !drops.isEmpty else { return }
-        overflow.withLock { $0.report.add(drops, byReport: byReport) }
-        if !byReport { reportOverflow(millis: millis, woken: false) }
-    }
-
-    /// Raises `outbox_overflow` if one is due, else makes sure a task will when it is.
-    private nonisolated func reportOverflow(millis: Int64, woken: Bool) {
-        let (event, wake) = overflow.withLock { state -> (UplinkEvent?, Int64?) in
-            if woken { state.scheduled = false }
-            if let event = state.report.report(at: millis) { return (event, nil) }
-            guard let due = state.report.due, !state.scheduled else { return (nil, nil) }
-            state.scheduled = true
-            return (nil, due)
-        }
-        if let event {
-            do {
-                try raise(event, millis: millis)
-            } catch {
-                logger.error("outbox overflow not stored", metadata: ["error": "\(error)"])
-            }
-        }
-        if let wake {
-            Task {
-                try? await Task.sleep(for: .milliseconds(max(0, wake - Self.nowMillis())))
-                self.reportOverflow(millis: Self.nowMillis(), woken: true)
-            }
-        }
+    /// Waits up to `timeout` until everything raised so far is committed to the outbox (or was delivered while
+    /// the disk failed). Returns whether it is.
+    public func flush(timeout: Duration = .seconds(10)) async -> Bool {
+        await queue.flush(timeout: timeout)
     }
 
     /// Connects and serves until `shutdown()`.
@@ -180,21 +155,27 @@ public actor UplinkService {
         }
         client.start()
         let telemetry = Task { await self.telemetryLoop() }
-        defer { telemetry.cancel() }
+        let wakes = queue.wakes
+        let publisher = Task {
+            for await _ in wakes { self.pump() }
+        }
+        defer {
+            telemetry.cancel()
+            publisher.cancel()
+        }
         for await event in client.events {
             await handle(event)
         }
     }
 
-    /// Delivers what is waiting (for up to `drain` seconds), publishes the retained `offline` status, then
-    /// disconnects cleanly (the broker drops the last will). What is not delivered stays in the outbox.
+    /// Delivers what is waiting (for up to `drain` seconds), publishes the retained `offline` status, disconnects
+    /// cleanly (the broker drops the last will), then commits what is still in memory and stops the writer. What
+    /// is not delivered stays in the outbox.
     public func shutdown(drain: Double = 3) async {
         let clock = ContinuousClock()
-        let deadline = clock.now + .milliseconds(Int(drain * 1000))
-        // Items the broker refused on this connection will not go before a reconnection: do not wait for them.
-        while connected && outboxDepth() > refusedIDs.count && clock.now < deadline {
+        _ = await Poll.until(timeout: .milliseconds(Int(drain * 1000)), every: .milliseconds(20)) {
             pump()
-            try? await Task.sleep(for: .milliseconds(20))
+            return !connected || !hasUndelivered
         }
         let offline = Self.status("offline", identity: identity, boot: boot, armed: nil)
         if connected, let mid = try? client.publish(topic: topics.status, payload: offline, qos: 1, retain: true) {
@@ -205,12 +186,30 @@ public actor UplinkService {
             }
         }
         client.stop()
-        logger.notice("uplink stopped", metadata: ["outbox": "\((try? outbox.count()) ?? -1)"])
+        await queue.close(timeout: .seconds(5))
+        logger.notice("uplink stopped", metadata: ["outbox": "\(outboxDepth())"])
     }
 
     public var isConnected: Bool { connected }
 
-    public nonisolated func outboxDepth() -> Int { (try? outbox.count()) ?? -1 }
+    /// Items waiting to be delivered: in the outbox (less those delivered and not yet removed) and only in memory.
+    /// -1 when the outbox cannot be read.
+    public nonisolated func outboxDepth() -> Int {
+        let (held, delivered) = queue.state.withLock { ($0.ledger.held.items, $0.ledger.deliveredInOutbox) }
+        guard let stored = try? outbox.count() else { return -1 }
+        return max(0, stored - delivered) + held
+    }
+
+    /// Items set aside for good: in the outbox, or in memory while the disk fails.
+    public nonisolated func quarantinedCount() -> Int {
+        let inMemory = queue.state.withLock { $0.ledger.quarantinedCount }
+        return max((try? outbox.quarantinedCount()) ?? 0, inMemory)
+    }
+
+    /// Something raised is not yet delivered: in memory, in flight, or perhaps in the outbox.
+    private var hasUndelivered: Bool {
+        queue.state.withLock { $0.ledger.undelivered > 0 || $0.ledger.inFlight > 0 || $0.ledger.backlog }
+    }
 
     // MARK: - Events from the client
 
@@ -219,9 +218,7 @@ public actor UplinkService {
         case .connected(let broker, let version):
             connected = true
             self.version = version
-            inflight.removeAll()
-            inflightIDs.removeAll()
-            refusedIDs.removeAll()
+            linkReset()
             logger.notice(
                 "uplink connected",
                 metadata: ["broker": "\(broker)", "protocol": "MQTT \(version)", "outbox": "\(outboxDepth())"])
@@ -234,28 +231,22 @@ public actor UplinkService {
             logger.warning("uplink cannot connect", metadata: ["broker": "\(broker)", "reason": "\(reason)"])
         case .disconnected(let reason):
             connected = false
-            inflight.removeAll()
-            inflightIDs.removeAll()
+            linkReset()
             let level: Logger.Level = reason == "stopped" ? .info : .warning
             logger.log(
                 level: level, "uplink disconnected", metadata: ["reason": "\(reason)", "outbox": "\(outboxDepth())"])
         case .acknowledged(let mid, let reason):
             acknowledgedMids.insert(mid)
             if acknowledgedMids.count > 256 { acknowledgedMids.removeAll() }
-            guard let id = inflight.removeValue(forKey: mid) else { return }
-            inflightIDs.remove(id)
-            if reason >= 0x80 {
-                // Refused (an ACL, a quota, a size limit): keep it, say so loudly, try again after a reconnect.
-                refusedIDs.insert(id)
-                logger.error(
-                    "broker refused an item; kept in the outbox", metadata: ["item": "\(id)", "reason": "\(reason)"])
-            } else {
-                do {
-                    try outbox.remove(id)
-                } catch {
-                    logger.error("outbox: cannot remove a delivered item", metadata: ["error": "\(error)"])
-                }
+            let label = labels.removeValue(forKey: mid)
+            let item = observed.removeValue(forKey: mid)
+            let answer = queue.state.withLock {
+                $0.ledger.acknowledged(mid, reason: reason) { "refused by the broker: \(MQTTClient.reasonText($0))" }
             }
+            // Over MQTT 3.1.1 there is no refusal: a 3.1.1 broker cannot refuse a message (see docs/mqtt.md).
+            if case .refused(let id) = answer { reportQuarantine(id, label: label ?? "item") }
+            if case .delivered = answer, let item { deliveryObserver?(item.topic, item.payload) }
+            queue.pokeWriter()
             pump()
         case .messageDropped(let topic, let bytes):
             logger.warning("incoming message too large; dropped", metadata: ["topic": "\(topic)", "bytes": "\(bytes)"])
@@ -264,33 +255,70 @@ public actor UplinkService {
         }
     }
 
-    /// Publishes waiting items until the window is full.
+    /// The connection began or ended: what was in flight is offered again.
+    private func linkReset() {
+        queue.state.withLock { $0.ledger.linkReset() }
+        labels.removeAll()
+        observed.removeAll()
+    }
+
+    /// Publishes waiting items, from memory and from the outbox, until the window is full. Quarantines an item
+    /// that cannot be published and goes on with the next.
     private func pump() {
-        guard connected, inflight.count < Self.window else { return }
-        let items: [StoredItem]
-        do {
-            items = try outbox.pending(limit: Self.window + inflight.count + refusedIDs.count)
-        } catch {
-            logger.error("outbox unreadable", metadata: ["error": "\(error)"])
-            return
+        guard connected else { return }
+        let room = Self.window - queue.state.withLock { $0.ledger.inFlight }
+        guard room > 0 else { return }
+        let plan = queue.state.withLock { $0.ledger.plan(limit: room) }
+        var stored: [StoredItem]?
+        if let read = plan.read {
+            do {
+                stored = try outbox.pending(limit: read.limit, excluding: read.excluding)
+                if readFailing {
+                    readFailing = false
+                    logger.notice("outbox readable again")
+                }
+            } catch {
+                // What memory holds still goes; the outbox is read again on the next round.
+                if !readFailing { logger.error("outbox unreadable", metadata: ["error": "\(error)"]) }
+                readFailing = true
+            }
         }
+        let chosen = queue.state.withLock { $0.ledger.choose(plan, stored: stored, limit: room) }
         let now = Self.nowMillis()
         let historicalAfterMillis = Int64(settings.historicalAfter * 1000)
-        for stored in items where !inflightIDs.contains(stored.id) && !refusedIDs.contains(stored.id) {
-            guard inflight.count < Self.window else { break }
-            var payload = stored.item.payload
-            if stored.item.kind == .event && now - stored.item.createdAt > historicalAfterMillis {
+        for (index, next) in chosen.enumerated() {
+            var payload = next.item.payload
+            if next.item.kind == .event && now - next.item.createdAt > historicalAfterMillis {
                 payload = UplinkEvent.markHistorical(payload)
             }
-            do {
-                let mid = try client.publish(topic: stored.item.topic, payload: payload, qos: 1)
-                inflight[mid] = stored.id
-                inflightIDs.insert(stored.id)
+            let label = OutboxItem.label(kind: next.item.kind, topic: next.item.topic)
+            do throws(MQTTError) {
+                let mid = try client.publish(topic: next.item.topic, payload: payload, qos: 1)
+                queue.state.withLock { $0.ledger.published(next.id, message: mid) }
+                labels[mid] = label
+                if deliveryObserver != nil { observed[mid] = next.item }
+            } catch .unpublishable(let reason) {
+                queue.state.withLock { $0.ledger.quarantine(next.id, reason: "cannot be published: \(reason)") }
+                reportQuarantine(next.id, label: label)
             } catch {
-                // The link just dropped: the item stays in the outbox and goes again after the reconnect.
+                // The link dropped (or the client is short of memory): offered again on the next round.
+                queue.state.withLock { ledger in
+                    for skipped in chosen[index...] { ledger.ledger.notPublished(skipped.id) }
+                }
                 return
             }
         }
+    }
+
+    /// Tells of an item the ledger quarantined (it writes it to the outbox as such): in the log, and throttled, in
+    /// an `outbox_quarantine` event.
+    private func reportQuarantine(_ id: Int64, label: String) {
+        let reason = queue.state.withLock { $0.ledger.quarantineReason(id) } ?? "quarantined"
+        logger.error(
+            "item quarantined: kept in the outbox, not offered again",
+            metadata: ["item": "\(id)", "what": "\(label)", "reason": "\(reason)"])
+        queue.noteQuarantine(label: label, reason: reason, millis: Self.nowMillis())
+        queue.pokeWriter()
     }
 
     /// Validates a command and decides at once whether it runs. Malformed commands, `rate_limited` and `busy`
@@ -384,7 +412,7 @@ public actor UplinkService {
             guard connected, let telemetrySource else { continue }
             var sample = telemetrySource()
             sample.uptimeSeconds = Double((ContinuousClock.now - started).components.seconds)
-            sample.outboxRefused = refusedIDs.count
+            sample.outboxQuarantined = quarantinedCount()
             let payload = sample.json(
                 deviceID: identity.deviceID, millis: Self.nowMillis(), outboxDepth: outboxDepth(), link: "online",
                 protocol: version)

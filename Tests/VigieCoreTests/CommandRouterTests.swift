@@ -207,13 +207,13 @@ struct UplinkHelperTests {
         #expect(backoff.next(using: &random) < 0.61)
     }
 
-    @Test func telemetryCarriesRefusedItemsWhenTheUplinkSetsThem() throws {
+    @Test func telemetryCarriesQuarantinedItemsWhenTheUplinkSetsThem() throws {
         var sample = TelemetrySample()
         let without = try JSON.parse(sample.json(deviceID: "d", millis: 0, outboxDepth: 4, link: "online"))
-        #expect(without["outbox_depth"]?.intValue == 4 && without["outbox_refused"] == nil)
-        sample.outboxRefused = 3
+        #expect(without["outbox_depth"]?.intValue == 4 && without["outbox_quarantined"] == nil)
+        sample.outboxQuarantined = 3
         let with = try JSON.parse(sample.json(deviceID: "d", millis: 0, outboxDepth: 4, link: "online"))
-        #expect(with["outbox_refused"]?.intValue == 3)
+        #expect(with["outbox_quarantined"]?.intValue == 3)
     }
 
     @Test func historicalMarking() throws {

@@ -50,3 +50,27 @@ struct OutboxOverflowReportTests {
         #expect(report.report(at: 1_000) != nil)
     }
 }
+
+@Suite("Quarantine report")
+struct QuarantineReportTests {
+    /// Told at once, then at most once per interval; a quarantined report calls for no other.
+    @Test func quarantinesAreToldOnceAndThrottled() {
+        var report = QuarantineReport(interval: 60_000)
+        report.add(label: "snapshot", reason: "cannot be published: message too large")
+        let first = report.report(at: 1_000)
+        #expect(first?.kind == "outbox_quarantine" && first?.priority == Priority.fault)
+        #expect(
+            OutboxOverflowReportTests.details(first) == [
+                "quarantined=1", "quarantined_snapshot=1", "reason=cannot be published: message too large",
+            ])
+        report.add(label: "outbox_quarantine", reason: "refused by the broker: Not authorized (0x87)")
+        #expect(report.due == nil, "the report itself was refused: no report about the report")
+        report.add(label: "motion", reason: "refused by the broker: Not authorized (0x87)")
+        #expect(report.report(at: 2_000) == nil)
+        #expect(
+            OutboxOverflowReportTests.details(report.report(at: 61_000)) == [
+                "quarantined=2", "quarantined_motion=1", "quarantined_outbox_quarantine=1",
+                "reason=refused by the broker: Not authorized (0x87)",
+            ])
+    }
+}

@@ -70,16 +70,22 @@ struct UplinkServiceTests {
     /// A full outbox drops low-priority items to make room and says so in an `outbox_overflow` event (fault
     /// priority, with how many and which kinds), raised through the same path as every event; no emergency is
     /// dropped, and a second drop soon after waits for the next report.
-    @Test func fullOutboxReportsWhatItDropped() throws {
+    @Test func fullOutboxReportsWhatItDropped() async throws {
         let folder = try temporaryFolder("overflow")
         var settings = UplinkSettings()
         settings.brokers = [BrokerURL("mqtt://127.0.0.1:1")!]
         let outbox = try SQLiteOutbox(directory: folder.path, maximumItems: 5, maximumBytes: 1 << 20)
         let uplink = try UplinkService(
             identity: Self.identity, settings: settings, outbox: outbox, logger: LogRecorder().logger)
-        for _ in 0..<4 { try uplink.raise(UplinkEvent(kind: "motion_end", priority: Priority.routine)) }
-        try uplink.raise(UplinkEvent(kind: "call", priority: Priority.emergency))
-        try uplink.raise(UplinkEvent(kind: "motion", priority: Priority.alert, snapshot: [0xFF, 0xD8, 0xFF, 0xD9]))
+        for _ in 0..<4 { uplink.raise(UplinkEvent(kind: "motion_end", priority: Priority.routine)) }
+        uplink.raise(UplinkEvent(kind: "call", priority: Priority.emergency))
+        uplink.raise(UplinkEvent(kind: "motion", priority: Priority.alert, snapshot: [0xFF, 0xD8, 0xFF, 0xD9]))
+        // The report is raised once the drops are committed, and committed in turn.
+        let reported = await waitFor(timeout: 10) {
+            ((try? outbox.pending(limit: 100)) ?? []).contains { $0.item.topic.hasSuffix("event/outbox_overflow") }
+        }
+        #expect(reported)
+        #expect(await uplink.flush())
         let reports = try outbox.pending(limit: 100).filter {
             $0.item.topic == "vigie/v1/unit-svc/event/outbox_overflow"
         }
@@ -95,8 +101,10 @@ struct UplinkServiceTests {
         #expect(left.count == 5)
 
         // Within the minute, more drops are counted but not yet reported.
-        try uplink.raise(UplinkEvent(kind: "motion", priority: Priority.alert))
+        uplink.raise(UplinkEvent(kind: "motion", priority: Priority.alert))
+        #expect(await uplink.flush())
         #expect(try outbox.pending(limit: 100).filter { $0.item.topic.hasSuffix("outbox_overflow") }.count == 1)
+        await uplink.shutdown(drain: 0)
     }
 
     /// Commands beyond the bound of commands in progress are answered `busy` at once and never run; once the

@@ -34,6 +34,22 @@ extension OutboxItem {
     }
 }
 
+extension OutboxItem {
+    /// The kinds of the events in which the unit tells its own losses and storage faults (`outbox_overflow`,
+    /// `outbox_quarantine`, `storage_fault`, `storage_recovered`). Bounds never drop them, as they never drop an
+    /// emergency: a report dropped by the bound it reports on would leave a gap in `seq` unexplained. They are
+    /// throttled where they are raised, so they cannot fill anything.
+    public static let reportKinds: Set<String> = [
+        OutboxOverflowReport.kind, QuarantineReport.kind, StorageHealth.faultKind, StorageHealth.recoveredKind,
+    ]
+
+    /// Never dropped to make room: an emergency, or a report of the unit's own losses (`reportKinds`).
+    public var isKeptPastBounds: Bool {
+        priority >= Priority.emergency
+            || (kind == .event && Self.reportKinds.contains(Self.label(kind: kind, topic: topic)))
+    }
+}
+
 /// Items the full-outbox policy dropped, counted by what they were (`motion`, `motion_end`, `snapshot`, …).
 public struct OutboxDrops: Sendable, Hashable {
     public private(set) var counts: [String: Int] = [:]
@@ -60,7 +76,8 @@ public enum Priority {
 
 /// A stored item with its place in the outbox.
 public struct StoredItem: Sendable, Hashable {
-    /// Unique and increasing: the order items were stored in.
+    /// Unique and increasing: the order items were raised in. Given by the uplink when the item is raised (so
+    /// that it names the item in memory before it is committed) and kept by the outbox.
     public var id: Int64
     public var item: OutboxItem
 
@@ -70,25 +87,88 @@ public struct StoredItem: Sendable, Hashable {
     }
 }
 
-/// Durable store-and-forward queue: an item is committed to disk before it is published and removed only when
-/// the broker has acknowledged it. Implementations are thread-safe.
+/// What one commit changes in the outbox, applied all at once or not at all (except removals, see `Outbox`).
+public struct OutboxBatch: Sendable, Hashable {
+    /// Items to add, with the ids the uplink gave them, in that order.
+    public var items: [StoredItem] = []
+    /// Items to set aside for good (added in this batch or before), with why: they stay in the outbox but are
+    /// never offered again.
+    public var quarantines: [Int64: String] = [:]
+    /// Delivered items to remove.
+    public var removals: [Int64] = []
+    /// The event sequence counter moves up to this number (never down): the last event raised so far.
+    public var sequence: Int64?
+
+    public init(
+        items: [StoredItem] = [], quarantines: [Int64: String] = [:], removals: [Int64] = [], sequence: Int64? = nil
+    ) {
+        self.items = items
+        self.quarantines = quarantines
+        self.removals = removals
+        self.sequence = sequence
+    }
+
+    public var isEmpty: Bool { items.isEmpty && quarantines.isEmpty && removals.isEmpty && sequence == nil }
+
+    /// The removals alone, and the rest: written apart while the disk fails, so that a full disk frees room before
+    /// anything is added.
+    public var split: (removals: OutboxBatch, rest: OutboxBatch) {
+        (OutboxBatch(removals: removals), OutboxBatch(items: items, quarantines: quarantines, sequence: sequence))
+    }
+}
+
+/// What a commit could not do although the commit itself succeeded.
+public struct OutboxWriteResult: Sendable, Hashable {
+    /// Removals that failed (the items stay in the outbox), and why the first of them failed.
+    public var failedRemovals: Set<Int64> = []
+    public var removalError: String?
+
+    public init(failedRemovals: Set<Int64> = [], removalError: String? = nil) {
+        self.failedRemovals = failedRemovals
+        self.removalError = removalError
+    }
+}
+
+/// Where the outbox's numbering stands, for the uplink to continue it.
+public struct OutboxCounters: Sendable, Hashable {
+    /// The sequence number of the last event stored (0 before the first).
+    public var sequence: Int64
+    /// The largest item id ever stored (ids are never used twice, even after removals).
+    public var item: Int64
+
+    public init(sequence: Int64, item: Int64) {
+        self.sequence = sequence
+        self.item = item
+    }
+}
+
+/// Durable store-and-forward queue: an item stays until the broker has acknowledged it (or the full-outbox
+/// policy drops it). The uplink numbers items and events itself, publishes an item while its commit is in
+/// flight, and commits batches from one writer thread; reads may come from another thread at the same time and
+/// must not wait for a commit in progress. Implementations are thread-safe.
 public protocol Outbox: Sendable {
-    /// Allocates the next event sequence number and stores what `build` makes of it, atomically (one commit).
-    /// Only events do this: the sequence counts events, so a gap the centre sees is a lost event.
-    /// - Returns: the sequence number.
+    /// Where the numbering stands: the uplink continues from there.
+    func counters() throws -> OutboxCounters
+    /// Applies `batch` in one commit: removals first (each on its own: one that fails leaves its item and is
+    /// reported in the result, the rest of the batch goes on), then the items, the quarantines and the sequence
+    /// counter, then the full-outbox policy. Throws if the commit fails, and then nothing of the batch is applied.
     @discardableResult
-    func enqueue(_ build: @Sendable (Int64) -> [OutboxItem]) throws -> Int64
-    /// Stores items that are not an event (a snapshot the centre asked for) in one commit, without using a
-    /// sequence number.
-    func store(_ items: [OutboxItem]) throws
+    func write(_ batch: OutboxBatch) throws -> OutboxWriteResult
     /// What the full-outbox policy dropped since the last call (then forgets it), for `outbox_overflow`.
     func takeDropped() -> OutboxDrops
-    /// Up to `limit` items, highest priority first, oldest first within a priority.
-    func pending(limit: Int) throws -> [StoredItem]
-    /// Forgets a delivered item.
-    func remove(_ id: Int64) throws
-    /// Items waiting.
+    /// Up to `limit` items to deliver (not quarantined, not in `excluding`), highest priority first, oldest
+    /// first within a priority. Skipping `excluding` (what the uplink already tracks) must not cost reading their
+    /// payloads.
+    func pending(limit: Int, excluding: Set<Int64>) throws -> [StoredItem]
+    /// Items waiting to be delivered (quarantined ones not counted).
     func count() throws -> Int
+    /// Items set aside by a quarantine.
+    func quarantinedCount() throws -> Int
     /// Increments and returns the boot counter (one per daemon start).
     func nextBoot() throws -> Int64
+}
+
+extension Outbox {
+    /// Up to `limit` items to deliver, highest priority first, oldest first within a priority.
+    public func pending(limit: Int) throws -> [StoredItem] { try pending(limit: limit, excluding: []) }
 }

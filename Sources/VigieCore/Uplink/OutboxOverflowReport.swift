@@ -9,42 +9,26 @@ public struct OutboxOverflowReport: Sendable {
     /// The event kind, `event/outbox_overflow`.
     public static let kind = "outbox_overflow"
 
-    /// Milliseconds between two reports, at least.
-    public let interval: Int64
-    private var waiting = OutboxDrops()
-    private var called = false
-    private var lastReport: Int64?
+    private var tally: ThrottledTally
 
-    public init(interval: Int64 = 60_000) {
-        precondition(interval >= 0)
-        self.interval = interval
-    }
+    public init(interval: Int64 = 60_000) { tally = ThrottledTally(interval: interval) }
+
+    /// Milliseconds between two reports, at least.
+    public var interval: Int64 { tally.interval }
 
     /// Counts dropped items; `byReport` when they were pushed out by storing a report.
-    public mutating func add(_ drops: OutboxDrops, byReport: Bool) {
-        guard !drops.isEmpty else { return }
-        waiting.add(drops)
-        if !byReport { called = true }
-    }
+    public mutating func add(_ drops: OutboxDrops, byReport: Bool) { tally.add(drops, byReport: byReport) }
 
     /// When the waiting drops may be reported (milliseconds since the epoch), or nil if none calls for a report.
-    public var due: Int64? {
-        guard called else { return nil }
-        return lastReport.map { $0 + interval } ?? .min
-    }
+    public var due: Int64? { tally.due }
 
     /// The event to raise at `millis`, if one is due; the drops it reports are then forgotten.
     public mutating func report(at millis: Int64) -> UplinkEvent? {
-        guard let due else { return nil }
-        // A clock stepped back must not hold reports for as long as it stepped.
-        guard millis >= due || millis < (lastReport ?? .min) else { return nil }
-        var details = [(key: "dropped", value: "\(waiting.total)")]
-        for (label, count) in waiting.counts.sorted(by: { $0.key < $1.key }) {
+        guard let dropped = tally.take(at: millis) else { return nil }
+        var details = [(key: "dropped", value: "\(dropped.total)")]
+        for (label, count) in dropped.counts.sorted(by: { $0.key < $1.key }) {
             details.append((key: "dropped_\(label)", value: "\(count)"))
         }
-        waiting = OutboxDrops()
-        called = false
-        lastReport = millis
         return UplinkEvent(kind: Self.kind, priority: Priority.fault, details: details)
     }
 }

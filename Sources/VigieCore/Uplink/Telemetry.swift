@@ -10,9 +10,9 @@ public struct TelemetrySample: Sendable, Hashable {
     public var diskFreeBytes: Int64?
     public var uptimeSeconds = 0.0
     public var armed = true
-    /// Items the broker refused since the unit last connected (kept in the outbox, offered again after the next
-    /// connection); set by the uplink.
-    public var outboxRefused: Int?
+    /// Items quarantined: refused by the broker or impossible to publish, kept in the outbox and never offered
+    /// again; set by the uplink.
+    public var outboxQuarantined: Int?
 
     public init() {}
 
@@ -28,7 +28,7 @@ public struct TelemetrySample: Sendable, Hashable {
         if let cpuTemperature { json.number("cpu_temperature", cpuTemperature, decimals: 1) }
         if let diskFreeBytes { json.integer("disk_free_bytes", Int(diskFreeBytes)) }
         json.integer("outbox_depth", outboxDepth)
-        if let outboxRefused { json.integer("outbox_refused", outboxRefused) }
+        if let outboxQuarantined { json.integer("outbox_quarantined", outboxQuarantined) }
         json.number("uptime_s", uptimeSeconds, decimals: 1)
         json.string("link", link)
         if let `protocol` { json.string("protocol", `protocol`.rawValue) }

@@ -1,0 +1,187 @@
+import Logging
+import Synchronization
+import VigieCore
+
+/// The events and snapshots on their way to the centre, from `raise` to the broker's acknowledgement: numbered
+/// and held in memory at once (`DeliveryLedger`), committed to the outbox by a writer thread of its own
+/// (`OutboxWriter`), published by `UplinkService` meanwhile. Neither `raise` nor the link ever waits on the
+/// disk. It also tells the centre what the outbox dropped (`outbox_overflow`) and set aside
+/// (`outbox_quarantine`), through `raise` like any event.
+final class DeliveryQueue: Sendable {
+    /// What `raise` and the publishing side share, under one lock held for microseconds (no I/O inside).
+    struct State: Sendable {
+        var ledger: DeliveryLedger
+        var ids = EventIDGenerator()
+        var overflow: OutboxOverflowReport
+        var quarantines: QuarantineReport
+        /// A task will raise the report when it is due.
+        var overflowScheduled = false
+        var quarantineScheduled = false
+    }
+
+    let state: Mutex<State>
+    let outbox: any Outbox
+    let topics: Topics
+    private let deviceID: String
+    private let logger: Logger
+    /// Asks the publishing side to look for something to publish; one wake-up stands for many.
+    let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private let writer: OutboxWriter
+
+    init(outbox: any Outbox, topics: Topics, deviceID: String, options: UplinkService.StorageOptions, logger: Logger)
+        throws
+    {
+        let ledger = DeliveryLedger(counters: try outbox.counters(), limits: options.memory)
+        let interval = Int64(options.reportInterval * 1000)
+        state = Mutex(
+            State(
+                ledger: ledger, overflow: OutboxOverflowReport(interval: interval),
+                quarantines: QuarantineReport(interval: interval)))
+        self.outbox = outbox
+        self.topics = topics
+        self.deviceID = deviceID
+        self.logger = logger
+        (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        writer = OutboxWriter(outbox: outbox, options: options, logger: logger)
+        writer.start(self)
+    }
+
+    // MARK: - Adding
+
+    /// Numbers the event, keeps it (and its snapshot) in memory, hands it to the writer and wakes the publishing
+    /// side. Never waits on the disk. Returns the event id.
+    @discardableResult
+    func raise(_ event: UplinkEvent, millis: Int64?) -> String {
+        let now = millis ?? Self.nowMillis()
+        let topics = self.topics
+        let deviceID = self.deviceID
+        let (id, evicted) = state.withLock { state -> (String, OutboxDrops) in
+            let id = state.ids.next(millis: now)
+            state.ledger.add(event: true) { sequence in
+                let snapshotTopic = event.snapshot == nil ? nil : topics.snapshot(id)
+                var items = [
+                    OutboxItem(
+                        topic: topics.event(event.kind),
+                        payload: event.payload(
+                            id: id, sequence: sequence ?? 0, millis: now, deviceID: deviceID,
+                            snapshotTopic: snapshotTopic),
+                        priority: event.priority, kind: .event, createdAt: now)
+                ]
+                if let snapshot = event.snapshot, let snapshotTopic {
+                    items.append(
+                        OutboxItem(
+                            topic: snapshotTopic, payload: snapshot, priority: event.priority, kind: .snapshot,
+                            createdAt: now))
+                }
+                return items
+            }
+            return (id, state.ledger.takeEvicted())
+        }
+        added()
+        noteDrops(evicted, byReport: event.kind == OutboxOverflowReport.kind, millis: now)
+        return id
+    }
+
+    /// A masked snapshot that belongs to no event (the `snapshot` command): an id of its own, no sequence number.
+    func send(snapshot jpeg: [UInt8]) -> (id: String, topic: String) {
+        let now = Self.nowMillis()
+        let topics = self.topics
+        let (id, evicted) = state.withLock { state -> (String, OutboxDrops) in
+            let id = state.ids.next(millis: now)
+            state.ledger.add(event: false) { _ in
+                [
+                    OutboxItem(
+                        topic: topics.snapshot(id), payload: jpeg, priority: Priority.routine, kind: .snapshot,
+                        createdAt: now)
+                ]
+            }
+            return (id, state.ledger.takeEvicted())
+        }
+        added()
+        noteDrops(evicted, byReport: false, millis: now)
+        return (id, topics.snapshot(id))
+    }
+
+    private func added() {
+        writer.poke()
+        wake.yield()
+    }
+
+    /// Something changed that the writer must commit (a removal, a quarantine).
+    func pokeWriter() { writer.poke() }
+
+    /// Something may be ready to publish (items kept in memory while the disk failed, a retry).
+    func wakePublisher() { wake.yield() }
+
+    /// Waits until everything raised so far is committed (or delivered and forgotten while the disk failed),
+    /// for up to `timeout`. Returns whether it is.
+    func flush(timeout: Duration) async -> Bool {
+        writer.poke()
+        return await Poll.until(timeout: timeout, every: .milliseconds(5)) {
+            state.withLock { $0.ledger.isWritten }
+        }
+    }
+
+    /// Asks the writer to write what it can and stop, without waiting.
+    func stopWriter() { writer.stop() }
+
+    /// Writes what it can (for up to `timeout`), then stops the writer. What is only in memory then is lost.
+    func close(timeout: Duration) async {
+        writer.stop()
+        if !(await Poll.until(timeout: timeout, every: .milliseconds(5)) { writer.isStopped }) {
+            logger.error("outbox: the writer did not finish in time (disk stuck?); what it held is lost")
+        }
+        wake.finish()
+    }
+
+    // MARK: - Reports
+
+    /// Counts what the memory bounds or the full outbox dropped, and reports it when a report is due.
+    func noteDrops(_ drops: OutboxDrops, byReport: Bool, millis: Int64) {
+        guard !drops.isEmpty else { return }
+        state.withLock { $0.overflow.add(drops, byReport: byReport) }
+        if !byReport { reportOverflow(millis: millis, woken: false) }
+    }
+
+    /// Counts a quarantined item (`label`: what it is), and reports it when a report is due.
+    func noteQuarantine(label: String, reason: String, millis: Int64) {
+        state.withLock { $0.quarantines.add(label: label, reason: reason) }
+        reportQuarantines(millis: millis, woken: false)
+    }
+
+    /// Raises `outbox_overflow` if one is due, else makes sure a task will when it is.
+    private func reportOverflow(millis: Int64, woken: Bool) {
+        let (event, wake) = state.withLock { state -> (UplinkEvent?, Int64?) in
+            if woken { state.overflowScheduled = false }
+            if let event = state.overflow.report(at: millis) { return (event, nil) }
+            guard let due = state.overflow.due, !state.overflowScheduled else { return (nil, nil) }
+            state.overflowScheduled = true
+            return (nil, due)
+        }
+        if let event { raise(event, millis: millis) }
+        if let wake { later(wake) { self.reportOverflow(millis: $0, woken: true) } }
+    }
+
+    /// Raises `outbox_quarantine` if one is due, else makes sure a task will when it is.
+    private func reportQuarantines(millis: Int64, woken: Bool) {
+        let (event, wake) = state.withLock { state -> (UplinkEvent?, Int64?) in
+            if woken { state.quarantineScheduled = false }
+            if let event = state.quarantines.report(at: millis) { return (event, nil) }
+            guard let due = state.quarantines.due, !state.quarantineScheduled else { return (nil, nil) }
+            state.quarantineScheduled = true
+            return (nil, due)
+        }
+        if let event { raise(event, millis: millis) }
+        if let wake { later(wake) { self.reportQuarantines(millis: $0, woken: true) } }
+    }
+
+    private func later(_ millis: Int64, _ body: @escaping @Sendable (Int64) -> Void) {
+        Task {
+            try? await Task.sleep(for: .milliseconds(max(0, millis - Self.nowMillis())))
+            body(Self.nowMillis())
+        }
+    }
+
+    static func nowMillis() -> Int64 { UplinkService.nowMillis() }
+}
