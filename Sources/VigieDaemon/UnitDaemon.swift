@@ -203,11 +203,11 @@ public final class UnitDaemon: Sendable {
         guard let uplink, launch.testEvents > 0 else { return }
         for index in 1...launch.testEvents {
             if Task.isCancelled { return }
-            let id = uplink.raise(
+            let id = await uplink.raiseStored(
                 UplinkEvent(
                     kind: "test", priority: index % 10 == 0 ? Priority.emergency : Priority.alert,
                     details: [("n", "\(index)")]))
-            // Only after the raise returned: tools/powercut holds every event so announced to reach the centre.
+            // Only once stored: tools/powercut holds every event so announced to reach the centre.
             Self.writeStandardOutput("raised n=\(index) id=\(id)\n")
             try? await Task.sleep(for: .milliseconds(Int(launch.testEventInterval * 1000)))
         }

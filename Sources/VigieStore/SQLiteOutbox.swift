@@ -36,7 +36,7 @@ public final class SQLiteOutbox: Outbox {
                 created_ms INTEGER NOT NULL
             );
             CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-            INSERT OR IGNORE INTO counters VALUES ('sequence', 0), ('boot', 0);
+            INSERT OR IGNORE INTO counters VALUES ('sequence', 0), ('boot', 0), ('reservation', 0);
             """)
         // Outboxes made before quarantine existed gain its column (NULL: not quarantined).
         var columns: [String] = []
@@ -65,6 +65,9 @@ public final class SQLiteOutbox: Outbox {
             var counters = OutboxCounters(sequence: 0, item: 0)
             try database.query("SELECT value FROM counters WHERE name = 'sequence'") {
                 counters.sequence = $0.integer(0)
+            }
+            try database.query("SELECT value FROM counters WHERE name = 'reservation'") {
+                counters.reservation = $0.integer(0)
             }
             // AUTOINCREMENT remembers the largest id ever used, even once its row is gone.
             try database.query(
@@ -112,6 +115,11 @@ public final class SQLiteOutbox: Outbox {
                     try database.query(
                         "UPDATE counters SET value = max(value, ?) WHERE name = 'sequence'", [.integer(sequence)],
                         label: "sequence")
+                }
+                if let reservation = batch.reservation {
+                    try database.query(
+                        "UPDATE counters SET value = ? WHERE name = 'reservation'", [.integer(reservation)],
+                        label: "reservation")
                 }
                 return (result, try enforceBounds(database))
             }

@@ -17,6 +17,10 @@ final class DeliveryQueue: Sendable {
         /// A task will raise the report when it is due.
         var overflowScheduled = false
         var quarantineScheduled = false
+        /// `raiseStored` callers waiting for their item (the last of the event's) to be stored.
+        var waiters: [(item: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+        /// The writer has stopped: nothing more will be stored; waiters are let go.
+        var closed = false
     }
 
     let state: Mutex<State>
@@ -53,12 +57,47 @@ final class DeliveryQueue: Sendable {
     /// side. Never waits on the disk. Returns the event id.
     @discardableResult
     func raise(_ event: UplinkEvent, millis: Int64?) -> String {
+        add(event, millis: millis).id
+    }
+
+    /// Raises the event, then waits until it and its snapshot are stored (`DeliveryLedger.isStored`: committed,
+    /// acknowledged, or kept in memory after a failed commit). Publishing does not wait for this.
+    func raiseStored(_ event: UplinkEvent, millis: Int64?) async -> String {
+        let (id, last) = add(event, millis: millis)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.closed || state.ledger.isStored(last) { return true }
+                state.waiters.append((last, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        return id
+    }
+
+    /// Resumes the `raiseStored` callers whose items are stored now (all of them once the queue is closed).
+    func resumeStored() {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.waiters.isEmpty else { return [] }
+            var ready: [CheckedContinuation<Void, Never>] = []
+            state.waiters.removeAll { waiter in
+                guard state.closed || state.ledger.isStored(waiter.item) else { return false }
+                ready.append(waiter.continuation)
+                return true
+            }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    /// Numbers the event and adds its items; returns its id and the ledger id of its last item.
+    private func add(_ event: UplinkEvent, millis: Int64?) -> (id: String, last: Int64) {
         let now = millis ?? Self.nowMillis()
         let topics = self.topics
         let deviceID = self.deviceID
-        let (id, evicted) = state.withLock { state -> (String, OutboxDrops) in
+        let (id, last, evicted) = state.withLock { state -> (String, Int64, OutboxDrops) in
             let id = state.ids.next(millis: now)
-            state.ledger.add(event: true) { sequence in
+            let added = state.ledger.add(event: true) { sequence in
                 let snapshotTopic = event.snapshot == nil ? nil : topics.snapshot(id)
                 var items = [
                     OutboxItem(
@@ -76,11 +115,11 @@ final class DeliveryQueue: Sendable {
                 }
                 return items
             }
-            return (id, state.ledger.takeEvicted())
+            return (id, added.ids.last ?? 0, state.ledger.takeEvicted())
         }
         added()
         noteDrops(evicted, byReport: event.kind == OutboxOverflowReport.kind, millis: now)
-        return id
+        return (id, last)
     }
 
     /// A masked snapshot that belongs to no event (the `snapshot` command): an id of its own, no sequence number.
@@ -106,6 +145,7 @@ final class DeliveryQueue: Sendable {
     private func added() {
         writer.poke()
         wake.yield()
+        resumeStored()  // what the bounds dropped waits no more
     }
 
     /// Something changed that the writer must commit (a removal, a quarantine).
@@ -132,6 +172,8 @@ final class DeliveryQueue: Sendable {
         if !(await Poll.until(timeout: timeout, every: .milliseconds(5)) { writer.isStopped }) {
             logger.error("outbox: the writer did not finish in time (disk stuck?); what it held is lost")
         }
+        state.withLock { $0.closed = true }
+        resumeStored()
         wake.finish()
     }
 

@@ -104,7 +104,9 @@ final class OutboxWriter: Sendable {
             let now = clock.now
             if !storeFailing || now >= nextStore || finishing {
                 let retryRemovals = nextRemovalRetry.map { now >= $0 || finishing } ?? false
-                if let batch = queue.state.withLock({ $0.ledger.takeBatch(retryRemovals: retryRemovals) }) {
+                if let batch = queue.state.withLock({ 
+                    $0.ledger.takeBatch(retryRemovals: retryRemovals, finishing: finishing)
+                 }) {
                     if storeFailing && !batch.removals.isEmpty {
                         let (removals, rest) = batch.split
                         attempt(removals)
@@ -180,6 +182,7 @@ final class OutboxWriter: Sendable {
             }
             // Items kept in memory, or let go to the outbox: the publishing side may have more to do.
             queue.wakePublisher()
+            queue.resumeStored()
         }
 
         private mutating func failed(_ operation: StorageHealth.Operation, reason: String, millis: Int64) {

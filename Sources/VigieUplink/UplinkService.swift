@@ -125,10 +125,21 @@ public actor UplinkService {
 
     /// Raises an event: numbers it, publishes it at once if the link is up, and has it committed to the outbox
     /// meanwhile. Never waits on the disk (nor fails because of it: while the disk fails, the event is kept in
-    /// memory and delivered from there). Safe from any thread. Returns the event id.
+    /// memory and delivered from there). Safe from any thread. Returns the event id at once: until its commit
+    /// (a few milliseconds, one fsync shared with the events raised meanwhile) or its acknowledgement, a power cut
+    /// can lose it; `raiseStored` waits for that.
     @discardableResult
     public nonisolated func raise(_ event: UplinkEvent, millis: Int64? = nil) -> String {
         queue.raise(event, millis: millis)
+    }
+
+    /// Raises an event like `raise`, publishing it at once, and returns once it is stored: committed to the
+    /// outbox, or already acknowledged by the broker, whichever comes first; while the disk fails, once its failed
+    /// commit left it in memory (a `storage_fault` says so). From then on a power cut cannot lose it. For what must
+    /// not be lost even to a power cut an instant later (a call point's call); the camera, which must not wait,
+    /// uses `raise`.
+    public nonisolated func raiseStored(_ event: UplinkEvent, millis: Int64? = nil) async -> String {
+        await queue.raiseStored(event, millis: millis)
     }
 
     /// Publishes a masked snapshot that belongs to no event (the `snapshot` command), through the outbox. It has
@@ -246,6 +257,7 @@ public actor UplinkService {
             // Over MQTT 3.1.1 there is no refusal: a 3.1.1 broker cannot refuse a message (see docs/mqtt.md).
             if case .refused(let id) = answer { reportQuarantine(id, label: label ?? "item") }
             if case .delivered = answer, let item { deliveryObserver?(item.topic, item.payload) }
+            queue.resumeStored()
             queue.pokeWriter()
             pump()
         case .messageDropped(let topic, let bytes):

@@ -38,6 +38,13 @@ struct DeliveryLedgerTests {
         return chosen
     }
 
+    /// A ledger as the uplink has it once running: its first batch (the sequence reservation) committed.
+    static func started(counters: OutboxCounters, limits: DeliveryLedger.Limits = .init()) -> DeliveryLedger {
+        var ledger = DeliveryLedger(counters: counters, limits: limits)
+        if let batch = ledger.takeBatch(retryRemovals: false) { ledger.committed(batch) }
+        return ledger
+    }
+
     static func message(_ ledger: DeliveryLedger, _ id: Int64) -> Int32 { Int32(id * 100) }
 
     @Test func numberingContinuesTheOutboxAndCountsEventsOnly() {
@@ -63,7 +70,7 @@ struct DeliveryLedgerTests {
 
     /// Published at once, before its commit; it leaves only when both are done, in either order.
     @Test func itemLeavesWhenBothCommitAndAcknowledgementAreDone() {
-        var ledger = DeliveryLedger(counters: OutboxCounters(sequence: 0, item: 0))
+        var ledger = Self.started(counters: OutboxCounters(sequence: 0, item: 0))
         Self.raise(&ledger, "acked-first")
         Self.raise(&ledger, "committed-first")
         let plan = ledger.plan(limit: 64)
@@ -94,7 +101,7 @@ struct DeliveryLedgerTests {
     /// A committed item waiting for the link stays in memory (a burst or a short outage needs no read of the
     /// outbox), until the limits let it go: then the next plan reads it from the outbox.
     @Test func committedItemsAreLetGoOverTheLimitsAndReadBack() {
-        var ledger = DeliveryLedger(
+        var ledger = Self.started(
             counters: OutboxCounters(sequence: 0, item: 0), limits: DeliveryLedger.Limits(items: 2, bytes: 1 << 20))
         #expect(ledger.plan(limit: 64).read?.limit == 64, "at the start the outbox may hold anything")
         #expect(Self.publish(&ledger, stored: []).isEmpty)
@@ -116,7 +123,7 @@ struct DeliveryLedgerTests {
 
     /// A read begun before an item was let go must not clear the backlog: that item would never be offered.
     @Test func staleReadKeepsTheBacklog() {
-        var ledger = DeliveryLedger(
+        var ledger = Self.started(
             counters: OutboxCounters(sequence: 0, item: 0), limits: DeliveryLedger.Limits(items: 1, bytes: 1 << 20))
         Self.raise(&ledger, "a")
         ledger.committed(ledger.takeBatch(retryRemovals: false)!)
@@ -130,7 +137,7 @@ struct DeliveryLedgerTests {
 
     /// Highest priority first, oldest first within a priority, across memory and the outbox.
     @Test func memoryAndOutboxAreMergedInDeliveryOrder() {
-        var ledger = DeliveryLedger(counters: OutboxCounters(sequence: 2, item: 2))
+        var ledger = Self.started(counters: OutboxCounters(sequence: 2, item: 2))
         let stored = [
             StoredItem(id: 1, item: Self.item("old-alert")),
             StoredItem(id: 2, item: Self.item("old-routine", priority: Priority.routine)),
@@ -147,7 +154,7 @@ struct DeliveryLedgerTests {
 
     /// The plan picks the first items in delivery order however many wait.
     @Test func planPicksTheFirstInDeliveryOrder() {
-        var ledger = DeliveryLedger(counters: OutboxCounters(sequence: 0, item: 0))
+        var ledger = Self.started(counters: OutboxCounters(sequence: 0, item: 0))
         let priorities = [10, 50, 100, 40, 50, 10, 100, 50, 40, 10, 50, 100]
         for (index, priority) in priorities.enumerated() { Self.raise(&ledger, "e\(index)", priority: priority) }
         let order = priorities.enumerated().sorted { a, b in
@@ -163,7 +170,7 @@ struct DeliveryLedgerTests {
     /// The broker acknowledged it: never offered again in this process, even while removing it from the outbox
     /// fails; the removal is retried only when the writer says so.
     @Test func deliveredItemIsNeverOfferedAgainWhileItsRemovalFails() {
-        var ledger = DeliveryLedger(counters: OutboxCounters(sequence: 0, item: 0))
+        var ledger = Self.started(counters: OutboxCounters(sequence: 0, item: 0))
         Self.raise(&ledger, "a")
         ledger.committed(ledger.takeBatch(retryRemovals: false)!)
         let stored = [StoredItem(id: 1, item: Self.item("a"))]
@@ -188,7 +195,7 @@ struct DeliveryLedgerTests {
     /// While the disk fails, items stay in memory and are delivered from there; one delivered meanwhile is not
     /// written afterwards; the rest is written in order once the disk works.
     @Test func failedCommitKeepsItemsInMemory() {
-        var ledger = DeliveryLedger(counters: OutboxCounters(sequence: 0, item: 0))
+        var ledger = Self.started(counters: OutboxCounters(sequence: 0, item: 0))
         Self.raise(&ledger, "a")
         Self.raise(&ledger, "b")
         let batch = ledger.takeBatch(retryRemovals: false)!
@@ -209,7 +216,7 @@ struct DeliveryLedgerTests {
     /// Over its bounds, memory drops the lowest priority first, a snapshot before an event, the oldest first;
     /// never an emergency, never what is in flight.
     @Test func memoryBoundsNeverDropEmergencies() {
-        var ledger = DeliveryLedger(
+        var ledger = Self.started(
             counters: OutboxCounters(sequence: 0, item: 0), limits: DeliveryLedger.Limits(items: 4, bytes: 1 << 20))
         ledger.failed(ledger.takeBatch(retryRemovals: false) ?? OutboxBatch())  // the disk fails
         Self.raise(&ledger, "flight", priority: Priority.routine)
@@ -230,7 +237,7 @@ struct DeliveryLedgerTests {
     /// The reports of the unit's own losses are kept past the bounds too: dropped, they would leave a gap
     /// unexplained.
     @Test func memoryBoundsKeepTheReportsOfLosses() {
-        var ledger = DeliveryLedger(
+        var ledger = Self.started(
             counters: OutboxCounters(sequence: 0, item: 0), limits: DeliveryLedger.Limits(items: 2, bytes: 1 << 20))
         ledger.failed(OutboxBatch())
         Self.raise(&ledger, "storage_fault", priority: Priority.fault)
@@ -244,7 +251,7 @@ struct DeliveryLedgerTests {
     /// A refused item is quarantined: not offered again, written to the outbox as such, and the items behind it
     /// go on.
     @Test func refusedItemIsQuarantinedAndTheRestGoesOn() {
-        var ledger = DeliveryLedger(counters: OutboxCounters(sequence: 0, item: 0))
+        var ledger = Self.started(counters: OutboxCounters(sequence: 0, item: 0))
         Self.raise(&ledger, "refused")
         Self.raise(&ledger, "next")
         #expect(Self.names(Self.publish(&ledger, limit: 1)) == ["refused"])
@@ -262,7 +269,7 @@ struct DeliveryLedgerTests {
 
     /// Quarantined while its commit was in flight: the quarantine is written with the next batch.
     @Test func quarantineDuringACommitIsWrittenAfterIt() {
-        var ledger = DeliveryLedger(counters: OutboxCounters(sequence: 0, item: 0))
+        var ledger = Self.started(counters: OutboxCounters(sequence: 0, item: 0))
         Self.raise(&ledger, "big", snapshot: 10)
         let batch = ledger.takeBatch(retryRemovals: false)!
         ledger.quarantine(2, reason: "too large")
@@ -272,7 +279,7 @@ struct DeliveryLedgerTests {
 
     /// A connection that ends forgets what was in flight: offered again, from memory or from the outbox.
     @Test func linkResetOffersInFlightItemsAgain() {
-        var ledger = DeliveryLedger(counters: OutboxCounters(sequence: 0, item: 0))
+        var ledger = Self.started(counters: OutboxCounters(sequence: 0, item: 0))
         Self.raise(&ledger, "a")
         Self.raise(&ledger, "b")
         _ = Self.publish(&ledger)
@@ -281,5 +288,64 @@ struct DeliveryLedgerTests {
         ledger.linkReset()
         #expect(ledger.inFlight == 0)
         #expect(Self.names(Self.publish(&ledger, stored: batch.items)) == ["a", "b"])
+    }
+
+    /// Numbers are reserved on disk before events go out uncommitted: an event beyond the reservation waits for
+    /// the commit that moves it, a crash skips what was reserved, a clean stop releases it.
+    @Test func sequenceNumbersAreReservedBeforeTheyGoOut() {
+        var ledger = DeliveryLedger(counters: OutboxCounters(sequence: 5, item: 5))
+        Self.raise(&ledger, "first")
+        #expect(Self.publish(&ledger).isEmpty, "number 6 is not reserved yet")
+        var batch = ledger.takeBatch(retryRemovals: false)
+        #expect(batch?.reservation == 6 + DeliveryLedger.reservationBlock)
+        #expect(batch?.sequence == 6)
+        ledger.committed(batch!)
+        #expect(Self.names(Self.publish(&ledger)) == ["first"])
+
+        // Over half the block used: the next batch moves the reservation; until then what lies beyond waits.
+        let block = DeliveryLedger.reservationBlock
+        for index in 0...(block / 2) { Self.raise(&ledger, "e\(index)") }  // numbers 7...135
+        batch = ledger.takeBatch(retryRemovals: false)
+        #expect(batch?.reservation == 135 + block)
+        ledger.committed(batch!)
+        for index in 0..<(block * 2) { Self.raise(&ledger, "late\(index)") }  // numbers 136...647
+        let published = Self.publish(&ledger, limit: 10_000)
+        #expect(published.count == Int(135 + block - 6), "numbers 7...391, the reservation, and not beyond")
+
+        // While the disk fails, delivering comes first.
+        ledger.failed(ledger.takeBatch(retryRemovals: false)!)
+        #expect(Self.publish(&ledger, limit: 10_000).count == Int(647 - 6) - published.count)
+
+        // A clean stop releases the reservation.
+        ledger.storageFailing = false
+        #expect(ledger.takeBatch(retryRemovals: false, finishing: true)?.reservation == 0)
+    }
+
+    @Test func afterACrashNumberingContinuesPastTheReservation() {
+        var ledger = Self.started(counters: OutboxCounters(sequence: 10, item: 12, reservation: 266))
+        let next = ledger.add(event: true) { _ in [Self.item("after")] }
+        #expect(next.sequence == 267, "numbers 11...266 may have gone out before the crash")
+    }
+
+    /// What `raiseStored` waits for: a commit, an acknowledgement, or a failed commit (kept in memory).
+    @Test func anItemIsStoredOnceCommittedAcknowledgedOrHeldAfterAFailedWrite() {
+        var ledger = Self.started(counters: OutboxCounters(sequence: 0, item: 0))
+        let committed = Self.raise(&ledger, "committed")
+        #expect(!ledger.isStored(committed))
+        ledger.committed(ledger.takeBatch(retryRemovals: false)!)
+        #expect(ledger.isStored(committed))
+        _ = Self.publish(&ledger)
+
+        let acknowledged = Self.raise(&ledger, "acknowledged")
+        _ = Self.publish(&ledger)
+        #expect(!ledger.isStored(acknowledged))
+        _ = ledger.acknowledged(Self.message(ledger, acknowledged), reason: 0)
+        #expect(ledger.isStored(acknowledged), "delivered before its commit")
+
+        let held = Self.raise(&ledger, "held")
+        let batch = ledger.takeBatch(retryRemovals: false)!
+        #expect(!ledger.isStored(held), "being written")
+        ledger.failed(batch)
+        #expect(ledger.isStored(held), "the disk fails: kept in memory, a storage_fault says so")
     }
 }

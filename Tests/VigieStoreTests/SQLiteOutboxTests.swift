@@ -121,6 +121,20 @@ struct SQLiteOutboxTests {
         #expect(try outbox.lastSequence() == 7)
     }
 
+    /// The reservation survives a reopening (a crash); 0 releases it (a clean stop).
+    @Test func sequenceReservationIsKeptUntilReleased() throws {
+        let directory = Self.directory()
+        do {
+            let outbox = try SQLiteOutbox(directory: directory)
+            #expect(try outbox.counters().reservation == 0)
+            try outbox.write(OutboxBatch(sequence: 3, reservation: 259))
+        }
+        let reopened = try SQLiteOutbox(directory: directory)
+        #expect(try reopened.counters() == OutboxCounters(sequence: 3, item: 0, reservation: 259))
+        try reopened.write(OutboxBatch(sequence: 4, reservation: 0))
+        #expect(try reopened.counters() == OutboxCounters(sequence: 4, item: 0, reservation: 0))
+    }
+
     @Test func fullOutboxDropsSnapshotsThenOldEventsButNeverEmergencies() throws {
         let outbox = try SQLiteOutbox(directory: Self.directory(), maximumItems: 4, maximumBytes: 1 << 20)
         var numbering = try Numbering(outbox)

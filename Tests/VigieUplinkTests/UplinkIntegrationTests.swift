@@ -185,7 +185,12 @@ struct UplinkIntegrationTests {
         try broker.start()
         try await deliveries(50, "after outage 1", first)
         first.kill()  // power cut in the middle of raising events
-        let raisedByFirst = try outbox.lastSequence()
+        // The numbers the first run committed, and those it had reserved: an event may have gone out numbered in
+        // between before its commit; the second run numbers past the reservation, so never the same number twice.
+        let counters = try outbox.counters()
+        let raisedByFirst = counters.sequence
+        #expect(counters.reservation > raisedByFirst, "a killed daemon leaves its reservation")
+        let skipped = (raisedByFirst + 1)...counters.reservation
 
         // Slower, so that it is still raising through the three steps of outages below (at least 6 s).
         let second = try DaemonProcess(arguments: raise(every: 6), log: log)
@@ -203,11 +208,18 @@ struct UplinkIntegrationTests {
         #expect(stale, "no event waited through outage 3")
         try broker.start()
         // The second run raises its 1000 test events (the camera's motion events take numbers too).
-        let raised = await waitFor(timeout: 90) { ((try? outbox.lastSequence()) ?? 0) >= raisedByFirst + 1000 }
+        let raised = await waitFor(timeout: 90) {
+            ((try? outbox.lastSequence()) ?? 0) >= counters.reservation + 1000
+        }
         #expect(raised, "the second run did not finish raising\n\(second.output.suffix(3000))")
+        /// Every number given to an event that was committed: all but those the first run may have left unused.
+        func expected(through last: Int64) -> Set<Int> {
+            Set((1...Int(last)).filter { !skipped.contains(Int64($0)) })
+        }
         let complete = await waitFor(timeout: 90) {
-            let last = Int((try? outbox.lastSequence()) ?? 0)
-            return Set(await inbox.messages.compactMap { $0.json?["seq"]?.intValue }).count >= last
+            let last = (try? outbox.lastSequence()) ?? 0
+            return Set(await inbox.messages.compactMap { $0.json?["seq"]?.intValue }).isSuperset(
+                of: expected(through: last))
         }
         #expect(second.terminate() == 0)
         let last = try outbox.lastSequence()
@@ -215,25 +227,28 @@ struct UplinkIntegrationTests {
         // What the daemon raised as it stopped (the camera's last motion_end) went out as it drained: the broker
         // acknowledged it, the subscriber may get it a moment after the daemon has exited.
         _ = await waitFor(timeout: 10) {
-            Set(await inbox.messages.compactMap { $0.json?["seq"]?.intValue }).isSuperset(of: 1...Int(last))
+            Set(await inbox.messages.compactMap { $0.json?["seq"]?.intValue }).isSuperset(of: expected(through: last))
         }
         let messages = await inbox.messages
         var seen: Set<Int> = []
-        // Order is checked on event ids (time-sortable), not on `seq`: an event published before its commit keeps
-        // its number only if the commit happens; after the SIGKILL the numbers of such events are given again
-        // (docs/mqtt.md, Store-and-forward), and on a loaded machine a commit can lag by hundreds of events.
+        // Order is checked on event ids (time-sortable), not on `seq`: the second run numbers past the first's
+        // reservation, and its stored events arrive among the first's.
         var ids: Set<String> = []
+        var numbered: [Int: Set<String>] = [:]  // seq → the ids that came with it
         var order: [Int: [String]] = [:]  // priority → event ids, first arrivals
         for message in messages {
             guard let json = message.json, let seq = json["seq"]?.intValue, let id = json["id"]?.stringValue,
                 let priority = json["priority"]?.intValue
             else { continue }
             seen.insert(seq)
+            numbered[seq, default: []].insert(id)
             if ids.insert(id).inserted { order[priority, default: []].append(id) }
         }
         #expect(complete)
-        let missing = Set(1...Int(last)).subtracting(seen)
+        let missing = expected(through: last).subtracting(seen)
         #expect(missing.isEmpty, "\(missing.count) events lost, e.g. \(missing.sorted().prefix(10))")
+        let reused = numbered.filter { $0.value.count > 1 }.keys.sorted()
+        #expect(reused.isEmpty, "numbers given to two events: \(reused.prefix(10))")
         for (priority, arrived) in order {
             #expect(arrived == arrived.sorted(), "priority \(priority) arrived out of order")
         }

@@ -4,7 +4,11 @@
 ///
 /// - Numbering: event sequence numbers and item ids continue from the outbox's counters, in memory, in the
 ///   order items are added, so an event can be published before its commit. The writer commits in that order
-///   and moves the durable sequence counter with each batch.
+///   and moves the durable sequence counter with each batch. Sequence numbers are also reserved on disk ahead
+///   of use (`reservationBlock`, renewed in an ordinary batch when half is used), so that a crash never gives a
+///   number again that an event published before its commit already had: after a crash, numbering continues
+///   past the reservation (the centre sees a gap across the boot, never the same number twice); a clean stop
+///   releases it (no gap).
 /// - Both flags: an item leaves the outbox only when its commit and its acknowledgement (PUBACK) are both done,
 ///   in either order.
 /// - Memory: an item stays here until it is delivered, committed or not, so that a burst or a short outage is
@@ -51,6 +55,10 @@ public struct DeliveryLedger: Sendable {
         var committed = false
         /// In a batch the writer is committing.
         var writing = false
+        /// A commit of it failed: the disk fails, it is kept here and delivered from here.
+        var writeFailed = false
+        /// The event's sequence number (its snapshot's too).
+        var sequence: Int64?
         /// The message id while published and not yet acknowledged.
         var message: Int32?
         var acknowledged = false
@@ -67,6 +75,11 @@ public struct DeliveryLedger: Sendable {
     private var lastItem: Int64
     /// The sequence number the outbox's counter has reached.
     private var durableSequence: Int64
+    /// The sequence numbers reserved on disk: an event numbered above it waits for the next commit before it is
+    /// published (unless the disk fails: delivering comes first).
+    private var reservation: Int64
+    /// Numbers reserved at a time, ahead of the last one given; renewed when half of them are used.
+    public static let reservationBlock: Int64 = 256
     private var entries: [Int64: Entry] = [:]
     /// Message id → item id, for every item in flight (from memory or from the outbox).
     private var inflight: [Int32: Int64] = [:]
@@ -97,6 +110,9 @@ public struct DeliveryLedger: Sendable {
         self.limits = limits
         lastSequence = counters.sequence
         durableSequence = counters.sequence
+        reservation = counters.reservation
+        // After a crash, the numbers reserved may have gone out with events whose commit was lost: never again.
+        lastSequence = max(counters.sequence, counters.reservation)
         lastItem = counters.item
     }
 
@@ -121,7 +137,7 @@ public struct DeliveryLedger: Sendable {
         for item in build(sequence) {
             lastItem += 1
             ids.append(lastItem)
-            replace(lastItem, with: Entry(item: item))
+            replace(lastItem, with: Entry(item: item, sequence: sequence))
         }
         evictOverLimits()
         return (sequence, ids)
@@ -171,7 +187,7 @@ public struct DeliveryLedger: Sendable {
         // The first `limit` in delivery order, without sorting everything: called on every acknowledgement, with
         // as many items waiting as a burst or an outage left (and `limit` often 1).
         var fromMemory: [StoredItem] = []
-        for (id, entry) in entries where entry.isPublishable && limit > 0 {
+        for (id, entry) in entries where mayPublish(entry) && limit > 0 {
             let next = StoredItem(id: id, item: entry.item)
             guard fromMemory.count < limit || Self.deliveryOrder(next, fromMemory[fromMemory.count - 1]) else {
                 continue
@@ -195,7 +211,7 @@ public struct DeliveryLedger: Sendable {
     /// every item the outbox holds.
     public mutating func choose(_ plan: PublishPlan, stored: [StoredItem]?, limit: Int) -> [StoredItem] {
         let untracked = (stored ?? []).filter { isUntracked($0.id) }
-        var candidates = plan.fromMemory.filter { entries[$0.id]?.isPublishable == true }
+        var candidates = plan.fromMemory.filter { entries[$0.id].map(mayPublish) == true }
         candidates += untracked
         candidates.sort(by: Self.deliveryOrder)
         let chosen = Array(candidates.prefix(limit))
@@ -222,6 +238,14 @@ public struct DeliveryLedger: Sendable {
     static func deliveryOrder(_ a: StoredItem, _ b: StoredItem) -> Bool {
         a.item.priority != b.item.priority ? a.item.priority > b.item.priority : a.id < b.id
     }
+
+    /// Publishable, and numbered within the durable reservation (or the disk fails).
+    private func mayPublish(_ entry: Entry) -> Bool {
+        entry.isPublishable && (storageFailing || (entry.sequence ?? 0) <= max(durableSequence, reservation))
+    }
+
+    /// The reservation must move ahead: less than half a block is left.
+    private var reservationDue: Bool { lastSequence + Self.reservationBlock / 2 > reservation }
 
     private func isUntracked(_ id: Int64) -> Bool {
         entries[id] == nil && !inflight.values.contains(id) && !isDelivered(id) && quarantined[id] == nil
@@ -299,8 +323,9 @@ public struct DeliveryLedger: Sendable {
 
     /// The next batch for the writer: every item not yet committed, in order (an item delivered while the disk
     /// fails is forgotten instead), the quarantines and removals waiting (failed removals only when
-    /// `retryRemovals`), and the sequence counter. Nil when there is nothing to write.
-    public mutating func takeBatch(retryRemovals: Bool) -> OutboxBatch? {
+    /// `retryRemovals`), the sequence counter and reservation (released when `finishing`: the last batch of a
+    /// clean stop). Nil when there is nothing to write.
+    public mutating func takeBatch(retryRemovals: Bool, finishing: Bool = false) -> OutboxBatch? {
         var batch = OutboxBatch()
         for (id, entry) in entries.sorted(by: { $0.key < $1.key }) where !entry.committed && !entry.writing {
             if entry.acknowledged && storageFailing {
@@ -325,6 +350,11 @@ public struct DeliveryLedger: Sendable {
         removing.formUnion(removals)
         batch.removals = removals.sorted()
         if lastSequence > durableSequence { batch.sequence = lastSequence }
+        if finishing {
+            if reservation != 0 { batch.reservation = 0 }  // a clean stop: the numbers given are all committed
+        } else if reservationDue {
+            batch.reservation = lastSequence + Self.reservationBlock
+        }
         return batch.isEmpty ? nil : batch
     }
 
@@ -352,6 +382,7 @@ public struct DeliveryLedger: Sendable {
             if failedRemovals.contains(id) { removalFailed.insert(id) }
         }
         if let sequence = batch.sequence { durableSequence = max(durableSequence, sequence) }
+        if let reserved = batch.reservation { reservation = reserved }
     }
 
     /// Nothing of the batch was committed: its items stay in memory, and the rest waits for the next batch.
@@ -360,6 +391,7 @@ public struct DeliveryLedger: Sendable {
         for stored in batch.items {
             guard var entry = entries[stored.id] else { continue }
             entry.writing = false
+            entry.writeFailed = true
             if entry.acknowledged && storageFailing {
                 replace(stored.id, with: nil)
             } else {
@@ -380,7 +412,16 @@ public struct DeliveryLedger: Sendable {
     /// failed, the sequence counter durable.
     public var isWritten: Bool {
         entries.values.allSatisfy { $0.committed } && toRemove.isEmpty && removing.isEmpty && toQuarantine.isEmpty
-            && quarantining.isEmpty && durableSequence == lastSequence
+            && quarantining.isEmpty && durableSequence == lastSequence && !reservationDue
+    }
+
+    /// Whether item `id` is as safe as the unit can make it: committed to the outbox, acknowledged by the broker,
+    /// or kept in memory after its commit failed (the disk fails: a `storage_fault` says so); also when the ledger
+    /// no longer holds it (delivered, or dropped over the limits and reported). `UplinkService.raiseStored` waits
+    /// for this.
+    public func isStored(_ id: Int64) -> Bool {
+        guard let entry = entries[id] else { return true }
+        return entry.committed || entry.acknowledged || entry.writeFailed
     }
 
     /// Items raised and not delivered that the ledger holds (in memory or in flight).

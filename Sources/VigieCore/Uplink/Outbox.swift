@@ -98,22 +98,31 @@ public struct OutboxBatch: Sendable, Hashable {
     public var removals: [Int64] = []
     /// The event sequence counter moves up to this number (never down): the last event raised so far.
     public var sequence: Int64?
+    /// The sequence numbers reserved becomes this: numbers up to it may be in use by events published before
+    /// their commit, so that a crash never lets them be given again. 0 releases the reservation (a clean stop).
+    public var reservation: Int64?
 
     public init(
-        items: [StoredItem] = [], quarantines: [Int64: String] = [:], removals: [Int64] = [], sequence: Int64? = nil
+        items: [StoredItem] = [], quarantines: [Int64: String] = [:], removals: [Int64] = [], sequence: Int64? = nil,
+        reservation: Int64? = nil
     ) {
         self.items = items
         self.quarantines = quarantines
         self.removals = removals
         self.sequence = sequence
+        self.reservation = reservation
     }
 
-    public var isEmpty: Bool { items.isEmpty && quarantines.isEmpty && removals.isEmpty && sequence == nil }
+    public var isEmpty: Bool {
+        items.isEmpty && quarantines.isEmpty && removals.isEmpty && sequence == nil && reservation == nil
+    }
 
     /// The removals alone, and the rest: written apart while the disk fails, so that a full disk frees room before
     /// anything is added.
     public var split: (removals: OutboxBatch, rest: OutboxBatch) {
-        (OutboxBatch(removals: removals), OutboxBatch(items: items, quarantines: quarantines, sequence: sequence))
+        (OutboxBatch(removals: removals), OutboxBatch(
+                items: items, quarantines: quarantines, sequence: sequence, reservation: reservation
+            ))
     }
 }
 
@@ -135,10 +144,14 @@ public struct OutboxCounters: Sendable, Hashable {
     public var sequence: Int64
     /// The largest item id ever stored (ids are never used twice, even after removals).
     public var item: Int64
+    /// The sequence numbers reserved (`OutboxBatch.reservation`; 0 after a clean stop): after a crash, numbering
+    /// continues past them.
+    public var reservation: Int64
 
-    public init(sequence: Int64, item: Int64) {
+    public init(sequence: Int64, item: Int64, reservation: Int64 = 0) {
         self.sequence = sequence
         self.item = item
+        self.reservation = reservation
     }
 }
 
