@@ -104,9 +104,9 @@ final class OutboxWriter: Sendable {
             let now = clock.now
             if !storeFailing || now >= nextStore || finishing {
                 let retryRemovals = nextRemovalRetry.map { now >= $0 || finishing } ?? false
-                if let batch = queue.state.withLock({ 
+                if let batch = queue.state.withLock({
                     $0.ledger.takeBatch(retryRemovals: retryRemovals, finishing: finishing)
-                 }) {
+                }) {
                     if storeFailing && !batch.removals.isEmpty {
                         let (removals, rest) = batch.split
                         attempt(removals)

@@ -120,9 +120,12 @@ public struct OutboxBatch: Sendable, Hashable {
     /// The removals alone, and the rest: written apart while the disk fails, so that a full disk frees room before
     /// anything is added.
     public var split: (removals: OutboxBatch, rest: OutboxBatch) {
-        (OutboxBatch(removals: removals), OutboxBatch(
+        (
+            OutboxBatch(removals: removals),
+            OutboxBatch(
                 items: items, quarantines: quarantines, sequence: sequence, reservation: reservation
-            ))
+            )
+        )
     }
 }
 
