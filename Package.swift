@@ -13,7 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // Pure Swift: frames, Y4M, privacy masks, motion, events, configuration. No C library.
@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The C library's Linux calls Swift cannot import (variadic): prctl.
+        .systemLibrary(name: "CLinux"),
 
         // Adapters: one C library each.
         .target(name: "VigieImage", dependencies: ["VigieCore", "CTurboJPEG"], swiftSettings: strict),
@@ -43,7 +45,7 @@ let package = Package(
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink",
+                "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

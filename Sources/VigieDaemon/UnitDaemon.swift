@@ -23,6 +23,8 @@ public final class UnitDaemon: Sendable {
         /// one has returned, `raised n=<index from 1> id=<event id>` is written to standard output.
         public var testEvents = 0
         public var testEventInterval = 0.01
+        /// Tells systemd of readiness, status and liveness (inactive unless started by systemd).
+        public var systemd = SystemdNotifier(environment: [:])
 
         public init(configuration: Configuration) { self.configuration = configuration }
     }
@@ -32,10 +34,22 @@ public final class UnitDaemon: Sendable {
     private let camera: CameraService
     private let uplink: UplinkService?
     private let started = ContinuousClock.now
+    /// `stop()` was called: systemd hears nothing more but the end.
+    private let stopRequested = Atomic<Bool>(false)
+    /// How `run` ends: the camera returned, or it did not within `cameraStopBound` of `stop()`.
+    private enum Ending: Sendable {
+        case camera(Result<CameraService.Report, any Error>)
+        case cameraHung
+    }
+    private let endings: AsyncStream<Ending>
+    private let ending: AsyncStream<Ending>.Continuation
+    /// How long `stop()` waits for the camera's current frame before stopping without it.
+    static let cameraStopBound = Duration.seconds(4)
 
     public init(launch: Launch, logger: Logger) throws {
         self.launch = launch
         self.logger = logger
+        (endings, ending) = AsyncStream<Ending>.makeStream()
         let configuration = launch.configuration
         // The state folder also remembers the camera's identity; without an uplink, a unit that cannot make it
         // still runs (it only cannot notice a swapped camera).
@@ -94,13 +108,28 @@ public final class UnitDaemon: Sendable {
         }
         let uplinkTask = Task { if let uplink { await uplink.run() } }
         let testTask = Task { await self.raiseTestEvents() }
+        let systemdTask = Task { await self.superviseForSystemd() }
         defer {
             uplinkTask.cancel()
             testTask.cancel()
+            systemdTask.cancel()
         }
         let camera = self.camera
-        let result: Result<CameraService.Report, any Error> = await withCheckedContinuation { continuation in
-            Self.detach { continuation.resume(returning: Result { try camera.run() }) }
+        let ending = self.ending
+        Self.detach { ending.yield(.camera(Result { try camera.run() })) }
+        var result: Result<CameraService.Report, any Error> = .success(CameraService.Report())
+        var next = endings.makeAsyncIterator()
+        if let end = await next.next() {
+            switch end {
+            case .camera(let outcome):
+                result = outcome
+            case .cameraHung:
+                // A source blocked in the kernel (a stalled pipe, a stuck driver) cannot be woken: leave it; the
+                // uplink still stops cleanly, and the process's exit ends the thread.
+                logger.error(
+                    "the camera did not stop in time; stopping without it",
+                    metadata: ["seconds": "\(Self.cameraStopBound.components.seconds)"])
+            }
         }
         testTask.cancel()
         _ = await testTask.value
@@ -108,7 +137,93 @@ public final class UnitDaemon: Sendable {
         _ = try result.get()
     }
 
-    public func stop() { camera.stop() }
+    /// Stops the unit: the camera after its current frame, then the uplink (`run` returns once both are done,
+    /// within about 14 s: 4 s at most for the camera, 3 s to deliver what waits, 2 s for the `offline` status, 5 s
+    /// for the outbox's last commit; the unit file's `TimeoutStopSec` is longer).
+    public func stop() {
+        guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        launch.systemd.stopping(status: "stopping")
+        camera.stop()
+        let ending = self.ending
+        Task {
+            try? await Task.sleep(for: Self.cameraStopBound)
+            ending.yield(.cameraHung)
+        }
+    }
+
+    // MARK: - systemd
+
+    /// `READY=1` at once (the unit runs, degraded or not), then every few seconds a `STATUS=` line and, with a
+    /// watchdog, `WATCHDOG=1` only while frames are processed (or the camera is reported lost and retried, which a
+    /// restart would not mend): a pipeline that hangs stops the pings and systemd restarts the unit.
+    private func superviseForSystemd() async {
+        let systemd = launch.systemd
+        guard systemd.isActive else { return }
+        systemd.ready(status: await statusLine())
+        let interval = min(systemd.watchdogInterval ?? .seconds(5), .seconds(5))
+        var lastFrames = camera.currentStatistics.frames
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if stopRequested.load(ordering: .acquiring) { return }
+            let stats = camera.currentStatistics
+            if systemd.watchdogInterval != nil && (stats.frames != lastFrames || stats.cameraFault != nil) {
+                systemd.watchdog()
+            }
+            lastFrames = stats.frames
+            systemd.status(await statusLine())
+        }
+    }
+
+    /// What `systemctl status` shows: the camera and the uplink in one line.
+    func statusLine() async -> String {
+        let stats = camera.currentStatistics
+        var camera =
+            if let fault = stats.cameraFault {
+                "camera \(fault)"
+            } else if stats.frames == 0 {
+                "camera starting"
+            } else {
+                "camera \(CameraService.rounded(stats.framesPerSecond)) fps, \(stats.frames) frames"
+            }
+        if !stats.armed { camera += ", disarmed" }
+        guard let uplink else { return camera + "; no uplink" }
+        let link = await uplink.isConnected ? "connected" : "disconnected"
+        return camera + "; uplink \(link), outbox \(uplink.outboxDepth())"
+    }
+
+    // MARK: - Reload
+
+    public enum ReloadResult: Sendable {
+        case applied(masks: Int, zones: Int)
+        case refused(String)
+    }
+
+    /// Reads the configuration again and applies it (masks, zones, detection); a file with errors is refused, the
+    /// running configuration kept, and a `config_refused` event says why. For `cmd/reload` and SIGHUP.
+    public func reload() -> ReloadResult {
+        let next: Configuration
+        do {
+            if let path = launch.configurationPath {
+                next = try Configuration.load(path: path)
+            } else {
+                next = try Configuration.parse(DemoConfiguration.text, file: "<demo>")
+            }
+        } catch {
+            let reason = error.issues.prefix(5).map(\.description).joined(separator: "; ")
+            logger.error("configuration refused; the running one is kept", metadata: ["errors": "\(reason)"])
+            uplink?.raise(UplinkEvent(kind: "config_refused", priority: Priority.fault, details: [("reason", reason)]))
+            return .refused(reason)
+        }
+        camera.reload(next)
+        logger.notice(
+            "configuration reloaded",
+            metadata: ["masks": "\(next.mask.polygons.count)", "zones": "\(next.zones.count)"])
+        uplink?.raise(
+            UplinkEvent(
+                kind: "config_changed", priority: Priority.fault,
+                details: [("masks", "\(next.mask.polygons.count)"), ("zones", "\(next.zones.count)")]))
+        return .applied(masks: next.mask.polygons.count, zones: next.zones.count)
+    }
 
     // MARK: - Commands
 
@@ -153,26 +268,15 @@ public final class UnitDaemon: Sendable {
                 json.bool("armed", stats.armed)
             }
         case .reload:
-            let next: Configuration
-            do {
-                if let path = launch.configurationPath {
-                    next = try Configuration.load(path: path)
-                } else {
-                    next = try Configuration.parse(DemoConfiguration.text, file: "<demo>")
-                }
-            } catch {
+            switch reload() {
+            case .refused(let reason):
                 return CommandReply.error(
-                    requestID: request.requestID, command: name, code: "invalid_configuration",
-                    message: error.issues.prefix(5).map(\.description).joined(separator: "; "))
-            }
-            camera.reload(next)
-            uplink?.raise(
-                UplinkEvent(
-                    kind: "config_changed", priority: Priority.fault,
-                    details: [("masks", "\(next.mask.polygons.count)"), ("zones", "\(next.zones.count)")]))
-            return CommandReply.ok(requestID: request.requestID, command: name) { json in
-                json.integer("masks", next.mask.polygons.count)
-                json.integer("zones", next.zones.count)
+                    requestID: request.requestID, command: name, code: "invalid_configuration", message: reason)
+            case .applied(let masks, let zones):
+                return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                    json.integer("masks", masks)
+                    json.integer("zones", zones)
+                }
             }
         case .arm:
             camera.setArmed(true)
@@ -235,13 +339,16 @@ public final class UnitDaemon: Sendable {
     }
 
     /// Writes `text` to standard output at once, unbuffered: what a line claims is out before the next step.
-    static func writeStandardOutput(_ text: String) {
+    static func writeStandardOutput(_ text: String) { writeAll(text, to: 1) }
+
+    /// Writes all of `text` to `descriptor` (retrying short writes and EINTR); gives up silently on an error.
+    static func writeAll(_ text: String, to descriptor: Int32) {
         var text = text
         text.withUTF8 { bytes in
             guard let base = bytes.baseAddress else { return }
             var offset = 0
             while offset < bytes.count {
-                let written = write(1, base + offset, bytes.count - offset)
+                let written = write(descriptor, base + offset, bytes.count - offset)
                 if written < 0 && errno == EINTR { continue }
                 guard written > 0 else { return }
                 offset += written
@@ -253,7 +360,7 @@ public final class UnitDaemon: Sendable {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part
-            if mkdir(current, 0o750) != 0 && errno != EEXIST {
+            if mkdir(current, 0o700) != 0 && errno != EEXIST {
                 throw DaemonError.unsupportedSource(
                     "\(current): cannot create the state folder (\(SystemError.describe(errno)))")
             }

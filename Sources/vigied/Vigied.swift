@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Logging
 import VigieCore
 import VigieDaemon
@@ -17,7 +16,9 @@ struct Vigied: AsyncParsableCommand {
         discussion: """
             Loads and validates the whole configuration first: a unit with an invalid mask refuses to start rather
             than stream unmasked (exit status 78). SIGTERM and SIGINT stop it cleanly: the camera after the
-            current frame, then the uplink, which publishes the retained 'offline' status.
+            current frame, then the uplink, which publishes the retained 'offline' status. SIGHUP reloads the
+            configuration (a file with errors is refused and the running one kept). Under systemd (Type=notify)
+            it reports READY=1, a STATUS= line, and WATCHDOG=1 only while frames are processed.
             """
     )
 
@@ -83,12 +84,22 @@ struct Vigied: AsyncParsableCommand {
             return
         }
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let environment = ProcessEnvironment.current
+        let journal = JournalLogHandler.standardErrorIsJournal(environment: environment)
         LoggingSystem.bootstrap { label in
+            if journal {
+                var handler = JournalLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "vigied")
+        for problem in ProcessHardening.apply() {
+            logger.warning("cannot harden the process", metadata: ["error": "\(problem)"])
+        }
         var configuration: Configuration
         do {
             configuration =
@@ -127,7 +138,13 @@ struct Vigied: AsyncParsableCommand {
             Self.printError("\(snapshotDir): snapshot folder is not writable (\(SystemError.describe(errno)))")
             throw ExitCode(73)  // EX_CANTCREAT
         }
+        for exposed in ProcessHardening.exposedSecrets(configurationPath: config, configuration: configuration) {
+            logger.warning("a secret is readable by every user: chmod o-r", metadata: ["file": "\(exposed)"])
+        }
+        // Before the daemon exists: a signal from now on is kept for it, none is lost.
+        let signals = SignalWatcher.start()
         var launch = UnitDaemon.Launch(configuration: configuration)
+        launch.systemd = SystemdNotifier(environment: environment)
         launch.configurationPath = demo ? nil : config
         launch.frameLimit = frames
         launch.snapshotDirectory = snapshotDir
@@ -140,17 +157,18 @@ struct Vigied: AsyncParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
-        let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                logger.notice("stopping", metadata: ["signal": "\(number)"])
-                daemon.stop()
+        let signalTask = Task {
+            for await number in signals {
+                if number == SIGHUP {
+                    logger.notice("reloading the configuration", metadata: ["signal": "SIGHUP"])
+                    _ = daemon.reload()
+                } else {
+                    logger.notice("stopping", metadata: ["signal": "\(number == SIGTERM ? "SIGTERM" : "SIGINT")"])
+                    daemon.stop()
+                }
             }
-            source.resume()
-            return source
         }
-        defer { signals.forEach { $0.cancel() } }
+        defer { signalTask.cancel() }
         logger.notice(
             "vigied starting",
             metadata: [

@@ -123,19 +123,21 @@ final class DaemonProcess: @unchecked Sendable {
     let child: ChildProcess
     let log: URL
 
-    init(arguments: [String], log: URL) throws {
+    init(arguments: [String], log: URL, environment: [String: String] = [:]) throws {
         self.log = log
         child = try ChildProcess(
-            path: productsFolder().appendingPathComponent("vigied").path, arguments: arguments, output: log)
+            path: productsFolder().appendingPathComponent("vigied").path, arguments: arguments, output: log,
+            environment: environment)
     }
 
     func kill() { child.stop(signal: SIGKILL) }
 
-    /// SIGTERM, as systemd stops it; returns the exit code.
+    /// SIGTERM, as systemd stops it; returns the exit code, or minus the signal that ended it (-9 when it did
+    /// not stop within 20 s and was killed).
     @discardableResult
     func terminate() -> Int32 {
         let status = child.stop(signal: SIGTERM)
-        return (status >> 8) & 0xff
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
