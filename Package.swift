@@ -28,7 +28,7 @@ let package = Package(
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // The C library's Linux calls Swift cannot import (variadic): prctl.
+        // The C library's Linux calls Swift cannot import as they are: prctl (variadic), ntp_adjtime.
         .systemLibrary(name: "CLinux"),
 
         // Adapters: one C library each.
@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "vigie",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture",
+                "VigieCore", "VigieImage", "VigieCapture", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

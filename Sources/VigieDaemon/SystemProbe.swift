@@ -23,11 +23,7 @@ enum SystemProbe {
     }
 
     /// Bytes free for an unprivileged writer where `path` lives.
-    static func diskFree(_ path: String) -> Int64? {
-        var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return nil }
-        return Int64(info.f_bavail) * Int64(info.f_frsize)
-    }
+    static func diskFree(_ path: String) -> Int64? { DoctorCheck.freeBytes(path) }
 }
 
 extension String {

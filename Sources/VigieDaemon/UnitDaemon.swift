@@ -25,6 +25,8 @@ public final class UnitDaemon: Sendable {
         public var testEventInterval = 0.01
         /// Tells systemd of readiness, status and liveness (inactive unless started by systemd).
         public var systemd = SystemdNotifier(environment: [:])
+        /// Where the local control socket listens (`vigie status`, `vigie doctor`); none if `nil`.
+        public var controlSocket: String?
 
         public init(configuration: Configuration) { self.configuration = configuration }
     }
@@ -33,6 +35,8 @@ public final class UnitDaemon: Sendable {
     private let logger: Logger
     private let camera: CameraService
     private let uplink: UplinkService?
+    /// Where every event goes (see `EventSink`).
+    private let events: EventSink
     private let started = ContinuousClock.now
     /// `stop()` was called: systemd hears nothing more but the end.
     private let stopRequested = Atomic<Bool>(false)
@@ -73,20 +77,20 @@ public final class UnitDaemon: Sendable {
         } else {
             uplink = nil
         }
-        let uplink = self.uplink
+        let events = EventSink(uplink: uplink, logger: logger)
+        self.events = events
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
             snapshotDirectory: launch.snapshotDirectory, identityFile: identityFile,
             notify: { notice in
                 // Never waits on the disk, never fails: while the disk fails, events are kept in memory.
-                guard let uplink else { return }
                 switch notice {
                 case .motionStarted(let zone, let boxes, let snapshot):
-                    uplink.raise(
+                    events.raise(
                         UplinkEvent(
                             kind: "motion", priority: Priority.alert, zone: zone, boxes: boxes, snapshot: snapshot))
                 case .motionEnded(let event):
-                    uplink.raise(
+                    events.raise(
                         UplinkEvent(
                             kind: "motion_end", priority: Priority.routine, zone: event.zone, boxes: event.boxes,
                             details: [
@@ -94,7 +98,7 @@ public final class UnitDaemon: Sendable {
                                 ("peak_area", CameraService.rounded(event.peakArea * 100) + "%"),
                             ]))
                 case .cameraState(let kind, let reason):
-                    uplink.raise(UplinkEvent(kind: kind, priority: Priority.fault, details: [("reason", reason)]))
+                    events.raise(UplinkEvent(kind: kind, priority: Priority.fault, details: [("reason", reason)]))
                 }
             })
     }
@@ -109,10 +113,12 @@ public final class UnitDaemon: Sendable {
         let uplinkTask = Task { if let uplink { await uplink.run() } }
         let testTask = Task { await self.raiseTestEvents() }
         let systemdTask = Task { await self.superviseForSystemd() }
+        let control = startControlServer()
         defer {
             uplinkTask.cancel()
             testTask.cancel()
             systemdTask.cancel()
+            control?.stop()
         }
         let camera = self.camera
         let ending = self.ending
@@ -191,6 +197,128 @@ public final class UnitDaemon: Sendable {
         return camera + "; uplink \(link), outbox \(uplink.outboxDepth())"
     }
 
+    // MARK: - Control socket
+
+    /// Listens on the control socket if one is configured; a socket that cannot be made is logged, not fatal.
+    private func startControlServer() -> ControlServer? {
+        guard let path = launch.controlSocket else { return nil }
+        do {
+            let server = try ControlServer(path: path, logger: logger)
+            server.start { [self] request in
+                switch request {
+                case .status: await statusReport()
+                case .doctor: await doctorReport()
+                }
+            }
+            logger.info("control socket listening", metadata: ["path": "\(path)"])
+            return server
+        } catch {
+            logger.error(
+                "control socket unavailable: vigie status cannot reach this unit", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// The whole unit at a glance, for `vigie status`.
+    func statusReport() async -> String {
+        let configuration = launch.configuration
+        let stats = camera.currentStatistics
+        var json = JSONWriter()
+        json.beginObject()
+        json.bool("ok", true)
+        json.string("device", configuration.deviceID)
+        json.string("role", configuration.role.rawValue)
+        json.string("board", configuration.board)
+        json.string("firmware", Self.firmware)
+        json.integer("uptime_s", Int((ContinuousClock.now - started).components.seconds))
+        json.beginObject("camera")
+        json.string("source", Self.describe(configuration.source))
+        json.string("state", cameraState(stats))
+        json.number("fps", stats.framesPerSecond, decimals: 1)
+        json.integer("frames", stats.frames)
+        json.integer("dropped_frames", stats.droppedFrames)
+        json.bool("armed", stats.armed)
+        json.integer("masks", configuration.mask.polygons.count)
+        json.endObject()
+        json.beginObject("uplink")
+        if let uplink {
+            json.string("state", await uplink.isConnected ? "connected" : "disconnected")
+            json.string("brokers", configuration.uplink?.brokers.map(\.description).joined(separator: ",") ?? "")
+            json.integer("outbox", uplink.outboxDepth())
+            json.integer("quarantined", uplink.quarantinedCount())
+        } else {
+            json.string("state", "none")
+        }
+        json.endObject()
+        json.beginArray("last_events")
+        for event in events.last {
+            json.beginObject()
+            json.string("id", event.id)
+            json.string("kind", event.kind)
+            json.integer("priority", event.priority)
+            json.string("time", Timestamp.rfc3339(millis: event.millis))
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return json.text
+    }
+
+    /// The daemon's own verdicts for `vigie doctor` (which adds what it can check without the daemon).
+    func doctorReport() async -> String {
+        let stats = camera.currentStatistics
+        let streaming = camera.isStreaming
+        var checks: [DoctorCheck] = []
+        checks.append(
+            DoctorCheck(
+                name: "camera", ok: streaming,
+                detail: streaming
+                    ? "\(cameraState(stats)), \(CameraService.rounded(stats.framesPerSecond)) fps from "
+                        + Self.describe(launch.configuration.source)
+                    : "\(cameraState(stats)) (\(Self.describe(launch.configuration.source)))",
+                hint: "check the cable and power; `vigie camera check DEVICE` tests it alone"))
+        if let uplink {
+            let connected = await uplink.isConnected
+            let brokers = launch.configuration.uplink?.brokers.map(\.description).joined(separator: ", ") ?? ""
+            checks.append(
+                DoctorCheck(
+                    name: "uplink", ok: connected,
+                    detail: connected ? "connected to \(brokers)" : "not connected to \(brokers)",
+                    hint:
+                        "check the network, the broker's address, TLS files and credentials (journalctl -u vigied -p warning)"
+                ))
+            let depth = uplink.outboxDepth()
+            checks.append(
+                DoctorCheck(
+                    name: "outbox", ok: depth >= 0,
+                    detail: depth >= 0 ? "\(depth) waiting, \(uplink.quarantinedCount()) quarantined" : "unreadable",
+                    hint: "the state folder's disk may be failing (journalctl -u vigied -p err)"))
+        }
+        checks.append(DoctorCheck.disk(launch.configuration.stateDirectory))
+        var json = JSONWriter()
+        json.beginObject()
+        json.bool("ok", true)
+        json.beginArray("checks")
+        for check in checks { check.write(to: &json) }
+        json.endArray()
+        json.endObject()
+        return json.text
+    }
+
+    private func cameraState(_ stats: CameraService.Statistics) -> String {
+        if let fault = stats.cameraFault { return fault }
+        if camera.isStreaming { return "streaming" }
+        return stats.frames == 0 ? "starting" : "stalled"
+    }
+
+    static func describe(_ source: Configuration.Source) -> String {
+        switch source {
+        case .synthetic: "synthetic"
+        case .y4m(let path): "y4m:\(path)"
+        case .v4l2(let device): device
+        }
+    }
+
     // MARK: - Reload
 
     public enum ReloadResult: Sendable {
@@ -211,14 +339,14 @@ public final class UnitDaemon: Sendable {
         } catch {
             let reason = error.issues.prefix(5).map(\.description).joined(separator: "; ")
             logger.error("configuration refused; the running one is kept", metadata: ["errors": "\(reason)"])
-            uplink?.raise(UplinkEvent(kind: "config_refused", priority: Priority.fault, details: [("reason", reason)]))
+            events.raise(UplinkEvent(kind: "config_refused", priority: Priority.fault, details: [("reason", reason)]))
             return .refused(reason)
         }
         camera.reload(next)
         logger.notice(
             "configuration reloaded",
             metadata: ["masks": "\(next.mask.polygons.count)", "zones": "\(next.zones.count)"])
-        uplink?.raise(
+        events.raise(
             UplinkEvent(
                 kind: "config_changed", priority: Priority.fault,
                 details: [("masks", "\(next.mask.polygons.count)"), ("zones", "\(next.zones.count)")]))
@@ -304,15 +432,15 @@ public final class UnitDaemon: Sendable {
     }
 
     private func raiseTestEvents() async {
-        guard let uplink, launch.testEvents > 0 else { return }
+        guard uplink != nil, launch.testEvents > 0 else { return }
         for index in 1...launch.testEvents {
             if Task.isCancelled { return }
-            let id = await uplink.raiseStored(
+            let id = await events.raiseStored(
                 UplinkEvent(
                     kind: "test", priority: index % 10 == 0 ? Priority.emergency : Priority.alert,
                     details: [("n", "\(index)")]))
             // Only once stored: tools/powercut holds every event so announced to reach the centre.
-            Self.writeStandardOutput("raised n=\(index) id=\(id)\n")
+            Self.writeStandardOutput("raised n=\(index) id=\(id ?? "")\n")
             try? await Task.sleep(for: .milliseconds(Int(launch.testEventInterval * 1000)))
         }
         logger.notice("test events raised", metadata: ["count": "\(launch.testEvents)"])

@@ -6,6 +6,11 @@
 enum Terminal {
     static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
 
+    /// Colour only on a terminal that has it, and not when the user asked for none (`NO_COLOR`).
+    static var standardOutputWantsColour: Bool {
+        isatty(1) == 1 && getenv("NO_COLOR") == nil && getenv("TERM").map { String(cString: $0) != "dumb" } ?? false
+    }
+
     static func error(_ text: String) {
         var line = text
         if !line.hasSuffix("\n") { line += "\n" }

@@ -10,6 +10,6 @@ struct Vigie: AsyncParsableCommand {
             Offline commands (analyze, mask preview, config validate) work on files and need no daemon.
             Exit status: 0 on success, 1 when the input is invalid, 2 on a usage error.
             """,
-        subcommands: [Analyze.self, Mask.self, Config.self, Camera.self, Generate.self]
+        subcommands: [Status.self, Doctor.self, Camera.self, Config.self, Mask.self, Analyze.self, Generate.self]
     )
 }

@@ -59,6 +59,14 @@ struct Vigied: AsyncParsableCommand {
     @Option(help: "Milliseconds between test events.")
     var testEventInterval = 10
 
+    @Option(
+        help: ArgumentHelp(
+            "The local control socket for `vigie status` and `vigie doctor`.",
+            discussion:
+                "Default: $RUNTIME_DIRECTORY/control.sock under systemd (/run/vigie/control.sock), <state folder>/control.sock for --demo, none otherwise."
+        ))
+    var controlSocket: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -145,6 +153,9 @@ struct Vigied: AsyncParsableCommand {
         let signals = SignalWatcher.start()
         var launch = UnitDaemon.Launch(configuration: configuration)
         launch.systemd = SystemdNotifier(environment: environment)
+        launch.controlSocket =
+            controlSocket ?? environment["RUNTIME_DIRECTORY"].map { "\($0)/control.sock" }
+            ?? (demo ? "\(configuration.stateDirectory)/control.sock" : nil)
         launch.configurationPath = demo ? nil : config
         launch.frameLimit = frames
         launch.snapshotDirectory = snapshotDir

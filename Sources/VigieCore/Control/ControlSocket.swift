@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The local control socket between `vigied` and the technician's `vigie`: a Unix stream socket; one request per
+/// connection, one line of JSON each way, at most `maximumRequest` bytes in and `maximumReply` out.
+public enum ControlSocket {
+    public static let maximumRequest = 4096
+    public static let maximumReply = 1 << 20
+    /// How long either side waits for the other's line.
+    public static let timeout = 5.0
+
+    /// A connected socket; closed on deinit.
+    public final class Connection: @unchecked Sendable {
+        public let descriptor: Int32
+
+        public init(descriptor: Int32) {
+            self.descriptor = descriptor
+            var limit = timeval(tv_sec: Int(ControlSocket.timeout), tv_usec: 0)
+            for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+                setsockopt(descriptor, SOL_SOCKET, option, &limit, socklen_t(MemoryLayout<timeval>.size))
+            }
+        }
+
+        deinit { close(descriptor) }
+
+        /// Reads one line (without its newline), at most `limit` bytes; `nil` at end of stream before a newline.
+        public func readLine(limit: Int) throws(ControlError) -> [UInt8]? {
+            var line: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count: Int
+                do {
+                    count = try SystemCall.retrying("read") { read(descriptor, &buffer, buffer.count) }
+                } catch {
+                    throw error.code == EAGAIN ? .timedOut : .system(error)
+                }
+                if count == 0 { return nil }
+                if let newline = buffer[..<count].firstIndex(of: UInt8(ascii: "\n")) {
+                    line += buffer[..<newline]
+                    guard line.count <= limit else { throw .tooLarge(limit) }
+                    return line
+                }
+                line += buffer[..<count]
+                guard line.count <= limit else { throw .tooLarge(limit) }
+            }
+        }
+
+        /// Writes `line` and a newline.
+        public func writeLine(_ line: String) throws(ControlError) {
+            do {
+                try SystemCall.writeAll(line + "\n", to: descriptor)
+            } catch {
+                throw .system(error)
+            }
+        }
+    }
+
+    /// Connects to the daemon's socket at `path`.
+    public static func connect(path: String) throws(ControlError) -> Connection {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw .system(SystemCallError("socket", code: errno)) }
+        let connection = Connection(descriptor: descriptor)
+        var address = try self.address(path)
+        do {
+            try SystemCall.retrying("connect \(path)") {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    }
+                }
+            }
+        } catch {
+            throw .system(error)
+        }
+        return connection
+    }
+
+    /// Listens at `path` (a stale socket file left by a crash is replaced), mode `mode`. Returns the descriptor.
+    public static func listen(path: String, mode: mode_t = 0o660) throws(ControlError) -> Int32 {
+        var address = try self.address(path)
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw .system(SystemCallError("socket", code: errno)) }
+        var status = stat()
+        if lstat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFSOCK { unlink(path) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0 else {
+            let code = errno
+            close(descriptor)
+            throw .system(SystemCallError("bind \(path)", code: code))
+        }
+        guard chmod(path, mode) == 0, Glibc.listen(descriptor, 16) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw .system(SystemCallError("listen \(path)", code: code))
+        }
+        return descriptor
+    }
+
+    private static func address(_ path: String) throws(ControlError) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw .badPath(path)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        return address
+    }
+}
+
+/// Why a control request failed.
+public enum ControlError: Error, Sendable, CustomStringConvertible {
+    case system(SystemCallError)
+    case timedOut
+    case tooLarge(Int)
+    case badPath(String)
+
+    public var description: String {
+        switch self {
+        case .system(let error): "\(error)"
+        case .timedOut: "no answer within \(Int(ControlSocket.timeout)) s"
+        case .tooLarge(let limit): "a line longer than \(limit) bytes"
+        case .badPath(let path): "\(path): not a usable socket path (1 to 107 bytes)"
+        }
+    }
+}
+
+/// What a client may ask: `{"request":"status"}`, `{"request":"doctor"}`.
+public enum ControlRequest: String, Sendable, CaseIterable {
+    case status
+    case doctor
+
+    /// Parses one request line; the error is the reply's message.
+    public static func parse(_ line: [UInt8]) -> Result<ControlRequest, ControlRequestError> {
+        var limits = JSONLimits()
+        limits.maximumBytes = ControlSocket.maximumRequest
+        limits.maximumDepth = 2
+        guard let value = try? JSON.parse(line, limits: limits), value.isObject else {
+            return .failure(ControlRequestError("expected one JSON object, e.g. {\"request\":\"status\"}"))
+        }
+        guard let name = value["request"]?.stringValue, let request = ControlRequest(rawValue: name) else {
+            let known = allCases.map(\.rawValue).joined(separator: ", ")
+            return .failure(ControlRequestError("unknown request; known: \(known)"))
+        }
+        return .success(request)
+    }
+
+    /// The request line a client sends.
+    public var line: String { "{\"request\":\"\(rawValue)\"}" }
+}
+
+public struct ControlRequestError: Error, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+}

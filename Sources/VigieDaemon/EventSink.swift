@@ -1,0 +1,55 @@
+import Logging
+import Synchronization
+import VigieCore
+import VigieUplink
+
+/// The one path of the daemon's events: each is handed to the uplink (which numbers, stores and publishes it),
+/// logged with its id, and kept among the last few for `vigie status`.
+final class EventSink: Sendable {
+    struct Recent: Sendable {
+        var id: String
+        var kind: String
+        var priority: Int
+        var millis: Int64
+    }
+
+    static let recentCount = 10
+    let uplink: UplinkService?
+    private let logger: Logger
+    private let recent = Mutex<[Recent]>([])
+
+    init(uplink: UplinkService?, logger: Logger) {
+        self.uplink = uplink
+        self.logger = logger
+    }
+
+    /// Raises `event` without waiting for its commit (the camera must not wait). Returns its id, `nil` without an
+    /// uplink.
+    @discardableResult
+    func raise(_ event: UplinkEvent) -> String? {
+        let id = uplink?.raise(event)
+        noted(event, id: id)
+        return id
+    }
+
+    /// Raises `event` and returns once it is stored (see `UplinkService.raiseStored`).
+    func raiseStored(_ event: UplinkEvent) async -> String? {
+        let id = await uplink?.raiseStored(event)
+        noted(event, id: id)
+        return id
+    }
+
+    var last: [Recent] { recent.withLock { $0 } }
+
+    private func noted(_ event: UplinkEvent, id: String?) {
+        let millis = UplinkService.nowMillis()
+        recent.withLock { recent in
+            recent.insert(Recent(id: id ?? "", kind: event.kind, priority: event.priority, millis: millis), at: 0)
+            if recent.count > Self.recentCount { recent.removeLast() }
+        }
+        let level: Logger.Level = event.priority >= Priority.fault ? .notice : .info
+        logger.log(
+            level: level, "event raised",
+            metadata: ["event.id": "\(id ?? "none")", "event.kind": "\(event.kind)", "priority": "\(event.priority)"])
+    }
+}
