@@ -330,7 +330,6 @@ func unitConfiguration(
         [device]
         id = "\(deviceID)"
         role = "pole"
-        board = "test"
 
         [source]
         uri = "synthetic:"
