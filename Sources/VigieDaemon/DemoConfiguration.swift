@@ -1,15 +1,14 @@
 /// The configuration `vigied --demo` runs: a synthetic street, two privacy masks over windows, one zone.
-/// Built into the binary so the demo works from any folder with nothing installed.
+/// Built into the binary so the demo works from any folder with nothing installed; its board, `demo` (the
+/// synthetic camera, a simulated button, the speaker to a file), is built into `VigieCore` for the same reason.
 public enum DemoConfiguration {
     public static let text = """
         # Vigie demo: no camera, no broker, no sound card needed.
         [device]
         id = "demo-pole-01"
         role = "pole"
+        # The camera (synthetic), the button (simulated) and the speaker (a file): see board/demo.toml.
         board = "demo"
-
-        [source]
-        uri = "synthetic:"
 
         [motion]
         sensitivity = 0.5

@@ -71,7 +71,8 @@ public final class UnitDaemon: Sendable {
                 maximumBytes: settings.outboxMaximumBytes)
             uplink = try UplinkService(
                 identity: .init(
-                    deviceID: configuration.deviceID, role: configuration.role.rawValue, board: configuration.board,
+                    deviceID: configuration.deviceID, role: configuration.role.rawValue,
+                    board: configuration.board ?? "generic",
                     firmware: Self.firmware, capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"]),
                 settings: settings, outbox: outbox, logger: logger)
         } else {

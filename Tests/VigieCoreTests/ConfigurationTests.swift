@@ -34,9 +34,12 @@ struct ConfigurationTests {
         """
 
     @Test func validFileLoads() throws {
-        let configuration = try Configuration.parse(Self.valid, file: "unit.toml", baseDirectory: "/etc/vigie")
+        let configuration = try Configuration.parse(
+            Self.valid, file: "unit.toml", baseDirectory: "/etc/vigie", boardDirectory: repositoryBoards)
         #expect(configuration.deviceID == "ecole-jaures-01")
         #expect(configuration.role == .school)
+        #expect(configuration.board == "rpi4")
+        #expect(configuration.gpio?.chip == .label("pinctrl-bcm2711"))
         #expect(configuration.source == .y4m(path: "/etc/vigie/clips/entrance.y4m"))
         #expect(configuration.loop == false)
         #expect(configuration.motion.minimumFrames == 3)

@@ -332,7 +332,6 @@ func unitConfiguration(
         [device]
         id = "\(deviceID)"
         role = "pole"
-        board = "test"
 
         [source]
         uri = "synthetic:"

@@ -80,7 +80,7 @@ fi
   head -c $((320 * 240 * 3 / 2)) /dev/zero | tr '\0' '\200'
 } > "$W/still.y4m"
 printf '%s\n' > "$W/vigie.toml" \
-  '[device]' "id = \"$DEVICE\"" 'role = "pole"' 'board = "rig"' \
+  '[device]' "id = \"$DEVICE\"" 'role = "pole"' \
   '[source]' 'uri = "y4m:still.y4m"' 'loop = true' \
   '[[mask]]' 'name = "window"' 'points = [[0.05, 0.05], [0.4, 0.05], [0.4, 0.45], [0.05, 0.45]]' \
   '[storage]' "state_dir = \"$STATE\"" \

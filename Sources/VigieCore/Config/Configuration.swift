@@ -17,7 +17,10 @@ public struct Configuration: Sendable, Hashable {
 
     public var deviceID = "vigie-unit"
     public var role = Role.pole
-    public var board = "generic"
+    /// The board profile the file selects (`[device] board`), `nil` when it selects none.
+    public var board: String?
+    /// Where that profile was read (`<built-in>/demo.toml` for a built-in one).
+    public var boardFile: String?
     public var source = Source.synthetic
     /// Replay a file source from the start when it ends.
     public var loop = true
@@ -35,6 +38,10 @@ public struct Configuration: Sendable, Hashable {
     public var snapshotQuality = 80
     /// Where the outbox and the unit's counters live (must survive reboots).
     public var stateDirectory = "/var/lib/vigie"
+    /// The call point's button and LEDs and the cabinet's tamper switch; `nil` on a unit without GPIO.
+    public var gpio: GPIOSettings?
+    /// The speaker; `nil` on a unit without one.
+    public var audio: AudioSettings?
     /// The centre's broker; `nil` runs the unit standalone (events in the log only).
     public var uplink: UplinkSettings?
 

@@ -7,7 +7,12 @@ extension Configuration {
     public static let maximumFileSize = 1 << 20
 
     /// Reads and validates the file at `path`. Relative file paths inside are taken from its folder.
-    public static func load(path: String) throws(ConfigurationError) -> Configuration {
+    ///
+    /// The board profile it selects (`[device] board`) is read from its `[device] board_dir`, else from
+    /// `boardDirectory` (see `BoardProfiles`).
+    public static func load(
+        path: String, boardDirectory: String = BoardProfiles.installedDirectory
+    ) throws(ConfigurationError) -> Configuration {
         let text: String
         do {
             text = try TextFile.read(path: path, limit: maximumFileSize)
@@ -17,13 +22,18 @@ extension Configuration {
             ])
         }
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        return try parse(text, file: path, baseDirectory: folder)
+        return try parse(text, file: path, baseDirectory: folder, boardDirectory: boardDirectory)
     }
 
     /// Parses and validates configuration text. `file` names it in errors.
-    public static func parse(_ text: String, file: String, baseDirectory: String = ".") throws(ConfigurationError)
-        -> Configuration
-    {
+    ///
+    /// When it selects a board (`[device] board`), the profile is read from its `[device] board_dir` (relative to
+    /// `baseDirectory`), else from `boardDirectory`; each key the text does not set is taken from the profile, and
+    /// a problem with such a key names the profile's file and line.
+    public static func parse(
+        _ text: String, file: String, baseDirectory: String = ".",
+        boardDirectory: String = BoardProfiles.installedDirectory
+    ) throws(ConfigurationError) -> Configuration {
         let root: TOMLTable
         do {
             root = try TOML.parse(text)
@@ -33,7 +43,10 @@ extension Configuration {
             ])
         }
         var reader = ConfigurationReader(file: file)
-        let configuration = reader.read(root, baseDirectory: baseDirectory)
+        let board = reader.applyBoard(root, baseDirectory: baseDirectory, boardDirectory: boardDirectory)
+        var configuration = reader.read(board.root, baseDirectory: baseDirectory)
+        configuration.board = board.name
+        configuration.boardFile = board.file
         guard reader.issues.isEmpty else { throw ConfigurationError(issues: reader.issues) }
         return configuration
     }
@@ -43,16 +56,20 @@ extension Configuration {
 struct ConfigurationReader {
     let file: String
     var issues: [ConfigurationIssue] = []
+    /// The board profile's file, and the dotted keys (or whole sections) taken from it: problems with them name it.
+    var profileFile: String?
+    var profileKeys: Set<String> = []
 
     init(file: String) { self.file = file }
 
     mutating func read(_ root: TOMLTable, baseDirectory: String) -> Configuration {
         var configuration = Configuration()
         checkKeys(
-            root, path: "", allowed: ["device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage"])
+            root, path: "",
+            allowed: ["device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage", "gpio", "audio"])
 
         if let device = table(root, "device", path: "") {
-            checkKeys(device, path: "device", allowed: ["id", "role", "board"])
+            checkKeys(device, path: "device", allowed: ["id", "role", "board", "board_dir"])
             if let id = string(device, "id", path: "device") {
                 if id.value.isEmpty || id.value.count > 64
                     || !id.value.unicodeScalars.allSatisfy({ Self.isIdentifierScalar($0) })
@@ -70,11 +87,10 @@ struct ConfigurationReader {
                     issue(role.line, "device.role", "'\(role.value)' is not a role (\(roles))")
                 }
             }
-            if let board = string(device, "board", path: "device") { configuration.board = board.value }
         }
 
         if let source = table(root, "source", path: "") {
-            checkKeys(source, path: "source", allowed: ["uri", "loop", "width", "height", "fps"])
+            checkKeys(source, path: "source", allowed: Self.sourceKeys)
             if let width = integer(source, "width", path: "source", in: 16...FrameGeometry.maximumSide) {
                 configuration.captureWidth = width
             }
@@ -148,6 +164,11 @@ struct ConfigurationReader {
                 configuration.stateDirectory =
                     folder.value.hasPrefix("/") ? folder.value : baseDirectory + "/" + folder.value
             }
+        }
+
+        if let gpio = table(root, "gpio", path: "") { configuration.gpio = readGPIO(gpio) }
+        if let audio = table(root, "audio", path: "") {
+            configuration.audio = readAudio(audio, baseDirectory: baseDirectory)
         }
 
         if let uplink = table(root, "uplink", path: "") {
@@ -284,20 +305,28 @@ struct ConfigurationReader {
 
     // MARK: - Typed access with located errors
 
-    private mutating func issue(_ line: Int, _ key: String, _ message: String) {
-        issues.append(ConfigurationIssue(file: file, line: line, key: key, message: message))
+    /// Records a problem, in the board profile's file when the key came from it.
+    mutating func issue(_ line: Int, _ key: String, _ message: String) {
+        let place = isFromProfile(key) ? profileFile ?? file : file
+        issues.append(ConfigurationIssue(file: place, line: line, key: key, message: message))
     }
 
-    private func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    /// Whether the value of `key` (dotted) came from the board profile.
+    func isFromProfile(_ key: String) -> Bool {
+        let section = String(key.prefix(while: { $0 != "." && $0 != "[" }))
+        return profileKeys.contains(key) || profileKeys.contains(section)
+    }
 
-    private mutating func checkKeys(_ table: TOMLTable, path: String, allowed: Set<String>) {
+    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    mutating func checkKeys(_ table: TOMLTable, path: String, allowed: Set<String>) {
         for entry in table.entries where !allowed.contains(entry.key) {
             let known = allowed.sorted().joined(separator: ", ")
             issue(entry.keyLine, join(path, entry.key), "unknown key (known here: \(known))")
         }
     }
 
-    private mutating func table(_ parent: TOMLTable, _ key: String, path: String) -> TOMLTable? {
+    mutating func table(_ parent: TOMLTable, _ key: String, path: String) -> TOMLTable? {
         guard let value = parent[key] else { return nil }
         guard case .table(let table) = value.kind else {
             issue(value.line, join(path, key), "expected a table ([\(key)])")
@@ -327,7 +356,7 @@ struct ConfigurationReader {
         }
     }
 
-    private mutating func string(_ parent: TOMLTable, _ key: String, path: String) -> (value: String, line: Int)? {
+    mutating func string(_ parent: TOMLTable, _ key: String, path: String) -> (value: String, line: Int)? {
         guard let value = parent[key] else { return nil }
         guard case .string(let text) = value.kind else {
             issue(value.line, join(path, key), "expected a string in quotes")
@@ -336,7 +365,7 @@ struct ConfigurationReader {
         return (text, value.line)
     }
 
-    private mutating func bool(_ parent: TOMLTable, _ key: String, path: String) -> Bool? {
+    mutating func bool(_ parent: TOMLTable, _ key: String, path: String) -> Bool? {
         guard let value = parent[key] else { return nil }
         guard case .boolean(let flag) = value.kind else {
             issue(value.line, join(path, key), "expected true or false")
@@ -345,7 +374,7 @@ struct ConfigurationReader {
         return flag
     }
 
-    private mutating func number(
+    mutating func number(
         _ parent: TOMLTable, _ key: String, path: String, in range: ClosedRange<Double>
     ) -> Double? {
         guard let value = parent[key] else { return nil }
@@ -364,8 +393,7 @@ struct ConfigurationReader {
         return number
     }
 
-    private mutating func integer(_ parent: TOMLTable, _ key: String, path: String, in range: ClosedRange<Int>) -> Int?
-    {
+    mutating func integer(_ parent: TOMLTable, _ key: String, path: String, in range: ClosedRange<Int>) -> Int? {
         guard let value = parent[key] else { return nil }
         guard case .integer(let integer) = value.kind else {
             issue(
