@@ -229,7 +229,7 @@ public final class UnitDaemon: Sendable {
         json.bool("ok", true)
         json.string("device", configuration.deviceID)
         json.string("role", configuration.role.rawValue)
-        json.string("board", configuration.board)
+        json.string("board", configuration.board ?? "none")
         json.string("firmware", Self.firmware)
         json.integer("uptime_s", Int((ContinuousClock.now - started).components.seconds))
         json.beginObject("camera")
