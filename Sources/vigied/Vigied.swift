@@ -18,7 +18,8 @@ struct Vigied: AsyncParsableCommand {
             Loads and validates the whole configuration first: a unit with an invalid mask refuses to start rather
             than stream unmasked (exit status 78). SIGTERM and SIGINT stop it cleanly: the camera after the
             current frame, then the uplink, which publishes the retained 'offline' status.
-            """
+            """,
+        version: UnitDaemon.firmware
     )
 
     @Option(help: "Configuration file.")
