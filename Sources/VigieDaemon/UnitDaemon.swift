@@ -110,6 +110,25 @@ public final class UnitDaemon: Sendable {
 
     public func stop() { camera.stop() }
 
+    /// Reads the configuration file again (the built-in text for the demo) and hands it to the camera, which applies
+    /// it from its next frame, then tells the centre with a `config_changed` event. A file with errors changes
+    /// nothing. Used by the `reload` command and by SIGHUP (`systemctl reload vigied`).
+    @discardableResult
+    public func reload() throws(ConfigurationError) -> Configuration {
+        let next: Configuration
+        if let path = launch.configurationPath {
+            next = try Configuration.load(path: path)
+        } else {
+            next = try Configuration.parse(DemoConfiguration.text, file: "<demo>")
+        }
+        camera.reload(next)
+        uplink?.raise(
+            UplinkEvent(
+                kind: "config_changed", priority: Priority.fault,
+                details: [("masks", "\(next.mask.polygons.count)"), ("zones", "\(next.zones.count)")]))
+        return next
+    }
+
     // MARK: - Commands
 
     func handle(_ request: CommandRequest) async -> [UInt8] {
@@ -155,21 +174,12 @@ public final class UnitDaemon: Sendable {
         case .reload:
             let next: Configuration
             do {
-                if let path = launch.configurationPath {
-                    next = try Configuration.load(path: path)
-                } else {
-                    next = try Configuration.parse(DemoConfiguration.text, file: "<demo>")
-                }
+                next = try reload()
             } catch {
                 return CommandReply.error(
                     requestID: request.requestID, command: name, code: "invalid_configuration",
                     message: error.issues.prefix(5).map(\.description).joined(separator: "; "))
             }
-            camera.reload(next)
-            uplink?.raise(
-                UplinkEvent(
-                    kind: "config_changed", priority: Priority.fault,
-                    details: [("masks", "\(next.mask.polygons.count)"), ("zones", "\(next.zones.count)")]))
             return CommandReply.ok(requestID: request.requestID, command: name) { json in
                 json.integer("masks", next.mask.polygons.count)
                 json.integer("zones", next.zones.count)

@@ -17,7 +17,9 @@ struct Vigied: AsyncParsableCommand {
         discussion: """
             Loads and validates the whole configuration first: a unit with an invalid mask refuses to start rather
             than stream unmasked (exit status 78). SIGTERM and SIGINT stop it cleanly: the camera after the
-            current frame, then the uplink, which publishes the retained 'offline' status.
+            current frame, then the uplink, which publishes the retained 'offline' status. SIGHUP reads the
+            configuration file again, as the 'reload' command does; a file with errors is refused and changes
+            nothing.
             """,
         version: UnitDaemon.firmware
     )
@@ -151,7 +153,26 @@ struct Vigied: AsyncParsableCommand {
             source.resume()
             return source
         }
-        defer { signals.forEach { $0.cancel() } }
+        // SIGHUP (systemctl reload): read the file again; a file with errors is refused and the unit runs on.
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler {
+            do throws(ConfigurationError) {
+                let next = try daemon.reload()
+                logger.notice(
+                    "configuration reloaded",
+                    metadata: ["masks": "\(next.mask.polygons.count)", "zones": "\(next.zones.count)"])
+            } catch {
+                logger.error(
+                    "configuration refused, the running one is kept", metadata: ["errors": "\(error.issues.count)"])
+                Self.printError(error.description)
+            }
+        }
+        hangup.resume()
+        defer {
+            signals.forEach { $0.cancel() }
+            hangup.cancel()
+        }
         logger.notice(
             "vigied starting",
             metadata: [
