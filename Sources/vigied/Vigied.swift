@@ -19,7 +19,8 @@ struct Vigied: AsyncParsableCommand {
             current frame, then the uplink, which publishes the retained 'offline' status. SIGHUP reloads the
             configuration (a file with errors is refused and the running one kept). Under systemd (Type=notify)
             it reports READY=1, a STATUS= line, and WATCHDOG=1 only while frames are processed.
-            """
+            """,
+        version: UnitDaemon.firmware
     )
 
     @Option(help: "Configuration file.")
