@@ -13,13 +13,6 @@ import VigieCore
 /// camera's identity in `identityFile`; another camera on the same node reports `camera_replaced`.
 /// `withNextFrame(_:)` blocks until a frame arrives or `stop()` is called (then it returns `nil`).
 public final class ResilientCamera: FrameSource {
-    /// A change of state to report (`camera_stalled`, `camera_lost`, `camera_restored`, `camera_mismatch`,
-    /// `camera_replaced`), with the reason.
-    public struct Notice: Sendable, Equatable {
-        public var kind: String
-        public var reason: String
-    }
-
     public let path: String
     public let framing: CameraFraming
     private let requestedRate: Double
@@ -27,7 +20,8 @@ public final class ResilientCamera: FrameSource {
     private var camera: V4L2Camera?
     private var link: CameraLink
     private let stopping: StopSignal
-    private let notify: @Sendable (Notice) -> Void
+    /// Told of each change of the camera's condition (and of an identity it could not save).
+    private let notify: @Sendable (UnitEvent) -> Void
     private var pendingRelearn = false
     private var droppedBefore = 0
 
@@ -39,7 +33,7 @@ public final class ResilientCamera: FrameSource {
     public init(
         path: String, framing: CameraFraming, framesPerSecond: Double, identityFile: String? = nil,
         link: CameraLink = CameraLink(), stop: StopSignal = StopSignal(),
-        notify: @escaping @Sendable (Notice) -> Void
+        notify: @escaping @Sendable (UnitEvent) -> Void
     ) {
         self.path = path
         self.framing = framing
@@ -110,8 +104,8 @@ public final class ResilientCamera: FrameSource {
     private func perform(_ actions: [CameraLink.Action]) {
         for action in actions {
             switch action {
-            case .report(let kind, let reason):
-                notify(Notice(kind: kind, reason: reason))
+            case .report(let condition, let reason):
+                notify(.camera(condition, reason: reason))
             case .relearn:
                 pendingRelearn = true
             case .reopen(let delay):
@@ -139,15 +133,15 @@ public final class ResilientCamera: FrameSource {
             candidate.close()
             perform(
                 link.refused(
-                    kind: "camera_mismatch",
+                    .mismatch,
                     reason:
                         "\(candidate.identity.card) gives \(delivered.width)x\(delivered.height), another aspect ratio than the \(framing) the masks were drawn for: not streamed"
                 ))
             return
         case .rescaled:
             notify(
-                Notice(
-                    kind: "camera_rescaled",
+                .camera(
+                    .rescaled,
                     reason:
                         "gives \(delivered.width)x\(delivered.height) instead of \(framing) (same aspect ratio): masks redrawn for that size"
                 ))
@@ -163,10 +157,10 @@ public final class ResilientCamera: FrameSource {
         let known = (try? TextFile.read(path: identityFile, limit: 4096)).flatMap(CameraIdentity.init(encoded:))
         guard known != identity else { return }
         if let known {
-            notify(Notice(kind: "camera_replaced", reason: "\(path) was \(known), is now \(identity)"))
+            notify(.camera(.replaced, reason: "\(path) was \(known), is now \(identity)"))
         }
         if let failure = Self.store(identity.encoded, at: identityFile) {
-            notify(Notice(kind: "storage_fault", reason: "\(identityFile): camera identity not saved (\(failure))"))
+            notify(.cameraIdentityNotSaved(reason: "\(identityFile): camera identity not saved (\(failure))"))
         }
     }
 

@@ -22,14 +22,8 @@ public final class CameraService: Sendable {
         public var snapshots = 0
     }
 
-    /// What the camera tells the rest of the daemon.
-    public enum Notice: Sendable {
-        /// Motion confirmed: the alert, with the masked snapshot of that frame.
-        case motionStarted(zone: String, boxes: [NormalizedRect], snapshot: [UInt8]?)
-        case motionEnded(MotionEvent)
-        /// `camera_stalled`, `camera_lost` or `camera_restored`, with the reason.
-        case cameraState(kind: String, reason: String)
-    }
+    /// What the camera tells the rest of the daemon: motion, and changes of the camera's condition.
+    public typealias Notice = UnitEvent
 
     /// Live figures for telemetry and the self-test.
     public struct Statistics: Sendable, Equatable {
@@ -308,7 +302,7 @@ public final class CameraService: Sendable {
             case .started(let zone, let frame, let time, let boxes):
                 report.eventsStarted += 1
                 var metadata: Logger.Metadata = [
-                    "event.zone": "\(zone)", "frame": "\(frame)", "time": "\(Self.rounded(time))",
+                    "event.zone": "\(zone)", "frame": "\(frame)", "time": "\(UnitEvent.rounded(time))",
                     "boxes": "\(boxes.map { Self.describe($0) }.joined(separator: " "))",
                 ]
                 let jpeg = snapshot()
@@ -323,8 +317,9 @@ public final class CameraService: Sendable {
                 logger.notice(
                     "motion ended",
                     metadata: [
-                        "event.zone": "\(event.zone)", "start": "\(Self.rounded(event.startTime))",
-                        "end": "\(Self.rounded(event.endTime))", "peak_area": "\(Self.rounded(event.peakArea * 100))%",
+                        "event.zone": "\(event.zone)", "start": "\(UnitEvent.rounded(event.startTime))",
+                        "end": "\(UnitEvent.rounded(event.endTime))",
+                        "peak_area": "\(UnitEvent.rounded(event.peakArea * 100))%",
                     ])
                 notify(.motionEnded(event))
             }
@@ -363,11 +358,12 @@ public final class CameraService: Sendable {
             return ResilientCamera(
                 path: device, framing: configuration.framing, framesPerSecond: configuration.captureRate,
                 identityFile: identityFile, stop: cameraStop
-            ) { [self] notice in
-                logger.warning("\(notice.kind)", metadata: ["device": "\(device)", "reason": "\(notice.reason)"])
-                let healthy = ["camera_restored", "camera_rescaled", "camera_replaced"].contains(notice.kind)
-                statistics.withLock { $0.cameraFault = healthy ? nil : notice.kind }
-                notify(.cameraState(kind: notice.kind, reason: notice.reason))
+            ) { [self] event in
+                if case .camera(let condition, let reason) = event {
+                    logger.warning("\(condition.rawValue)", metadata: ["device": "\(device)", "reason": "\(reason)"])
+                    statistics.withLock { $0.cameraFault = condition.isFault ? condition.rawValue : nil }
+                }
+                notify(event)
             }
         }
     }
@@ -385,10 +381,8 @@ public final class CameraService: Sendable {
         return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
     }
 
-    static func rounded(_ value: Double) -> String { String((value * 100).rounded() / 100) }
-
     static func describe(_ rect: NormalizedRect) -> String {
-        "[\(rounded(rect.x)),\(rounded(rect.y)),\(rounded(rect.width)),\(rounded(rect.height))]"
+        "[\(UnitEvent.rounded(rect.x)),\(UnitEvent.rounded(rect.y)),\(UnitEvent.rounded(rect.width)),\(UnitEvent.rounded(rect.height))]"
     }
 }
 

@@ -3,8 +3,9 @@ import Synchronization
 import VigieCore
 import VigieUplink
 
-/// The one path of the daemon's events: each is handed to the uplink (which numbers, stores and publishes it),
-/// logged with its id, and kept among the last few for `vigie status`.
+/// The one path of the daemon's events (`UnitEvent`, typed: kind, priority and details are decided there): each is
+/// handed to the uplink (which numbers, stores and publishes it), logged with its id, and kept among the last few
+/// for `vigie status`.
 final class EventSink: Sendable {
     struct Recent: Sendable {
         var id: String
@@ -26,22 +27,22 @@ final class EventSink: Sendable {
     /// Raises `event` without waiting for its commit (the camera must not wait). Returns its id, `nil` without an
     /// uplink.
     @discardableResult
-    func raise(_ event: UplinkEvent) -> String? {
-        let id = uplink?.raise(event)
+    func raise(_ event: UnitEvent) -> String? {
+        let id = uplink?.raise(event.uplinkEvent)
         noted(event, id: id)
         return id
     }
 
     /// Raises `event` and returns once it is stored (see `UplinkService.raiseStored`).
-    func raiseStored(_ event: UplinkEvent) async -> String? {
-        let id = await uplink?.raiseStored(event)
+    func raiseStored(_ event: UnitEvent) async -> String? {
+        let id = await uplink?.raiseStored(event.uplinkEvent)
         noted(event, id: id)
         return id
     }
 
     var last: [Recent] { recent.withLock { $0 } }
 
-    private func noted(_ event: UplinkEvent, id: String?) {
+    private func noted(_ event: UnitEvent, id: String?) {
         let millis = UplinkService.nowMillis()
         recent.withLock { recent in
             recent.insert(Recent(id: id ?? "", kind: event.kind, priority: event.priority, millis: millis), at: 0)

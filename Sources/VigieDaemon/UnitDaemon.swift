@@ -83,25 +83,7 @@ public final class UnitDaemon: Sendable {
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
             snapshotDirectory: launch.snapshotDirectory, identityFile: identityFile,
-            notify: { notice in
-                // Never waits on the disk, never fails: while the disk fails, events are kept in memory.
-                switch notice {
-                case .motionStarted(let zone, let boxes, let snapshot):
-                    events.raise(
-                        UplinkEvent(
-                            kind: "motion", priority: Priority.alert, zone: zone, boxes: boxes, snapshot: snapshot))
-                case .motionEnded(let event):
-                    events.raise(
-                        UplinkEvent(
-                            kind: "motion_end", priority: Priority.routine, zone: event.zone, boxes: event.boxes,
-                            details: [
-                                ("duration_s", CameraService.rounded(event.endTime - event.startTime)),
-                                ("peak_area", CameraService.rounded(event.peakArea * 100) + "%"),
-                            ]))
-                case .cameraState(let kind, let reason):
-                    events.raise(UplinkEvent(kind: kind, priority: Priority.fault, details: [("reason", reason)]))
-                }
-            })
+            notify: { event in events.raise(event) })
     }
 
     /// Runs until `stop()` or the camera's source ends (with `frameLimit`).
@@ -190,7 +172,7 @@ public final class UnitDaemon: Sendable {
             } else if stats.frames == 0 {
                 "camera starting"
             } else {
-                "camera \(CameraService.rounded(stats.framesPerSecond)) fps, \(stats.frames) frames"
+                "camera \(UnitEvent.rounded(stats.framesPerSecond)) fps, \(stats.frames) frames"
             }
         if !stats.armed { camera += ", disarmed" }
         guard let uplink else { return camera + "; no uplink" }
@@ -274,7 +256,7 @@ public final class UnitDaemon: Sendable {
             DoctorCheck(
                 name: "camera", ok: streaming,
                 detail: streaming
-                    ? "\(cameraState(stats)), \(CameraService.rounded(stats.framesPerSecond)) fps from "
+                    ? "\(cameraState(stats)), \(UnitEvent.rounded(stats.framesPerSecond)) fps from "
                         + Self.describe(launch.configuration.source)
                     : "\(cameraState(stats)) (\(Self.describe(launch.configuration.source)))",
                 hint: "check the cable and power; `vigie camera check DEVICE` tests it alone"))
@@ -340,17 +322,14 @@ public final class UnitDaemon: Sendable {
         } catch {
             let reason = error.issues.prefix(5).map(\.description).joined(separator: "; ")
             logger.error("configuration refused; the running one is kept", metadata: ["errors": "\(reason)"])
-            events.raise(UplinkEvent(kind: "config_refused", priority: Priority.fault, details: [("reason", reason)]))
+            events.raise(.configRefused(reason: reason))
             return .refused(reason)
         }
         camera.reload(next)
         logger.notice(
             "configuration reloaded",
             metadata: ["masks": "\(next.mask.polygons.count)", "zones": "\(next.zones.count)"])
-        events.raise(
-            UplinkEvent(
-                kind: "config_changed", priority: Priority.fault,
-                details: [("masks", "\(next.mask.polygons.count)"), ("zones", "\(next.zones.count)")]))
+        events.raise(.configChanged(masks: next.mask.polygons.count, zones: next.zones.count))
         return .applied(masks: next.mask.polygons.count, zones: next.zones.count)
     }
 
@@ -436,10 +415,7 @@ public final class UnitDaemon: Sendable {
         guard uplink != nil, launch.testEvents > 0 else { return }
         for index in 1...launch.testEvents {
             if Task.isCancelled { return }
-            let id = await events.raiseStored(
-                UplinkEvent(
-                    kind: "test", priority: index % 10 == 0 ? Priority.emergency : Priority.alert,
-                    details: [("n", "\(index)")]))
+            let id = await events.raiseStored(.test(index: index))
             // Only once stored: tools/powercut holds every event so announced to reach the centre.
             Self.writeStandardOutput("raised n=\(index) id=\(id ?? "")\n")
             try? await Task.sleep(for: .milliseconds(Int(launch.testEventInterval * 1000)))

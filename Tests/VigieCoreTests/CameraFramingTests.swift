@@ -44,16 +44,16 @@ struct CameraFramingTests {
     @Test func mismatchIsReportedOnceAndRetried() {
         var link = CameraLink(backoff: Backoff(initial: 0.5, maximum: 4, jitter: 0.1))
         #expect(
-            CameraLinkTests.kinds(link.refused(kind: "camera_mismatch", reason: "4:3")) == [
+            CameraLinkTests.kinds(link.refused(.mismatch, reason: "4:3")) == [
                 "camera_mismatch", "reopen",
             ])
-        #expect(link.state == .refused(kind: "camera_mismatch"))
+        #expect(link.state == .refused(.mismatch))
         // Still the wrong camera: retried, not reported again.
-        #expect(CameraLinkTests.kinds(link.refused(kind: "camera_mismatch", reason: "4:3")) == ["reopen"])
+        #expect(CameraLinkTests.kinds(link.refused(.mismatch, reason: "4:3")) == ["reopen"])
         // Unplugged meanwhile: that is a loss, and said.
         #expect(CameraLinkTests.kinds(link.failed(reason: "ENODEV")) == ["camera_lost", "reopen"])
         #expect(
-            CameraLinkTests.kinds(link.refused(kind: "camera_mismatch", reason: "4:3")) == [
+            CameraLinkTests.kinds(link.refused(.mismatch, reason: "4:3")) == [
                 "camera_mismatch", "reopen",
             ])
         // The right camera at last: restored, and the detector re-learns.
@@ -65,7 +65,7 @@ struct CameraFramingTests {
         var link = CameraLink(backoff: Backoff(initial: 0.5, maximum: 4, jitter: 0.1))
         var delays: [Double] = []
         for _ in 0..<6 {
-            for case .reopen(let delay) in link.refused(kind: "camera_mismatch", reason: "") { delays.append(delay) }
+            for case .reopen(let delay) in link.refused(.mismatch, reason: "") { delays.append(delay) }
         }
         #expect(delays.count == 6)
         #expect(delays.first! < 0.6 && delays.last! > 3.5 && delays.last! <= 4.4)

@@ -6,7 +6,7 @@ struct CameraLinkTests {
     static func kinds(_ actions: [CameraLink.Action]) -> [String] {
         actions.map {
             switch $0 {
-            case .report(let kind, _): kind
+            case .report(let condition, _): condition.rawValue
             case .reopen: "reopen"
             case .relearn: "relearn"
             }
@@ -28,7 +28,7 @@ struct CameraLinkTests {
         #expect(link.timedOut(seconds: 2).isEmpty)
         let actions = link.timedOut(seconds: 2)
         #expect(Self.kinds(actions) == ["camera_lost", "reopen"])
-        #expect(actions.first == .report(kind: "camera_lost", reason: "stalled for 6.0 s"))
+        #expect(actions.first == .report(.lost, reason: "stalled for 6.0 s"))
         #expect(link.state == .lost)
     }
 

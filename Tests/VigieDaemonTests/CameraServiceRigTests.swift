@@ -29,13 +29,7 @@ struct CameraServiceRigTests {
         let service = CameraService(
             configuration: configuration, logger: Logger(label: "rig"), frameLimit: 90,
             notify: { notice in
-                let name: String
-                switch notice {
-                case .motionStarted: name = "motion"
-                case .motionEnded: name = "motion_end"
-                case .cameraState(let kind, _): name = kind
-                }
-                notices.list.withLock { $0.append(name) }
+                notices.list.withLock { $0.append(notice.kind) }
             })
         let unbind = Task.detached {
             try? await Task.sleep(for: .seconds(2))

@@ -37,7 +37,7 @@ struct FramingRigTests {
         return CameraService(
             configuration: configuration, logger: Logger(label: "rig"), frameLimit: frames, identityFile: identityFile,
             notify: { notice in
-                if case .cameraState(let kind, _) = notice { record.kinds.withLock { $0.append(kind) } }
+                if case .camera(let condition, _) = notice { record.kinds.withLock { $0.append(condition.rawValue) } }
             })
     }
 

@@ -41,8 +41,7 @@ struct LoopbackRigTests {
                 case .motionStarted(_, _, let snapshot):
                     record.kinds.withLock { $0.append("motion") }
                     if let snapshot { record.snapshots.withLock { $0.append(snapshot) } }
-                case .motionEnded: record.kinds.withLock { $0.append("motion_end") }
-                case .cameraState(let kind, _): record.kinds.withLock { $0.append(kind) }
+                default: record.kinds.withLock { $0.append(notice.kind) }
                 }
             })
     }
@@ -141,7 +140,14 @@ struct LoopbackRigTests {
             path: link, framing: CameraFraming(width: 640, height: 480), framesPerSecond: 15,
             identityFile: identityFile, link: CameraLink(backoff: Backoff(initial: 0.2, maximum: 1, jitter: 0.1)),
             stop: stop
-        ) { notice in kinds.list.withLock { $0.append((notice.kind, notice.reason)) } }
+        ) { notice in
+            let reason =
+                switch notice {
+                case .camera(_, let reason), .cameraIdentityNotSaved(let reason): reason
+                default: ""
+                }
+            kinds.list.withLock { $0.append((notice.kind, reason)) }
+        }
         defer { camera.close() }
         #expect(try camera.withNextFrame { _ in } != nil)
         #expect(camera.identity?.driver == "vivid")

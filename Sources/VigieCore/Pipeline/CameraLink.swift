@@ -10,14 +10,14 @@ public struct CameraLink: Sendable {
         case streaming
         case stalled(timeouts: Int)
         case lost
-        /// The device opened but was refused; `kind` is what was reported (`camera_mismatch`).
-        case refused(kind: String)
+        /// The device opened but was refused; what was reported (`mismatch`).
+        case refused(CameraCondition)
     }
 
     /// What the adapter must do.
     public enum Action: Sendable, Equatable {
-        /// Tell the centre: `camera_stalled`, `camera_lost` or `camera_restored`, with the reason.
-        case report(kind: String, reason: String)
+        /// Tell the centre: stalled, lost or restored, with the reason.
+        case report(CameraCondition, reason: String)
         /// Close the device and try to open it again after this many seconds.
         case reopen(after: Double)
         /// The first frames after a reconnect must not raise motion: re-learn the background.
@@ -39,11 +39,11 @@ public struct CameraLink: Sendable {
         case .streaming: return []
         case .stalled:
             state = .streaming
-            return [.report(kind: "camera_restored", reason: "frames again after a stall"), .relearn]
+            return [.report(.restored, reason: "frames again after a stall"), .relearn]
         case .lost, .refused:
             state = .streaming
             backoff.reset()
-            return [.report(kind: "camera_restored", reason: "reopened"), .relearn]
+            return [.report(.restored, reason: "reopened"), .relearn]
         }
     }
 
@@ -52,11 +52,11 @@ public struct CameraLink: Sendable {
         switch state {
         case .streaming:
             state = .stalled(timeouts: 1)
-            return [.report(kind: "camera_stalled", reason: "no frame for \(seconds) s")]
+            return [.report(.stalled, reason: "no frame for \(seconds) s")]
         case .stalled(let timeouts) where timeouts + 1 >= stallsBeforeLost:
             state = .lost
             return [
-                .report(kind: "camera_lost", reason: "stalled for \(Double(timeouts + 1) * seconds) s"),
+                .report(.lost, reason: "stalled for \(Double(timeouts + 1) * seconds) s"),
                 .reopen(after: backoff.next()),
             ]
         case .stalled(let timeouts):
@@ -71,15 +71,15 @@ public struct CameraLink: Sendable {
     public mutating func failed(reason: String) -> [Action] {
         if state == .lost { return [.reopen(after: backoff.next())] }
         state = .lost
-        return [.report(kind: "camera_lost", reason: reason), .reopen(after: backoff.next())]
+        return [.report(.lost, reason: reason), .reopen(after: backoff.next())]
     }
 
     /// The device opened but must not be streamed (`camera_mismatch`: another aspect ratio than commissioned).
     /// Reported once while the same refusal repeats; retried with backoff in case the camera is set right or
     /// replaced.
-    public mutating func refused(kind: String, reason: String) -> [Action] {
-        let repeated = state == .refused(kind: kind)
-        state = .refused(kind: kind)
-        return (repeated ? [] : [.report(kind: kind, reason: reason)]) + [.reopen(after: backoff.next())]
+    public mutating func refused(_ condition: CameraCondition, reason: String) -> [Action] {
+        let repeated = state == .refused(condition)
+        state = .refused(condition)
+        return (repeated ? [] : [.report(condition, reason: reason)]) + [.reopen(after: backoff.next())]
     }
 }

@@ -1,0 +1,92 @@
+/// What a camera reports about itself: the kind of event it raises.
+public enum CameraCondition: String, Sendable, CaseIterable {
+    /// No frame within the stall timeout (the device is still there).
+    case stalled = "camera_stalled"
+    /// Gone (unplugged, driver unbound, I/O errors) or stalled for good; reopened with backoff.
+    case lost = "camera_lost"
+    /// Frames again after a stall or a loss.
+    case restored = "camera_restored"
+    /// Another aspect ratio than the masks were drawn for: refused, nothing streamed.
+    case mismatch = "camera_mismatch"
+    /// Another size with the same aspect ratio: masks redrawn for it, streamed.
+    case rescaled = "camera_rescaled"
+    /// Another camera on the same device node than the one remembered.
+    case replaced = "camera_replaced"
+
+    /// Whether the camera is out of service in this condition (what the status and the self-test report).
+    public var isFault: Bool {
+        switch self {
+        case .stalled, .lost, .mismatch: true
+        case .restored, .rescaled, .replaced: false
+        }
+    }
+}
+
+/// Every event the unit's own parts raise, typed: each one's kind, priority and details are decided here and
+/// nowhere else, and `uplinkEvent` is the one way it becomes what the outbox stores. (The uplink's reports of its
+/// own state — `storage_fault`, `storage_recovered`, `outbox_overflow`, `outbox_quarantine` — are made by
+/// `StorageHealth`, `OutboxOverflowReport` and `QuarantineReport`.) The kinds are listed in docs/mqtt.md.
+public enum UnitEvent: Sendable {
+    /// Motion began in a zone; the masked snapshot of the frame that started it, when it could be encoded.
+    case motionStarted(zone: String, boxes: [NormalizedRect], snapshot: [UInt8]?)
+    /// Motion in a zone ended.
+    case motionEnded(MotionEvent)
+    /// The camera's condition changed.
+    case camera(CameraCondition, reason: String)
+    /// The camera's identity could not be saved (a replacement would go unnoticed).
+    case cameraIdentityNotSaved(reason: String)
+    /// A reload applied a new configuration.
+    case configChanged(masks: Int, zones: Int)
+    /// A reload found errors: the running configuration is kept.
+    case configRefused(reason: String)
+    /// `vigied --test-events`: store-and-forward checks (every tenth an emergency).
+    case test(index: Int)
+
+    public var kind: String {
+        switch self {
+        case .motionStarted: "motion"
+        case .motionEnded: "motion_end"
+        case .camera(let condition, _): condition.rawValue
+        case .cameraIdentityNotSaved: StorageHealth.faultKind
+        case .configChanged: "config_changed"
+        case .configRefused: "config_refused"
+        case .test: "test"
+        }
+    }
+
+    public var priority: Int {
+        switch self {
+        case .motionStarted: Priority.alert
+        case .motionEnded: Priority.routine
+        case .camera, .cameraIdentityNotSaved, .configChanged, .configRefused: Priority.fault
+        case .test(let index): index % 10 == 0 ? Priority.emergency : Priority.alert
+        }
+    }
+
+    /// The event as the outbox stores and the centre receives it.
+    public var uplinkEvent: UplinkEvent {
+        switch self {
+        case .motionStarted(let zone, let boxes, let snapshot):
+            UplinkEvent(kind: kind, priority: priority, zone: zone, boxes: boxes, snapshot: snapshot)
+        case .motionEnded(let event):
+            UplinkEvent(
+                kind: kind, priority: priority, zone: event.zone, boxes: event.boxes,
+                details: [
+                    ("duration_s", Self.rounded(event.endTime - event.startTime)),
+                    ("peak_area", Self.rounded(event.peakArea * 100) + "%"),
+                ])
+        case .camera(_, let reason), .configRefused(let reason):
+            UplinkEvent(kind: kind, priority: priority, details: [("reason", reason)])
+        case .cameraIdentityNotSaved(let reason):
+            UplinkEvent(
+                kind: kind, priority: priority, details: [("operation", "camera_identity"), ("reason", reason)])
+        case .configChanged(let masks, let zones):
+            UplinkEvent(kind: kind, priority: priority, details: [("masks", "\(masks)"), ("zones", "\(zones)")])
+        case .test(let index):
+            UplinkEvent(kind: kind, priority: priority, details: [("n", "\(index)")])
+        }
+    }
+
+    /// Two decimals at most, as the centre reads them.
+    public static func rounded(_ value: Double) -> String { String((value * 100).rounded() / 100) }
+}
