@@ -27,6 +27,8 @@ public final class UnitDaemon: Sendable {
         public var systemd = SystemdNotifier(environment: [:])
         /// Where the local control socket listens (`vigie status`, `vigie doctor`); none if `nil`.
         public var controlSocket: String?
+        /// What the command line set over the file, applied again to each reloaded file.
+        public var overrides = Overrides()
 
         public init(configuration: Configuration) { self.configuration = configuration }
     }
@@ -38,6 +40,8 @@ public final class UnitDaemon: Sendable {
     /// Where every event goes (see `EventSink`).
     private let events: EventSink
     private let started = ContinuousClock.now
+    /// The configuration running now: the launch's, then each reload's (less what only a restart applies).
+    private let current: Mutex<Configuration>
     /// `stop()` was called: systemd hears nothing more but the end.
     private let stopRequested = Atomic<Bool>(false)
     /// How `run` ends: the camera returned, or it did not within `cameraStopBound` of `stop()`.
@@ -54,6 +58,7 @@ public final class UnitDaemon: Sendable {
         self.launch = launch
         self.logger = logger
         (endings, ending) = AsyncStream<Ending>.makeStream()
+        current = Mutex(launch.configuration)
         let configuration = launch.configuration
         // The state folder also remembers the camera's identity; without an uplink, a unit that cannot make it
         // still runs (it only cannot notice a swapped camera).
@@ -204,7 +209,7 @@ public final class UnitDaemon: Sendable {
 
     /// The whole unit at a glance, for `vigie status`.
     func statusReport() async -> String {
-        let configuration = launch.configuration
+        let configuration = current.withLock { $0 }
         let stats = camera.currentStatistics
         var json = JSONWriter()
         json.beginObject()
@@ -305,14 +310,34 @@ public final class UnitDaemon: Sendable {
     // MARK: - Reload
 
     public enum ReloadResult: Sendable {
-        case applied(masks: Int, zones: Int)
+        /// Applied; `restartNeeded` names the changed keys only a restart applies (they keep their running value).
+        case applied(masks: Int, zones: Int, restartNeeded: [String])
         case refused(String)
+    }
+
+    /// Values the command line sets over the configuration file (`--device-id`, `--state-dir`, `--broker`).
+    public struct Overrides: Sendable {
+        public var deviceID: String?
+        public var stateDirectory: String?
+        public var brokers: [BrokerURL] = []
+
+        public init() {}
+
+        public func apply(to configuration: inout Configuration) {
+            if let deviceID { configuration.deviceID = deviceID }
+            if let stateDirectory { configuration.stateDirectory = stateDirectory }
+            if !brokers.isEmpty {
+                var settings = configuration.uplink ?? UplinkSettings()
+                settings.brokers = brokers
+                configuration.uplink = settings
+            }
+        }
     }
 
     /// Reads the configuration again and applies it (masks, zones, detection); a file with errors is refused, the
     /// running configuration kept, and a `config_refused` event says why. For `cmd/reload` and SIGHUP.
     public func reload() -> ReloadResult {
-        let next: Configuration
+        var next: Configuration
         do {
             if let path = launch.configurationPath {
                 next = try Configuration.load(path: path)
@@ -325,12 +350,27 @@ public final class UnitDaemon: Sendable {
             events.raise(.configRefused(reason: reason))
             return .refused(reason)
         }
+        launch.overrides.apply(to: &next)
+        let running = launch.configuration
+        let restartNeeded = next.keysNeedingRestart(comparedTo: running)
+        // What only a restart applies keeps its running value until then.
+        next.deviceID = running.deviceID
+        next.role = running.role
+        next.stateDirectory = running.stateDirectory
+        next.uplink = running.uplink
+        next.gpio = running.gpio
+        next.audio = running.audio
         camera.reload(next)
+        current.withLock { $0 = next }
         logger.notice(
             "configuration reloaded",
-            metadata: ["masks": "\(next.mask.polygons.count)", "zones": "\(next.zones.count)"])
-        events.raise(.configChanged(masks: next.mask.polygons.count, zones: next.zones.count))
-        return .applied(masks: next.mask.polygons.count, zones: next.zones.count)
+            metadata: [
+                "masks": "\(next.mask.polygons.count)", "zones": "\(next.zones.count)",
+                "restart_needed": "\(restartNeeded.isEmpty ? "nothing" : restartNeeded.joined(separator: ","))",
+            ])
+        events.raise(
+            .configChanged(masks: next.mask.polygons.count, zones: next.zones.count, restartNeeded: restartNeeded))
+        return .applied(masks: next.mask.polygons.count, zones: next.zones.count, restartNeeded: restartNeeded)
     }
 
     // MARK: - Commands
@@ -380,10 +420,13 @@ public final class UnitDaemon: Sendable {
             case .refused(let reason):
                 return CommandReply.error(
                     requestID: request.requestID, command: name, code: "invalid_configuration", message: reason)
-            case .applied(let masks, let zones):
+            case .applied(let masks, let zones, let restartNeeded):
                 return CommandReply.ok(requestID: request.requestID, command: name) { json in
                     json.integer("masks", masks)
                     json.integer("zones", zones)
+                    json.beginArray("restart_needed")
+                    for key in restartNeeded { json.string(nil, key) }
+                    json.endArray()
                 }
             }
         case .arm:

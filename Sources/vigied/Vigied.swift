@@ -119,12 +119,12 @@ struct Vigied: AsyncParsableCommand {
             Self.printError(error.description)
             throw ExitCode(78)  // EX_CONFIG: systemd will not restart-loop on a bad file.
         }
-        if let deviceId { configuration.deviceID = deviceId }
-        if let stateDir { configuration.stateDirectory = stateDir }
-        if demo && stateDir == nil { configuration.stateDirectory = "demo-state" }
-        if !broker.isEmpty {
-            var settings = configuration.uplink ?? UplinkSettings()
-            settings.brokers = broker.compactMap(BrokerURL.init)
+        var overrides = UnitDaemon.Overrides()
+        overrides.deviceID = deviceId
+        overrides.stateDirectory = stateDir ?? (demo ? "demo-state" : nil)
+        overrides.brokers = broker.compactMap(BrokerURL.init)
+        overrides.apply(to: &configuration)
+        if !broker.isEmpty, let settings = configuration.uplink {
             if settings.brokers.contains(where: \.tls) && settings.caFile == nil {
                 Self.printError("--broker mqtts://…: the configuration's [uplink] ca_file is required for TLS")
                 throw ExitCode(78)
@@ -141,7 +141,6 @@ struct Vigied: AsyncParsableCommand {
                     }.joined(separator: "\n"))
                 throw ExitCode(78)
             }
-            configuration.uplink = settings
         }
         if let snapshotDir, access(snapshotDir, W_OK) != 0 {
             Self.printError("\(snapshotDir): snapshot folder is not writable (\(SystemError.describe(errno)))")
@@ -153,6 +152,7 @@ struct Vigied: AsyncParsableCommand {
         // Before the daemon exists: a signal from now on is kept for it, none is lost.
         let signals = SignalWatcher.start()
         var launch = UnitDaemon.Launch(configuration: configuration)
+        launch.overrides = overrides
         launch.systemd = SystemdNotifier(environment: environment)
         launch.controlSocket =
             controlSocket ?? environment["RUNTIME_DIRECTORY"].map { "\($0)/control.sock" }

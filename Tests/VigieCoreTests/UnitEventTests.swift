@@ -14,7 +14,7 @@ struct UnitEventTests {
             (.camera(.lost, reason: "unplugged"), "camera_lost", Priority.fault),
             (.camera(.mismatch, reason: "16:9"), "camera_mismatch", Priority.fault),
             (.cameraIdentityNotSaved(reason: "read-only"), "storage_fault", Priority.fault),
-            (.configChanged(masks: 2, zones: 1), "config_changed", Priority.fault),
+            (.configChanged(masks: 2, zones: 1, restartNeeded: []), "config_changed", Priority.fault),
             (.configRefused(reason: "mask.points"), "config_refused", Priority.fault),
             (.test(index: 9), "test", Priority.alert),
             (.test(index: 10), "test", Priority.emergency),

@@ -174,6 +174,18 @@ struct SystemdTests {
             received.contains { $0.topic.hasSuffix("/config_changed") }
         }
         #expect(applied, "no config_changed event\n\(daemon.output.suffix(2000))")
+        let first = await events.inbox.messages.first { $0.topic.hasSuffix("/config_changed") }
+        #expect(first?.json?["details"]?["restart_needed"] == nil, "nothing needs a restart")
+
+        // A change only a restart applies is named as such (and not pretended applied).
+        try good.replacingOccurrences(of: "keepalive = 5", with: "keepalive = 7")
+            .replacingOccurrences(of: "id = \"unit-hup\"", with: "id = \"unit-hup-2\"")
+            .write(to: file, atomically: true, encoding: .utf8)
+        kill(daemon.child.pid, SIGHUP)
+        let named = await events.inbox.wait(timeout: 15) { received in
+            received.contains { $0.json?["details"]?["restart_needed"]?.stringValue == "device.id,uplink" }
+        }
+        #expect(named, "\(daemon.output.suffix(2000))")
         #expect(daemon.terminate() == 0)
     }
 

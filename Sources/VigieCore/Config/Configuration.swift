@@ -52,3 +52,19 @@ public struct Configuration: Sendable, Hashable {
         !id.isEmpty && id.utf8.count <= 64 && id.unicodeScalars.allSatisfy(ConfigurationReader.isIdentifierScalar)
     }
 }
+
+extension Configuration {
+    /// What a reload cannot apply to a running unit, by key: the unit's identity, where it keeps its state, its
+    /// uplink, and the hardware parts opened at start (GPIO, audio). The camera, masks, zones, motion settings and
+    /// snapshots are applied live (a new camera, size or rate reopens the camera).
+    public func keysNeedingRestart(comparedTo running: Configuration) -> [String] {
+        var keys: [String] = []
+        if deviceID != running.deviceID { keys.append("device.id") }
+        if role != running.role { keys.append("device.role") }
+        if stateDirectory != running.stateDirectory { keys.append("storage.state_dir") }
+        if uplink != running.uplink { keys.append("uplink") }
+        if gpio != running.gpio { keys.append("gpio") }
+        if audio != running.audio { keys.append("audio") }
+        return keys
+    }
+}

@@ -35,8 +35,8 @@ public enum UnitEvent: Sendable {
     case camera(CameraCondition, reason: String)
     /// The camera's identity could not be saved (a replacement would go unnoticed).
     case cameraIdentityNotSaved(reason: String)
-    /// A reload applied a new configuration.
-    case configChanged(masks: Int, zones: Int)
+    /// A reload applied a new configuration; `restartNeeded` names what it changed that only a restart applies.
+    case configChanged(masks: Int, zones: Int, restartNeeded: [String])
     /// A reload found errors: the running configuration is kept.
     case configRefused(reason: String)
     /// `vigied --test-events`: store-and-forward checks (every tenth an emergency).
@@ -80,8 +80,11 @@ public enum UnitEvent: Sendable {
         case .cameraIdentityNotSaved(let reason):
             UplinkEvent(
                 kind: kind, priority: priority, details: [("operation", "camera_identity"), ("reason", reason)])
-        case .configChanged(let masks, let zones):
-            UplinkEvent(kind: kind, priority: priority, details: [("masks", "\(masks)"), ("zones", "\(zones)")])
+        case .configChanged(let masks, let zones, let restartNeeded):
+            UplinkEvent(
+                kind: kind, priority: priority,
+                details: [("masks", "\(masks)"), ("zones", "\(zones)")]
+                    + (restartNeeded.isEmpty ? [] : [("restart_needed", restartNeeded.joined(separator: ","))]))
         case .test(let index):
             UplinkEvent(kind: kind, priority: priority, details: [("n", "\(index)")])
         }
