@@ -27,7 +27,7 @@ extension SQLiteOutbox {
     ) throws(SQLiteError) -> (outbox: SQLiteOutbox, recovery: OutboxRecovery?) {
         do throws(SQLiteError) {
             return (try SQLiteOutbox(directory: directory, maximumItems: maximumItems, maximumBytes: maximumBytes), nil)
-        } catch where error.isCorruption {
+        } catch  where error.isCorruption {
             let aside = try setAside(directory: directory, suffix: "corrupt-" + compactUTC(millis: millis))
             let outbox = try SQLiteOutbox(directory: directory, maximumItems: maximumItems, maximumBytes: maximumBytes)
             return (outbox, OutboxRecovery(reason: error.summary, setAside: aside))
