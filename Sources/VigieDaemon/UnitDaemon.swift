@@ -39,6 +39,10 @@ public final class UnitDaemon: Sendable {
     private let uplink: UplinkService?
     /// Where every event goes (see `EventSink`).
     private let events: EventSink
+    /// Set when the outbox could not be opened for writing at boot: it opens itself once it can.
+    private let reopening: ReopeningOutbox?
+    /// A damaged outbox set aside at boot.
+    private let recovery: OutboxRecovery?
     private let started = ContinuousClock.now
     /// The configuration running now: the launch's, then each reload's (less what only a restart applies).
     private let current: Mutex<Configuration>
@@ -54,34 +58,28 @@ public final class UnitDaemon: Sendable {
     /// How long `stop()` waits for the camera's current frame before stopping without it.
     static let cameraStopBound = Duration.seconds(4)
 
+    /// Throws nothing today: a unit degrades rather than stop (a state folder, an outbox or TLS files it cannot
+    /// use are reported and retried); only an invalid configuration, refused before, keeps it from starting.
     public init(launch: Launch, logger: Logger) throws {
         self.launch = launch
         self.logger = logger
         (endings, ending) = AsyncStream<Ending>.makeStream()
         current = Mutex(launch.configuration)
         let configuration = launch.configuration
-        // The state folder also remembers the camera's identity; without an uplink, a unit that cannot make it
-        // still runs (it only cannot notice a swapped camera).
+        // The state folder also remembers the camera's identity; a unit that cannot make it still runs (it only
+        // cannot notice a swapped camera), and its outbox waits in memory until the folder takes writes.
         var identityFile: String? = "\(configuration.stateDirectory)/camera.identity"
         do {
             try Self.makeDirectory(configuration.stateDirectory)
-        } catch  where configuration.uplink == nil {
-            logger.warning(
+        } catch {
+            logger.error(
                 "state folder unusable: a swapped camera will not be noticed", metadata: ["error": "\(error)"])
             identityFile = nil
         }
         if let settings = configuration.uplink {
-            let outbox = try SQLiteOutbox(
-                directory: configuration.stateDirectory, maximumItems: settings.outboxMaximumItems,
-                maximumBytes: settings.outboxMaximumBytes)
-            uplink = try UplinkService(
-                identity: .init(
-                    deviceID: configuration.deviceID, role: configuration.role.rawValue,
-                    board: configuration.board ?? "generic",
-                    firmware: Self.firmware, capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"]),
-                settings: settings, outbox: outbox, logger: logger)
+            (uplink, reopening, recovery) = Self.makeUplink(configuration, settings: settings, logger: logger)
         } else {
-            uplink = nil
+            (uplink, reopening, recovery) = (nil, nil, nil)
         }
         let events = EventSink(uplink: uplink, logger: logger)
         self.events = events
@@ -89,6 +87,76 @@ public final class UnitDaemon: Sendable {
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
             snapshotDirectory: launch.snapshotDirectory, identityFile: identityFile,
             notify: { event in events.raise(event) })
+    }
+
+    /// The uplink and its outbox, whatever the state folder: a damaged outbox is set aside and replaced (and
+    /// `storage_recovered` says so once the uplink runs); one that cannot be opened for writing is replaced by a
+    /// `ReopeningOutbox`, which keeps events in memory until the folder takes writes.
+    private static func makeUplink(
+        _ configuration: Configuration, settings: UplinkSettings, logger: Logger
+    ) -> (UplinkService?, ReopeningOutbox?, OutboxRecovery?) {
+        let directory = configuration.stateDirectory
+        let identity = UplinkService.Identity(
+            deviceID: configuration.deviceID, role: configuration.role.rawValue,
+            board: configuration.board ?? "generic",
+            firmware: Self.firmware, capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"])
+        var failure: any Error
+        do {
+            let (outbox, recovery) = try SQLiteOutbox.openRecovering(
+                directory: directory, maximumItems: settings.outboxMaximumItems,
+                maximumBytes: settings.outboxMaximumBytes, millis: UplinkService.nowMillis())
+            if let recovery { logRecovery(recovery, logger: logger) }
+            let uplink = try UplinkService(identity: identity, settings: settings, outbox: outbox, logger: logger)
+            if let recovery { uplink.raise(recovery.event) }
+            return (uplink, nil, recovery)
+        } catch {
+            failure = error
+        }
+        let reason =
+            failure as? SQLiteError ?? SQLiteError(code: 14, message: "\(failure)", context: "open \(directory)")
+        let reopening = ReopeningOutbox(
+            directory: directory, maximumItems: settings.outboxMaximumItems, maximumBytes: settings.outboxMaximumBytes,
+            reason: reason)
+        logger.error(
+            """
+            storage fault: the outbox cannot be opened for writing; events are kept in memory and delivered from \
+            there, and the outbox opens by itself once the state folder takes writes
+            """,
+            metadata: [
+                "error": "\(reason)",
+                "numbering": "\(reopening.inspected == nil ? "unknown: sequence numbers start again at 1" : "read")",
+            ])
+        do {
+            let uplink = try UplinkService(identity: identity, settings: settings, outbox: reopening, logger: logger)
+            reopening.onOpen { opening in
+                logger.notice("the outbox is open again", metadata: ["id_offset": "\(opening.offset)"])
+                if let recovery = opening.recovery {
+                    logRecovery(recovery, logger: logger)
+                    uplink.raise(recovery.event)
+                }
+            }
+            return (uplink, reopening, nil)
+        } catch {
+            // Not reached: a ReopeningOutbox always gives its numbering.
+            logger.critical("no uplink: the outbox gives no numbering", metadata: ["error": "\(error)"])
+            return (nil, reopening, nil)
+        }
+    }
+
+    private static func logRecovery(_ recovery: OutboxRecovery, logger: Logger) {
+        logger.error(
+            """
+            storage fault: the outbox was damaged; it is set aside (its undelivered events are not sent) and a new \
+            one is used
+            """, metadata: ["error": "\(recovery.reason)", "set_aside": "\(recovery.setAside)"])
+    }
+
+    /// What is degraded now, in a few words each, for the status line, the self-test and telemetry.
+    func faults() async -> [String] {
+        var faults: [String] = []
+        if let fault = reopening?.fault { faults.append("outbox not writable (\(fault.summary))") }
+        if let fault = await uplink?.fault { faults.append("uplink cannot start (\(fault))") }
+        return faults
     }
 
     /// Runs until `stop()` or the camera's source ends (with `frameLimit`).
@@ -182,7 +250,9 @@ public final class UnitDaemon: Sendable {
         if !stats.armed { camera += ", disarmed" }
         guard let uplink else { return camera + "; no uplink" }
         let link = await uplink.isConnected ? "connected" : "disconnected"
+        let faults = await faults()
         return camera + "; uplink \(link), outbox \(uplink.outboxDepth())"
+            + (faults.isEmpty ? "" : "; FAULT: " + faults.joined(separator: "; "))
     }
 
     // MARK: - Control socket
@@ -238,6 +308,9 @@ public final class UnitDaemon: Sendable {
             json.string("state", "none")
         }
         json.endObject()
+        json.beginArray("faults")
+        for fault in await faults() { json.string(nil, fault) }
+        json.endArray()
         json.beginArray("last_events")
         for event in events.last {
             json.beginObject()
@@ -271,15 +344,20 @@ public final class UnitDaemon: Sendable {
             checks.append(
                 DoctorCheck(
                     name: "uplink", ok: connected,
-                    detail: connected ? "connected to \(brokers)" : "not connected to \(brokers)",
+                    detail: connected
+                        ? "connected to \(brokers)"
+                        : "not connected to \(brokers)" + ((await uplink.fault).map { ": \($0)" } ?? ""),
                     hint:
                         "check the network, the broker's address, TLS files and credentials (journalctl -u vigied -p warning)"
                 ))
             let depth = uplink.outboxDepth()
+            let stored = reopening?.fault == nil
             checks.append(
                 DoctorCheck(
-                    name: "outbox", ok: depth >= 0,
-                    detail: depth >= 0 ? "\(depth) waiting, \(uplink.quarantinedCount()) quarantined" : "unreadable",
+                    name: "outbox", ok: depth >= 0 && stored,
+                    detail: !stored
+                        ? "not writable: events kept in memory (\(reopening?.fault?.summary ?? ""))"
+                        : depth >= 0 ? "\(depth) waiting, \(uplink.quarantinedCount()) quarantined" : "unreadable",
                     hint: "the state folder's disk may be failing (journalctl -u vigied -p err)"))
         }
         checks.append(DoctorCheck.disk(launch.configuration.stateDirectory))
@@ -398,6 +476,7 @@ public final class UnitDaemon: Sendable {
             let stats = camera.currentStatistics
             let depth = uplink?.outboxDepth() ?? 0
             let disk = SystemProbe.diskFree(launch.configuration.stateDirectory)
+            let outboxFault = reopening?.fault
             return CommandReply.ok(requestID: request.requestID, command: name) { json in
                 json.beginObject("camera")
                 json.bool("ok", camera.isStreaming)
@@ -406,8 +485,12 @@ public final class UnitDaemon: Sendable {
                 json.number("fps", stats.framesPerSecond, decimals: 1)
                 json.endObject()
                 json.beginObject("outbox")
-                json.bool("ok", depth >= 0)
+                json.bool("ok", depth >= 0 && outboxFault == nil)
                 json.integer("depth", depth)
+                if let outboxFault {
+                    json.string("fault", "not writable, events kept in memory: \(outboxFault.summary)")
+                }
+                if let recovery { json.string("recovered", "damaged at boot, set aside as \(recovery.setAside)") }
                 json.endObject()
                 json.beginObject("storage")
                 json.bool("ok", (disk ?? 0) > 16 << 20)
@@ -451,6 +534,7 @@ public final class UnitDaemon: Sendable {
         sample.cpuTemperature = SystemProbe.temperature()
         sample.diskFreeBytes = SystemProbe.diskFree(launch.configuration.stateDirectory)
         sample.armed = stats.armed
+        if let fault = reopening?.fault { sample.faults.append("outbox not writable: \(fault.summary)") }
         return sample
     }
 

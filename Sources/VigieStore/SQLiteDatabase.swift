@@ -5,11 +5,30 @@ final class SQLiteDatabase {
     private let handle: OpaquePointer
     let path: String
 
-    /// Opens (creating if needed) the database in WAL mode with synchronous commits: a committed row survives a
-    /// power cut. A `reader` only reads (and, in WAL mode, never waits for a commit in progress).
-    init(path: String, reader: Bool = false) throws(SQLiteError) {
+    /// How a connection opens its file.
+    enum Mode {
+        /// Creates the file if needed, in WAL mode with synchronous commits; refuses a file it could only read.
+        case writer
+        /// Only reads, beside a writer (in WAL mode it never waits for a commit in progress).
+        case reader
+        /// Only reads, never creates nor changes anything: the file must exist. `immutable` also skips the
+        /// shared-memory file, for a folder where even it cannot be made (a read-only filesystem); what only a
+        /// write-ahead log holds is then not seen.
+        case inspect(immutable: Bool)
+    }
+
+    /// Opens the database in `mode`. A writer's committed row survives a power cut.
+    init(path: String, mode: Mode = .writer) throws(SQLiteError) {
         var db: OpaquePointer?
-        let status = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        let flags: Int32
+        var name = path
+        switch mode {
+        case .writer, .reader: flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        case .inspect(let immutable):
+            flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0)
+            if immutable { name = "file:" + Self.uriEscaped(path) + "?immutable=1" }
+        }
+        let status = sqlite3_open_v2(name, &db, flags, nil)
         guard status == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close(db)
@@ -20,12 +39,31 @@ final class SQLiteDatabase {
         sqlite3_busy_timeout(db, 5000)
         // Extended codes tell a technician more: SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED, …
         sqlite3_extended_result_codes(db, 1)
-        if reader {
+        switch mode {
+        case .reader, .inspect:
             try execute("PRAGMA query_only=1")
-        } else {
+        case .writer:
+            // SQLite opens a file it cannot write read-only without a word: say so now, not at the first commit.
+            guard sqlite3_db_readonly(db, "main") != 1 else {
+                throw SQLiteError(
+                    code: SQLITE_READONLY, message: "the file or its folder is read-only", context: "open \(path)")
+            }
             try execute("PRAGMA journal_mode=WAL")
             try execute("PRAGMA synchronous=FULL")
         }
+    }
+
+    /// `path` with the characters a URI filename gives a meaning to escaped.
+    private static func uriEscaped(_ path: String) -> String {
+        var escaped: [UInt8] = []
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "%"), UInt8(ascii: "?"), UInt8(ascii: "#"):
+                escaped += Array("%\(String(byte, radix: 16, uppercase: true))".utf8)
+            default: escaped.append(byte)
+            }
+        }
+        return String(decoding: escaped, as: UTF8.self)
     }
 
     /// Whether a transaction is open. After some errors (a full disk, an I/O error) SQLite rolls the transaction

@@ -6,8 +6,23 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var context: String
 
+    public init(code: Int32, message: String, context: String) {
+        self.code = code
+        self.message = message
+        self.context = context
+    }
+
     public var description: String { "SQLite \(context): \(message) (code \(code))" }
 
     /// What went wrong, short enough for an event's details: the step and SQLite's message.
     public var summary: String { "\(context): \(message) (SQLite code \(code))" }
+
+    /// `SQLITE_CORRUPT`, also given when `PRAGMA quick_check` finds a problem.
+    public static let corrupt: Int32 = 11
+    /// `SQLITE_NOTADB`: the file is not a database (its header is garbage).
+    public static let notADatabase: Int32 = 26
+
+    /// The file itself is damaged (`SQLITE_CORRUPT` or `SQLITE_NOTADB`, extended codes included): opening it
+    /// again will not help, unlike a busy, full or read-only disk.
+    public var isCorruption: Bool { [Self.corrupt, Self.notADatabase].contains(code & 0xFF) }
 }

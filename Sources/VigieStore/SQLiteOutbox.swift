@@ -21,10 +21,25 @@ public final class SQLiteOutbox: Outbox {
     /// Items dropped since the last `takeDropped()`, by kind.
     private let droppedItems = Mutex(OutboxDrops())
 
-    /// Opens or creates `outbox.sqlite` in `directory`.
+    /// The outbox's file in `directory` (beside it, SQLite's `-wal` and `-shm`).
+    public static func path(directory: String) -> String { directory + "/" + fileName }
+    public static let fileName = "outbox.sqlite"
+
+    /// Opens or creates `outbox.sqlite` in `directory`, read-write; checks its structure first (`PRAGMA
+    /// quick_check`, linear in its size). A damaged file throws an error whose `isCorruption` is true (see
+    /// `openRecovering`, which sets such a file aside); a file or folder that cannot be written throws too.
     public init(directory: String, maximumItems: Int = 20_000, maximumBytes: Int = 256 << 20) throws(SQLiteError) {
-        let path = directory + "/outbox.sqlite"
+        let path = Self.path(directory: directory)
         let database = try SQLiteDatabase(path: path)
+        var problems: [String] = []
+        try database.scan("PRAGMA quick_check", label: "quick_check") { row in
+            problems.append(row.text(0))
+            return problems.count < 3
+        }
+        if problems != ["ok"] {
+            throw SQLiteError(
+                code: SQLiteError.corrupt, message: problems.joined(separator: "; "), context: "quick_check \(path)")
+        }
         try database.execute(
             """
             CREATE TABLE IF NOT EXISTS outbox (
@@ -53,31 +68,33 @@ public final class SQLiteOutbox: Outbox {
                 WHERE quarantine IS NULL;
             """)
         writer = Mutex(database)
-        reader = Mutex(try SQLiteDatabase(path: path, reader: true))
+        reader = Mutex(try SQLiteDatabase(path: path, mode: .reader))
         self.maximumItems = maximumItems
         self.maximumBytes = maximumBytes
     }
 
     public var dropped: Int { droppedCount.load(ordering: .relaxed) }
 
-    public func counters() throws -> OutboxCounters {
-        try reader.withLock { (database) throws(SQLiteError) -> OutboxCounters in
-            var counters = OutboxCounters(sequence: 0, item: 0)
-            try database.query("SELECT value FROM counters WHERE name = 'sequence'") {
-                counters.sequence = $0.integer(0)
-            }
-            try database.query("SELECT value FROM counters WHERE name = 'reservation'") {
-                counters.reservation = $0.integer(0)
-            }
-            // AUTOINCREMENT remembers the largest id ever used, even once its row is gone.
-            try database.query(
-                """
-                SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),
-                           coalesce((SELECT max(id) FROM outbox), 0))
-                """
-            ) { counters.item = $0.integer(0) }
-            return counters
+    public func counters() throws(SQLiteError) -> OutboxCounters {
+        try reader.withLock { (database) throws(SQLiteError) -> OutboxCounters in try Self.counters(database) }
+    }
+
+    static func counters(_ database: SQLiteDatabase) throws(SQLiteError) -> OutboxCounters {
+        var counters = OutboxCounters(sequence: 0, item: 0)
+        try database.query("SELECT value FROM counters WHERE name = 'sequence'") {
+            counters.sequence = $0.integer(0)
         }
+        try database.query("SELECT value FROM counters WHERE name = 'reservation'") {
+            counters.reservation = $0.integer(0)
+        }
+        // AUTOINCREMENT remembers the largest id ever used, even once its row is gone.
+        try database.query(
+            """
+            SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),
+                       coalesce((SELECT max(id) FROM outbox), 0))
+            """
+        ) { counters.item = $0.integer(0) }
+        return counters
     }
 
     @discardableResult

@@ -138,7 +138,9 @@ final class OutboxWriter: Sendable {
         }
 
         private mutating func attempt(_ part: OutboxBatch) {
-            let storing = !part.items.isEmpty || !part.quarantines.isEmpty || part.sequence != nil
+            // The reservation too: at boot the first batch may hold nothing else, and it is no removal.
+            let storing =
+                !part.items.isEmpty || !part.quarantines.isEmpty || part.sequence != nil || part.reservation != nil
             let millis = DeliveryQueue.nowMillis()
             do {
                 let result = try writer.outbox.write(part)

@@ -53,7 +53,14 @@ public actor UplinkService {
     private let identity: Identity
     private let settings: UplinkSettings
     private let outbox: any Outbox
-    private let client: MQTTClient
+    /// Nil while it cannot be made (a TLS file missing or unreadable): `run` tries again with `clientRetry`.
+    private var client: MQTTClient?
+    private let clientOptions: MQTTClient.Options
+    private let clientRetry: Backoff
+    /// Why the client cannot be made, while it cannot.
+    private var clientFault: MQTTError?
+    /// `shutdown()` was called: a wait for the client ends.
+    private var stopping = false
     private let logger: Logger
     private let boot: Int64
     private let started = ContinuousClock.now
@@ -82,9 +89,12 @@ public actor UplinkService {
     /// QoS 1 messages in flight at once.
     public static let window = 64
 
+    /// Throws only if the outbox cannot give its numbering. A client that cannot be made (a TLS file missing or
+    /// unreadable) does not stop the service: it logs the fault, raises `uplink_fault` (kept in the outbox until
+    /// it can go out) and tries again in `run()`, waiting `clientRetry` between attempts.
     public init(
         identity: Identity, settings: UplinkSettings, outbox: any Outbox, logger: Logger,
-        storage: StorageOptions = StorageOptions()
+        storage: StorageOptions = StorageOptions(), clientRetry: Backoff = Backoff(initial: 2, maximum: 60)
     ) throws {
         self.identity = identity
         self.settings = settings
@@ -106,7 +116,20 @@ public actor UplinkService {
         options.mqttProtocol = settings.mqttProtocol
         options.will = (topics.status, Self.status("lost", identity: identity, boot: boot, armed: nil))
         options.subscriptions = [topics.commands]
-        client = try MQTTClient(options: options)
+        clientOptions = options
+        self.clientRetry = clientRetry
+        do throws(MQTTError) {
+            client = try MQTTClient(options: options)
+        } catch {
+            client = nil
+            clientFault = error
+            logger.error(
+                """
+                uplink fault: the MQTT client cannot be made (a certificate or key missing or unreadable?); the camera \
+                runs, events wait in the outbox, and the files are checked again
+                """, metadata: ["error": "\(error)"])
+            queue.raise(UplinkFault.event(reason: error.description, retry: clientRetry.maximum), millis: nil)
+        }
     }
 
     deinit { queue.stopWriter() }
@@ -164,6 +187,7 @@ public actor UplinkService {
                 the path can pose as the centre; a lab setting, never for the field
                 """)
         }
+        guard let client = await startedClient() else { return }
         client.start()
         let telemetry = Task { await self.telemetryLoop() }
         let wakes = queue.wakes
@@ -189,19 +213,50 @@ public actor UplinkService {
             return !connected || !hasUndelivered
         }
         let offline = Self.status("offline", identity: identity, boot: boot, armed: nil)
-        if connected, let mid = try? client.publish(topic: topics.status, payload: offline, qos: 1, retain: true) {
+        stopping = true
+        if connected, let mid = try? client?.publish(topic: topics.status, payload: offline, qos: 1, retain: true) {
             // Wait for the broker's acknowledgement, so the centre really sees `offline` (not the last will).
             let ackDeadline = clock.now + .seconds(2)
             while connected && !acknowledgedMids.contains(mid) && clock.now < ackDeadline {
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
-        client.stop()
+        client?.stop()
         await queue.close(timeout: .seconds(5))
         logger.notice("uplink stopped", metadata: ["outbox": "\(outboxDepth())"])
     }
 
     public var isConnected: Bool { connected }
+
+    /// Why the uplink cannot start (its MQTT client cannot be made), while it cannot; nil once it runs.
+    public var fault: String? { clientFault?.description }
+
+    /// The client, made now if it could not be before: tries again with backoff until it can be made (then
+    /// says so) or `shutdown()` is called (then nil).
+    private func startedClient() async -> MQTTClient? {
+        if let client { return client }
+        var retry = clientRetry
+        while !stopping && !Task.isCancelled {
+            let due = ContinuousClock.now + .milliseconds(Int(retry.next() * 1000))
+            while ContinuousClock.now < due && !stopping && !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            if stopping || Task.isCancelled { return nil }
+            do throws(MQTTError) {
+                let made = try MQTTClient(options: clientOptions)
+                logger.notice("uplink fault over: the MQTT client is made; connecting")
+                client = made
+                clientFault = nil
+                return made
+            } catch {
+                if error != clientFault {
+                    logger.error("uplink fault: the MQTT client still cannot be made", metadata: ["error": "\(error)"])
+                }
+                clientFault = error
+            }
+        }
+        return nil
+    }
 
     /// Items waiting to be delivered: in the outbox (less those delivered and not yet removed) and only in memory.
     /// -1 when the outbox cannot be read.
@@ -233,7 +288,7 @@ public actor UplinkService {
             logger.notice(
                 "uplink connected",
                 metadata: ["broker": "\(broker)", "protocol": "MQTT \(version)", "outbox": "\(outboxDepth())"])
-            _ = try? client.publish(
+            _ = try? client?.publish(
                 topic: topics.status, payload: Self.status("online", identity: identity, boot: boot, armed: nil),
                 qos: 1, retain: true)
             pump()
@@ -277,7 +332,7 @@ public actor UplinkService {
     /// Publishes waiting items, from memory and from the outbox, until the window is full. Quarantines an item
     /// that cannot be published and goes on with the next.
     private func pump() {
-        guard connected else { return }
+        guard connected, let client else { return }
         let room = Self.window - queue.state.withLock { $0.ledger.inFlight }
         guard room > 0 else { return }
         let plan = queue.state.withLock { $0.ledger.plan(limit: room) }
@@ -354,7 +409,7 @@ public actor UplinkService {
             logger.warning(
                 "command refused",
                 metadata: ["topic": "\(message.topic)", "reply": "\(String(decoding: payload, as: UTF8.self))"])
-            _ = try? client.publish(topic: topic, payload: payload, qos: 1, correlationData: correlation)
+            _ = try? client?.publish(topic: topic, payload: payload, qos: 1, correlationData: correlation)
         case .request(let request):
             let name = request.command.name
             switch gate.admit(name, now: elapsedSeconds()) {
@@ -387,7 +442,7 @@ public actor UplinkService {
                 requestID: request.requestID, command: request.command.name, code: "unavailable",
                 message: "the unit is starting")
         }
-        _ = try? client.publish(
+        _ = try? client?.publish(
             topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
         gate.finished()
     }
@@ -396,7 +451,7 @@ public actor UplinkService {
     private func refuse(_ request: CommandRequest, code: String, episode: String, message: String) {
         let reply = CommandReply.error(
             requestID: request.requestID, command: request.command.name, code: code, message: message)
-        _ = try? client.publish(
+        _ = try? client?.publish(
             topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
         refusals[episode, default: 0] += 1
         if refusals[episode] == 1 {
@@ -428,7 +483,7 @@ public actor UplinkService {
             let payload = sample.json(
                 deviceID: identity.deviceID, millis: Self.nowMillis(), outboxDepth: outboxDepth(), link: "online",
                 protocol: version)
-            _ = try? client.publish(topic: topics.telemetry, payload: payload, qos: 0)
+            _ = try? client?.publish(topic: topics.telemetry, payload: payload, qos: 0)
         }
     }
 

@@ -86,6 +86,11 @@ final class ScratchDisk: Sendable {
         try "1".write(toFile: control, atomically: false, encoding: .utf8)
     }
 
+    /// Remounts it read-only (refused while a file there is open for writing) or read-write again.
+    func remount(readOnly: Bool) throws {
+        try Self.run("/usr/bin/mount", "-o", readOnly ? "remount,ro" : "remount,rw", path)
+    }
+
     /// Whether writes are refused on it now (a new file cannot be made: EROFS).
     var isReadOnly: Bool {
         let probe = path + "/probe-\(UUID().uuidString.prefix(8))"

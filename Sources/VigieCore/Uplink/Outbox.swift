@@ -35,12 +35,14 @@ extension OutboxItem {
 }
 
 extension OutboxItem {
-    /// The kinds of the events in which the unit tells its own losses and storage faults (`outbox_overflow`,
-    /// `outbox_quarantine`, `storage_fault`, `storage_recovered`). Bounds never drop them, as they never drop an
-    /// emergency: a report dropped by the bound it reports on would leave a gap in `seq` unexplained. They are
-    /// throttled where they are raised, so they cannot fill anything.
+    /// The kinds of the events in which the unit tells its own losses and storage or uplink faults
+    /// (`outbox_overflow`, `outbox_quarantine`, `storage_fault`, `storage_recovered`, `uplink_fault`). Bounds never
+    /// drop them, as they never drop an emergency: a report dropped by the bound it reports on would leave a gap
+    /// in `seq` unexplained (and an uplink fault explains why the outbox filled). They are throttled where they
+    /// are raised, so they cannot fill anything.
     public static let reportKinds: Set<String> = [
         OutboxOverflowReport.kind, QuarantineReport.kind, StorageHealth.faultKind, StorageHealth.recoveredKind,
+        UplinkFault.kind,
     ]
 
     /// Never dropped to make room: an emergency, or a report of the unit's own losses (`reportKinds`).

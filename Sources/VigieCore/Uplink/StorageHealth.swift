@@ -12,6 +12,17 @@ public struct StorageHealth: Sendable {
     /// `event/storage_recovered`: writes work again, and what was kept in memory meanwhile is in the outbox.
     public static let recoveredKind = "storage_recovered"
 
+    /// The `storage_recovered` that tells of a damaged outbox found at open (not a database, or a failed
+    /// integrity check), set aside as `setAside` and replaced by a new, empty one: its undelivered events are not
+    /// delivered, and sequence numbers start again. `reason` is what was wrong, in SQLite's words.
+    public static func corruptionRecovered(reason: String, setAside: String) -> UplinkEvent {
+        UplinkEvent(
+            kind: recoveredKind, priority: Priority.fault,
+            details: [
+                ("cause", "corrupt_outbox"), ("reason", String(reason.prefix(200))), ("set_aside", setAside),
+            ])
+    }
+
     /// What failed.
     public enum Operation: String, Sendable {
         /// Committing new items, quarantines or the sequence counter.

@@ -13,6 +13,8 @@ public struct TelemetrySample: Sendable, Hashable {
     /// Items quarantined: refused by the broker or impossible to publish, kept in the outbox and never offered
     /// again; set by the uplink.
     public var outboxQuarantined: Int?
+    /// What is degraded (e.g. an outbox that cannot be written), in a few words each; left out when empty.
+    public var faults: [String] = []
 
     public init() {}
 
@@ -33,6 +35,11 @@ public struct TelemetrySample: Sendable, Hashable {
         json.string("link", link)
         if let `protocol` { json.string("protocol", `protocol`.rawValue) }
         json.bool("armed", armed)
+        if !faults.isEmpty {
+            json.beginArray("faults")
+            for fault in faults { json.string(nil, fault) }
+            json.endArray()
+        }
         json.endObject()
         return Array(json.text.utf8)
     }

@@ -1,0 +1,86 @@
+import VigieCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A damaged outbox file set aside at open, and a new one made in its place.
+public struct OutboxRecovery: Sendable, Hashable {
+    /// What was wrong with the file, in SQLite's words.
+    public var reason: String
+    /// Where the damaged file went, kept for analysis; its `-wal` and `-shm`, if it had any, beside it with the
+    /// same name and their usual suffix (so that SQLite opens the three together).
+    public var setAside: String
+
+    /// The `storage_recovered` event that tells the centre.
+    public var event: UplinkEvent { StorageHealth.corruptionRecovered(reason: reason, setAside: setAside) }
+}
+
+extension SQLiteOutbox {
+    /// Opens the outbox in `directory` like `init`; a damaged file (`SQLiteError.isCorruption`: not a database,
+    /// or a failed `quick_check`) is renamed `outbox.sqlite.corrupt-<UTC time>` with its `-wal` and `-shm`, and
+    /// a new, empty outbox made in its place: its undelivered items are not delivered (and numbering starts
+    /// again), but the unit keeps running and reporting. `millis` names the set-aside file. Throws what `init`
+    /// throws otherwise, or when the damaged file cannot be moved.
+    public static func openRecovering(
+        directory: String, maximumItems: Int = 20_000, maximumBytes: Int = 256 << 20, millis: Int64
+    ) throws(SQLiteError) -> (outbox: SQLiteOutbox, recovery: OutboxRecovery?) {
+        do throws(SQLiteError) {
+            return (try SQLiteOutbox(directory: directory, maximumItems: maximumItems, maximumBytes: maximumBytes), nil)
+        } catch  where error.isCorruption {
+            let aside = try setAside(directory: directory, suffix: "corrupt-" + compactUTC(millis: millis))
+            let outbox = try SQLiteOutbox(directory: directory, maximumItems: maximumItems, maximumBytes: maximumBytes)
+            return (outbox, OutboxRecovery(reason: error.summary, setAside: aside))
+        }
+    }
+
+    /// Where the numbering of the outbox in `directory` stands, and its boot counter, read without writing
+    /// anything (for a folder that cannot be written): read-only, then, if even that needs a write (SQLite's
+    /// shared-memory file on a read-only filesystem), as an immutable file, which does not see what only its
+    /// write-ahead log holds (after a crash: the last commits). Nil when there is no outbox file.
+    public static func inspect(directory: String) throws(SQLiteError) -> (counters: OutboxCounters, boot: Int64)? {
+        let path = path(directory: directory)
+        guard access(path, F_OK) == 0 else {
+            guard errno == ENOENT else {
+                throw SQLiteError(code: 14, message: SystemError.describe(errno), context: "inspect \(path)")
+            }
+            return nil
+        }
+        do throws(SQLiteError) {
+            return try numbers(SQLiteDatabase(path: path, mode: .inspect(immutable: false)))
+        } catch {
+            return try numbers(SQLiteDatabase(path: path, mode: .inspect(immutable: true)))
+        }
+    }
+
+    private static func numbers(_ database: SQLiteDatabase) throws(SQLiteError) -> (OutboxCounters, Int64) {
+        var boot: Int64 = 0
+        try database.query("SELECT value FROM counters WHERE name = 'boot'") { boot = $0.integer(0) }
+        return (try counters(database), boot)
+    }
+
+    /// Renames the outbox file of `directory`, and its `-wal` and `-shm` if there are any, with `suffix`.
+    /// Returns the new name of the main file.
+    static func setAside(directory: String, suffix: String) throws(SQLiteError) -> String {
+        let path = path(directory: directory)
+        let aside = path + "." + suffix
+        // The main file last: if a rename fails, the next open still finds the damaged file, and tries again.
+        for extra in ["-wal", "-shm"] where rename(path + extra, aside + extra) != 0 && errno != ENOENT {
+            throw SQLiteError(code: 14, message: SystemError.describe(errno), context: "set aside \(path + extra)")
+        }
+        guard rename(path, aside) == 0 else {
+            throw SQLiteError(code: 14, message: SystemError.describe(errno), context: "set aside \(path)")
+        }
+        return aside
+    }
+
+    /// `20250314T093005Z`: a UTC time for a file name (no colon, sorts in time order).
+    static func compactUTC(millis: Int64) -> String {
+        var seconds = time_t(millis / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
+    }
+}
