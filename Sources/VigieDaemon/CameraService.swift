@@ -55,9 +55,10 @@ public final class CameraService: Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Wakes a camera blocked waiting for a frame or for the device to come back.
     private let cameraStop = StopSignal()
-    /// Waiting snapshot requests, and whether the camera loop is there to serve them.
+    /// Waiting snapshot requests, and whether the camera loop is there to serve them: from the start (a request
+    /// that comes before the first frame waits for it, within its timeout) until the loop ends.
     private struct SnapshotQueue {
-        var serving = false
+        var serving = true
         var nextID = 0
         var waiting: [(id: Int, continuation: CheckedContinuation<[UInt8]?, Never>)] = []
     }
