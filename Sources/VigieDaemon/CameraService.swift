@@ -48,7 +48,8 @@ public final class CameraService: Sendable {
     private let pendingConfiguration = Mutex<Configuration?>(nil)
     private let logger: Logger
     private let frameLimit: Int?
-    private let snapshotDirectory: String?
+    /// Where alerts' snapshots are kept on the unit, if anywhere (used by the camera thread only).
+    private let snapshotArchive: Mutex<SnapshotArchive?>
     private let identityFile: String?
     private let paced: Bool
     private let notify: @Sendable (Notice) -> Void
@@ -69,19 +70,21 @@ public final class CameraService: Sendable {
 
     /// - Parameters:
     ///   - frameLimit: stop after this many frames (tests, bounded demos); `nil` runs until stopped.
-    ///   - snapshotDirectory: also write the masked JPEG of each alert here; `nil` keeps none on disk.
+    ///   - snapshotDirectory: also write the masked JPEG of each alert here, within `snapshotLimits`; `nil` keeps
+    ///     none on disk.
     ///   - identityFile: where a camera's identity is remembered, to report `camera_replaced`; `nil` keeps none.
     ///   - paced: wait for each frame's time (true for a daemon; false to run a file as fast as possible).
     ///   - notify: called on the camera thread for each alert; must not block for long.
     public init(
         configuration: Configuration, logger: Logger, frameLimit: Int? = nil, snapshotDirectory: String? = nil,
-        identityFile: String? = nil, paced: Bool = true, notify: @escaping @Sendable (Notice) -> Void = { _ in }
+        snapshotLimits: SnapshotArchive.Limits = .init(), identityFile: String? = nil, paced: Bool = true,
+        notify: @escaping @Sendable (Notice) -> Void = { _ in }
     ) {
         self.identityFile = identityFile
         self.configuration = Mutex(configuration)
         self.logger = logger
         self.frameLimit = frameLimit
-        self.snapshotDirectory = snapshotDirectory
+        snapshotArchive = Mutex(snapshotDirectory.map { SnapshotArchive(folder: $0, limits: snapshotLimits) })
         self.paced = paced
         self.notify = notify
     }
@@ -307,7 +310,7 @@ public final class CameraService: Sendable {
                     "boxes": "\(boxes.map { Self.describe($0) }.joined(separator: " "))",
                 ]
                 let jpeg = snapshot()
-                if let jpeg, let path = write(jpeg, name: "\(configuration.deviceID)-\(frame)-\(zone).jpg") {
+                if let jpeg, let path = write(jpeg, deviceID: configuration.deviceID, zone: zone) {
                     report.snapshots += 1
                     metadata["snapshot"] = "\(path)"
                 }
@@ -328,22 +331,15 @@ public final class CameraService: Sendable {
     }
 
     /// Writes a snapshot file; returns its path. Failure to write degrades, never stops the camera.
-    private func write(_ jpeg: [UInt8], name: String) -> String? {
-        guard let snapshotDirectory else { return nil }
-        let path = "\(snapshotDirectory)/\(name)"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard fd >= 0 else {
-            logger.warning(
-                "snapshot not written", metadata: ["path": "\(path)", "error": "\(SystemError.describe(errno))"])
+    private func write(_ jpeg: [UInt8], deviceID: String, zone: String) -> String? {
+        let written = snapshotArchive.withLock { $0?.write(jpeg, deviceID: deviceID, zone: zone) }
+        switch written {
+        case .success(let path): return path
+        case .failure(let error):
+            logger.warning("snapshot not written", metadata: ["error": "\(error)"])
             return nil
+        case nil: return nil
         }
-        defer { close(fd) }
-        let written = jpeg.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == jpeg.count else {
-            logger.warning("snapshot truncated (disk full?)", metadata: ["path": "\(path)"])
-            return nil
-        }
-        return path
     }
 
     func openSource(_ configuration: Configuration) throws -> FrameSource {

@@ -19,6 +19,7 @@ public final class UnitDaemon: Sendable {
         public var configurationPath: String?
         public var frameLimit: Int?
         public var snapshotDirectory: String?
+        public var snapshotLimits = SnapshotArchive.Limits()
         /// Raise this many `test` events (every tenth an emergency), for store-and-forward checks. Once the raise of
         /// one has returned, `raised n=<index from 1> id=<event id>` is written to standard output.
         public var testEvents = 0
@@ -85,7 +86,8 @@ public final class UnitDaemon: Sendable {
         self.events = events
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
-            snapshotDirectory: launch.snapshotDirectory, identityFile: identityFile,
+            snapshotDirectory: launch.snapshotDirectory, snapshotLimits: launch.snapshotLimits,
+            identityFile: identityFile,
             notify: { event in events.raise(event) })
     }
 

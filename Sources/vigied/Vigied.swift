@@ -50,6 +50,12 @@ struct Vigied: AsyncParsableCommand {
     @Option(help: "Write each alert's masked snapshot (JPEG) into this folder.")
     var snapshotDir: String?
 
+    @Option(help: "Keep at most this many megabytes of snapshots in --snapshot-dir (the oldest go first).")
+    var snapshotMaxMb = 256
+
+    @Option(help: "Keep snapshots in --snapshot-dir at most this many days.")
+    var snapshotMaxDays = 7.0
+
     @Option(
         help: ArgumentHelp(
             "Raise this many 'test' events (every tenth an emergency) to check store-and-forward end to end.",
@@ -81,6 +87,9 @@ struct Vigied: AsyncParsableCommand {
         }
         if let deviceId, !Configuration.isValidDeviceID(deviceId) {
             throw ValidationError("--device-id must be 1 to 64 letters, digits, '-' or '_'")
+        }
+        guard snapshotMaxMb >= 1, snapshotMaxDays > 0 else {
+            throw ValidationError("--snapshot-max-mb must be at least 1 and --snapshot-max-days above 0")
         }
         guard (0...1_000_000).contains(testEvents), (0...60_000).contains(testEventInterval) else {
             throw ValidationError("--test-events or --test-event-interval out of range")
@@ -160,6 +169,8 @@ struct Vigied: AsyncParsableCommand {
         launch.configurationPath = demo ? nil : config
         launch.frameLimit = frames
         launch.snapshotDirectory = snapshotDir
+        launch.snapshotLimits.bytes = Int64(snapshotMaxMb) << 20
+        launch.snapshotLimits.age = snapshotMaxDays * 86_400
         launch.testEvents = testEvents
         launch.testEventInterval = Double(testEventInterval) / 1000
         let daemon: UnitDaemon
