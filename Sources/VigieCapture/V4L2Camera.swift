@@ -294,26 +294,24 @@ public final class V4L2Camera: FrameSource {
     /// Waits (up to `stallTimeout`) and dequeues a filled buffer; `nil` if woken without one.
     private func dequeue() throws(V4L2Error) -> v4l2_buffer? {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        while true {
-            let ready = poll(&descriptor, 1, Int32(stallTimeout * 1000))
-            if ready < 0 && errno == EINTR { continue }
-            if ready < 0 { throw .ioctl(device: path, request: "poll", errno: errno) }
-            if ready == 0 { throw .timeout(device: path, seconds: stallTimeout) }
-            if descriptor.revents & Int16(POLLERR | POLLHUP) != 0 && descriptor.revents & Int16(POLLIN) == 0 {
-                throw .ioctl(device: path, request: "poll", errno: ENODEV)
-            }
-            break
+        let ready: Int32
+        do throws(SystemCallError) {
+            ready = try SystemCall.retrying("poll") { poll(&descriptor, 1, Int32(stallTimeout * 1000)) }
+        } catch {
+            throw .ioctl(device: path, request: "poll", errno: error.code)
+        }
+        if ready == 0 { throw .timeout(device: path, seconds: stallTimeout) }
+        if descriptor.revents & Int16(POLLERR | POLLHUP) != 0 && descriptor.revents & Int16(POLLIN) == 0 {
+            throw .ioctl(device: path, request: "poll", errno: ENODEV)
         }
         var buffer = v4l2_buffer()
         buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue
         buffer.memory = V4L2_MEMORY_MMAP.rawValue
-        while true {
-            let status = withUnsafeMutablePointer(to: &buffer) {
-                cv4l2_ioctl(fd, cv4l2_dqbuf, UnsafeMutableRawPointer($0))
-            }
-            if status == 0 { return buffer }
-            if errno == EAGAIN { return nil }
-            if errno != EINTR { throw .ioctl(device: path, request: "VIDIOC_DQBUF", errno: errno) }
+        do throws(V4L2Error) {
+            try Self.ioctl(fd, cv4l2_dqbuf, "VIDIOC_DQBUF", &buffer, path)
+            return buffer
+        } catch .ioctl(_, _, EAGAIN) {
+            return nil  // woken without a filled buffer
         }
     }
 
@@ -407,13 +405,12 @@ public final class V4L2Camera: FrameSource {
     static func ioctl<T>(
         _ fd: Int32, _ request: UInt, _ name: String, _ argument: inout T, _ path: String
     ) throws(V4L2Error) {
-        while true {
-            if withUnsafeMutablePointer(to: &argument, { cv4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }) == 0 {
-                return
+        do throws(SystemCallError) {
+            try SystemCall.retrying(name) {
+                withUnsafeMutablePointer(to: &argument) { cv4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }
             }
-            let code = errno
-            if code == EINTR { continue }
-            throw .ioctl(device: path, request: name, errno: code)
+        } catch {
+            throw .ioctl(device: path, request: name, errno: error.code)
         }
     }
 

@@ -39,6 +39,41 @@ public enum SystemCall {
         }
     }
 
+    /// One read into `buffer`: the bytes read, 0 at the end of the stream.
+    public static func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError)
+        -> Int
+    {
+        try retrying("read") { Glibc.read(descriptor, buffer.baseAddress, buffer.count) }
+    }
+
+    /// Reads `descriptor` to its end; more than `limit` bytes is an error (`EFBIG`).
+    public static func readAll(_ descriptor: Int32, limit: Int = .max) throws(SystemCallError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            var failure: SystemCallError?
+            let count = chunk.withUnsafeMutableBytes { buffer -> Int in
+                do throws(SystemCallError) { return try read(descriptor, into: buffer) } catch {
+                    failure = error
+                    return 0
+                }
+            }
+            if let failure { throw failure }
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
+            if bytes.count > limit { throw SystemCallError("read", code: EFBIG) }
+        }
+    }
+
+    /// Sleeps for `duration`, through interruptions.
+    public static func sleep(_ duration: Duration) {
+        guard duration > .zero else { return }
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+
     /// Writes all of `text` to `descriptor`.
     public static func writeAll(_ text: String, to descriptor: Int32) throws(SystemCallError) {
         var failure: SystemCallError?

@@ -365,12 +365,7 @@ public final class CameraService: Sendable {
         }
     }
 
-    private static func sleep(_ duration: Duration) {
-        let parts = duration.components
-        var request = timespec(tv_sec: Int(parts.seconds), tv_nsec: Int(parts.attoseconds / 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
-    }
+    private static func sleep(_ duration: Duration) { SystemCall.sleep(duration) }
 
     static func monotonicMillis() -> Int {
         var now = timespec()

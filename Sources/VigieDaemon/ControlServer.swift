@@ -25,15 +25,17 @@ final class ControlServer: Sendable {
     func start(_ handler: @escaping Handler) {
         let descriptor = self.descriptor
         let logger = self.logger
-        UnitDaemon.detach {
+        OSThread.detach("vigie-control") {
             while true {
-                let client = accept(descriptor, nil, nil)
-                if client < 0 {
-                    if errno == EINTR || errno == ECONNABORTED { continue }
-                    if errno == EMFILE || errno == ENFILE {
+                let client: Int32
+                do throws(SystemCallError) {
+                    client = try SystemCall.retrying("accept") { accept(descriptor, nil, nil) }
+                } catch {
+                    if error.code == ECONNABORTED { continue }
+                    if error.code == EMFILE || error.code == ENFILE {
                         // Out of descriptors: say so, wait, go on (the unit must not lose its socket for good).
                         logger.error("control socket: out of file descriptors")
-                        sleep(1)
+                        SystemCall.sleep(.seconds(1))
                         continue
                     }
                     return  // closed by stop()

@@ -1,4 +1,5 @@
 import Logging
+import VigieCore
 
 #if canImport(Glibc)
     import Glibc
@@ -51,7 +52,7 @@ public struct JournalLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let own = event.metadata { merged.merge(own) { $1 } }
-        UnitDaemon.writeAll(
+        try? SystemCall.writeAll(
             Self.line(level: event.level, label: label, message: "\(event.message)", metadata: merged), to: 2)
     }
 

@@ -1,3 +1,5 @@
+import VigieCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -20,19 +22,12 @@ public enum SignalWatcher {
         writeEnd = ends[1]
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
         let readEnd = ends[0]
-        UnitDaemon.detach {
-            var byte: UInt8 = 0
-            while true {
-                let count = read(readEnd, &byte, 1)
-                if count == 1 {
-                    continuation.yield(Int32(byte))
-                } else if count < 0 && errno == EINTR {
-                    continue
-                } else {
-                    continuation.finish()
-                    return
-                }
+        OSThread.detach("vigie-signals") {
+            var byte: [UInt8] = [0]
+            while byte.withUnsafeMutableBytes({ (try? SystemCall.read(readEnd, into: $0)) == 1 }) {
+                continuation.yield(Int32(byte[0]))
             }
+            continuation.finish()
         }
         for number in signals {
             var action = sigaction()

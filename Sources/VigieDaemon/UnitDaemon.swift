@@ -180,7 +180,7 @@ public final class UnitDaemon: Sendable {
         }
         let camera = self.camera
         let ending = self.ending
-        Self.detach { ending.yield(.camera(Result { try camera.run() })) }
+        OSThread.detach("vigie-camera") { ending.yield(.camera(Result { try camera.run() })) }
         var result: Result<CameraService.Report, any Error> = .success(CameraService.Report())
         var next = endings.makeAsyncIterator()
         if let end = await next.next() {
@@ -554,41 +554,8 @@ public final class UnitDaemon: Sendable {
 
     // MARK: - Helpers
 
-    /// Runs blocking work on a thread of its own, off the concurrency pool.
-    static func detach(_ body: @escaping @Sendable () -> Void) {
-        final class Box: Sendable {
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-        }
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(Box(body)).toOpaque()
-        let status = pthread_create(
-            &thread, nil,
-            { raw in
-                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-                return nil
-            }, context)
-        precondition(status == 0, "cannot start a thread")
-        pthread_detach(thread)
-    }
-
     /// Writes `text` to standard output at once, unbuffered: what a line claims is out before the next step.
-    static func writeStandardOutput(_ text: String) { writeAll(text, to: 1) }
-
-    /// Writes all of `text` to `descriptor` (retrying short writes and EINTR); gives up silently on an error.
-    static func writeAll(_ text: String, to descriptor: Int32) {
-        var text = text
-        text.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return }
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, base + offset, bytes.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
-                offset += written
-            }
-        }
-    }
+    static func writeStandardOutput(_ text: String) { try? SystemCall.writeAll(text, to: 1) }
 
     static func makeDirectory(_ path: String) throws {
         var current = path.hasPrefix("/") ? "" : "."

@@ -169,17 +169,7 @@ public final class MQTTClient: Sendable {
     public func start() {
         thread.withLock { thread in
             guard thread == nil else { return }
-            let context = Unmanaged.passRetained(self).toOpaque()
-            var created = pthread_t()
-            let status = pthread_create(
-                &created, nil,
-                { raw in
-                    let client = Unmanaged<MQTTClient>.fromOpaque(raw!).takeRetainedValue()
-                    client.run()
-                    return nil
-                }, context)
-            precondition(status == 0, "cannot start the MQTT thread")
-            thread = created
+            thread = OSThread.start("vigie-mqtt") { self.run() }
         }
     }
 

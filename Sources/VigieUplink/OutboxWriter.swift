@@ -39,17 +39,8 @@ final class OutboxWriter: Sendable {
                 self.queue = queue
             }
         }
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(Context(self, queue)).toOpaque()
-        let status = pthread_create(
-            &thread, nil,
-            { raw in
-                let context = Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue()
-                context.writer.run(context.queue)
-                return nil
-            }, context)
-        precondition(status == 0, "cannot start the outbox writer")
-        pthread_detach(thread)
+        let context = Context(self, queue)
+        OSThread.detach("vigie-outbox") { context.writer.run(context.queue) }
     }
 
     /// There is something to write.
@@ -234,6 +225,6 @@ private final class Signal: Sendable {
         let nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
         deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
         deadline.tv_nsec = nanoseconds % 1_000_000_000
-        while sem_timedwait(semaphore, &deadline) != 0 && errno == EINTR {}
+        _ = try? SystemCall.retrying("sem_timedwait") { sem_timedwait(semaphore, &deadline) }  // ETIMEDOUT: time
     }
 }

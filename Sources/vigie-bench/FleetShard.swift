@@ -112,13 +112,7 @@ enum FleetShard {
         func line(_ text: String) {
             let bytes = Array((text.replacing("\n", with: " ") + "\n").utf8)
             lock.withLock { _ in
-                var written = 0
-                while written < bytes.count {
-                    let count = bytes[written...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-                    if count < 0 && errno == EINTR { continue }
-                    guard count > 0 else { return }
-                    written += count
-                }
+                bytes.withUnsafeBytes { _ = try? SystemCall.writeAll($0, to: 1) }
             }
         }
     }

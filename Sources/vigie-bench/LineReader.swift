@@ -1,3 +1,5 @@
+import VigieCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -11,15 +13,7 @@ enum LineReader {
         _ descriptor: Int32, line: @escaping @Sendable (String) -> Void, end: @escaping @Sendable () -> Void
     ) {
         let context = Context(descriptor: descriptor, line: line, end: end)
-        var thread = pthread_t()
-        let status = pthread_create(
-            &thread, nil,
-            { raw in
-                Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue().read()
-                return nil
-            }, Unmanaged.passRetained(context).toOpaque())
-        precondition(status == 0, "cannot start a reader thread")
-        pthread_detach(thread)
+        OSThread.detach("bench-reader") { context.read() }
     }
 
     private final class Context: Sendable {
@@ -37,8 +31,7 @@ enum LineReader {
             var pending: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
-                let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
+                let count = chunk.withUnsafeMutableBytes { (try? SystemCall.read(descriptor, into: $0)) ?? 0 }
                 guard count > 0 else { break }
                 pending += chunk[..<count]
                 var start = 0

@@ -1,4 +1,5 @@
 import Synchronization
+import VigieCore
 
 #if canImport(Glibc)
     import Glibc
@@ -72,14 +73,6 @@ final class ProcessFigures: Sendable {
         let file = open(path, O_RDONLY | O_CLOEXEC)
         guard file >= 0 else { return nil }
         defer { close(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(file, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += chunk[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        return (try? SystemCall.readAll(file)).map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -1,4 +1,5 @@
 import Synchronization
+import VigieCore
 
 #if canImport(Glibc)
     import Glibc
@@ -13,17 +14,7 @@ enum Workers {
         guard count > 0 else { return }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let job = Job(count: count, threads: min(threads, count), work: work, done: done)
-            for _ in 0..<job.threads {
-                var thread = pthread_t()
-                let status = pthread_create(
-                    &thread, nil,
-                    { raw in
-                        Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().drain()
-                        return nil
-                    }, Unmanaged.passRetained(job).toOpaque())
-                precondition(status == 0, "cannot start a worker thread")
-                pthread_detach(thread)
-            }
+            for _ in 0..<job.threads { OSThread.detach("bench-worker") { job.drain() } }
         }
     }
 

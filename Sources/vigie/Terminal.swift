@@ -1,3 +1,5 @@
+import VigieCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -21,15 +23,7 @@ enum Terminal {
 
     /// Writes all of `bytes`, retrying after interruptions and short writes.
     static func write(fd: Int32, _ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += count
-        }
+        bytes.withUnsafeBytes { _ = try? SystemCall.writeAll($0, to: fd) }
     }
 }
 

@@ -26,17 +26,11 @@ public enum TextFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(errno: errno) }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .readFailed(errno: errno)
-            }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-            if bytes.count > limit { throw .tooLarge(limit: limit) }
+        let bytes: [UInt8]
+        do throws(SystemCallError) {
+            bytes = try SystemCall.readAll(fd, limit: limit)
+        } catch {
+            throw error.code == EFBIG ? .tooLarge(limit: limit) : .readFailed(errno: error.code)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
         return text

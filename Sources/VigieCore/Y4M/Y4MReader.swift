@@ -72,10 +72,12 @@ public final class Y4MReader {
         }
         start += filled
         while filled < expected {
-            let count = Glibc.read(fd, frame.bytes.baseAddress! + filled, expected - filled)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .readFailed(name: name, errno: errno)
+            let count: Int
+            do throws(SystemCallError) {
+                count = try SystemCall.read(
+                    fd, into: UnsafeMutableRawBufferPointer(rebasing: frame.bytes[filled..<expected]))
+            } catch {
+                throw .readFailed(name: name, errno: error.code)
             }
             if count == 0 { throw .truncatedFrame(name: name, frame: framesRead, got: filled, expected: expected) }
             filled += count
@@ -109,10 +111,15 @@ public final class Y4MReader {
                 start = 0
             }
             let capacity = buffer.count
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + end, capacity - end) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .readFailed(name: name, errno: errno)
+            let result = buffer.withUnsafeMutableBytes { bytes -> Result<Int, SystemCallError> in
+                Result { () throws(SystemCallError) in
+                    try SystemCall.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: bytes[end..<capacity]))
+                }
+            }
+            let count: Int
+            switch result {
+            case .success(let read): count = read
+            case .failure(let error): throw .readFailed(name: name, errno: error.code)
             }
             if count == 0 {
                 if end == start { return nil }

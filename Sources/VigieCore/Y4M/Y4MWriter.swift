@@ -51,14 +51,10 @@ public final class Y4MWriter {
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws(Y4MError) {
-        var offset = 0
-        while offset < bytes.count {
-            let count = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .readFailed(name: name, errno: errno)
-            }
-            offset += count
+        do throws(SystemCallError) {
+            try SystemCall.writeAll(bytes, to: fd)
+        } catch {
+            throw .readFailed(name: name, errno: error.code)
         }
     }
 }
