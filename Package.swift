@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Pure Swift: frames, Y4M, privacy masks, motion, events, configuration. No C library.
@@ -47,6 +48,7 @@ let package = Package(
             dependencies: [
                 "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

@@ -1,4 +1,5 @@
 import Logging
+import ServiceLifecycle
 import Synchronization
 import VigieCore
 import VigieStore
@@ -49,22 +50,18 @@ public final class UnitDaemon: Sendable {
     private let current: Mutex<Configuration>
     /// `stop()` was called: systemd hears nothing more but the end.
     private let stopRequested = Atomic<Bool>(false)
-    /// How `run` ends: the camera returned, or it did not within `cameraStopBound` of `stop()`.
-    private enum Ending: Sendable {
-        case camera(Result<CameraService.Report, any Error>)
-        case cameraHung
-    }
-    private let endings: AsyncStream<Ending>
-    private let ending: AsyncStream<Ending>.Continuation
+    /// The running parts, once `run` has made them.
+    private let group = Mutex<ServiceGroup?>(nil)
     /// How long `stop()` waits for the camera's current frame before stopping without it.
     static let cameraStopBound = Duration.seconds(4)
+    /// The most a graceful shutdown may take before what is left is cancelled (systemd's `TimeoutStopSec` is 20 s).
+    static let shutdownBound = Duration.seconds(15)
 
     /// Throws nothing today: a unit degrades rather than stop (a state folder, an outbox or TLS files it cannot
     /// use are reported and retried); only an invalid configuration, refused before, keeps it from starting.
     public init(launch: Launch, logger: Logger) throws {
         self.launch = launch
         self.logger = logger
-        (endings, ending) = AsyncStream<Ending>.makeStream()
         current = Mutex(launch.configuration)
         let configuration = launch.configuration
         // The state folder also remembers the camera's identity; a unit that cannot make it still runs (it only
@@ -161,58 +158,53 @@ public final class UnitDaemon: Sendable {
         return faults
     }
 
-    /// Runs until `stop()` or the camera's source ends (with `frameLimit`).
+    /// Runs until `stop()` or the camera's source ends (with `frameLimit`): the unit's parts as one `ServiceGroup`
+    /// (`UnitServices`), stopped in reverse order within `shutdownBound`.
     public func run() async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let uplink {
             await uplink.configure(
                 commands: { [self] request in await self.handle(request) },
                 telemetry: { [self] in self.telemetry() })
+            services.append(.init(service: UnitServices.Uplink(uplink: uplink)))
         }
-        let uplinkTask = Task { if let uplink { await uplink.run() } }
-        let testTask = Task { await self.raiseTestEvents() }
-        let systemdTask = Task { await self.superviseForSystemd() }
-        let control = startControlServer()
-        defer {
-            uplinkTask.cancel()
-            testTask.cancel()
-            systemdTask.cancel()
-            control?.stop()
+        // The camera ending by itself (`--frames`) ends the unit; failing, too (after the uplink has stopped).
+        services.append(
+            .init(
+                service: UnitServices.Camera(camera: camera, logger: logger),
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
+        if let control = startControlServer() {
+            services.append(
+                .init(
+                    service: UnitServices.Until(
+                        description: "control socket", body: { try? await gracefulShutdown() },
+                        finish: { control.stop() })))
         }
-        let camera = self.camera
-        let ending = self.ending
-        OSThread.detach("vigie-camera") { ending.yield(.camera(Result { try camera.run() })) }
-        var result: Result<CameraService.Report, any Error> = .success(CameraService.Report())
-        var next = endings.makeAsyncIterator()
-        if let end = await next.next() {
-            switch end {
-            case .camera(let outcome):
-                result = outcome
-            case .cameraHung:
-                // A source blocked in the kernel (a stalled pipe, a stuck driver) cannot be woken: leave it; the
-                // uplink still stops cleanly, and the process's exit ends the thread.
-                logger.error(
-                    "the camera did not stop in time; stopping without it",
-                    metadata: ["seconds": "\(Self.cameraStopBound.components.seconds)"])
-            }
-        }
-        testTask.cancel()
-        _ = await testTask.value
-        if let uplink { await uplink.shutdown() }
-        _ = try result.get()
+        services.append(
+            .init(
+                service: UnitServices.Until(description: "systemd", body: { [self] in await superviseForSystemd() }),
+                successTerminationBehavior: .ignore))
+        services.append(
+            .init(
+                service: UnitServices.Until(description: "test events", body: { [self] in await raiseTestEvents() }),
+                successTerminationBehavior: .ignore))
+        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
+        configuration.maximumGracefulShutdownDuration = Self.shutdownBound
+        let group = ServiceGroup(configuration: configuration)
+        self.group.withLock { $0 = group }
+        if stopRequested.load(ordering: .acquiring) { await group.triggerGracefulShutdown() }
+        try await group.run()
     }
 
     /// Stops the unit: the camera after its current frame, then the uplink (`run` returns once both are done,
     /// within about 14 s: 4 s at most for the camera, 3 s to deliver what waits, 2 s for the `offline` status, 5 s
-    /// for the outbox's last commit; the unit file's `TimeoutStopSec` is longer).
+    /// for the outbox's last commit; `shutdownBound` cuts it at 15 s; the unit file's `TimeoutStopSec` is 20).
     public func stop() {
         guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         launch.systemd.stopping(status: "stopping")
-        camera.stop()
-        let ending = self.ending
-        Task {
-            try? await Task.sleep(for: Self.cameraStopBound)
-            ending.yield(.cameraHung)
-        }
+        guard let group = group.withLock({ $0 }) else { return }  // `run` triggers it as soon as it has one
+        Task { await group.triggerGracefulShutdown() }
     }
 
     // MARK: - systemd
