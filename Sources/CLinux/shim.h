@@ -1,12 +1,36 @@
 #ifndef VIGIE_CLINUX_SHIM_H
 #define VIGIE_CLINUX_SHIM_H
 // Linux calls of the C library that Swift cannot import as they are (variadic).
+#include <errno.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 #include <sys/timex.h>
 
 // The process can no longer dump core, nor be attached to by a debugger of the same user: its memory holds
 // frames before masking. Returns 0, or -1 with errno.
 static inline int clinux_forbid_core_dumps(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
+// Signals written into a pipe, the only thing their handler does (async-signal-safe, in C: no Swift runtime in
+// the handler). `clinux_signal_pipe` is the pipe's write end, set before the handlers are installed.
+static int clinux_signal_pipe = -1;
+
+static void clinux_signal_handler(int number) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)number;
+    (void)!write(clinux_signal_pipe, &byte, 1);
+    errno = saved;
+}
+
+// Installs the handler for `number` (SA_RESTART), writing into `pipe_write_end`. Returns 0, or -1 with errno.
+static inline int clinux_forward_signal(int number, int pipe_write_end) {
+    clinux_signal_pipe = pipe_write_end;
+    struct sigaction action = {0};
+    action.sa_handler = clinux_signal_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    return sigaction(number, &action, 0);
+}
 
 // Whether the kernel's clock is synchronised (NTP discipline, as `timedatectl` reports): 1 yes, 0 no, -1 error.
 static inline int clinux_clock_synchronised(void) {

@@ -1,18 +1,28 @@
 import Logging
+import Synchronization
 import VigieCore
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// The daemon's side of the local control socket (`ControlSocket`): accepts on a thread of its own, answers each
-/// request in a task (a slow answer never holds up the next connection), one request per connection.
+/// The daemon's side of the local control socket (`ControlSocket`): one request per connection. Each connection is
+/// served on a thread of its own (never on the concurrency pool, which the uplink and the watchdog need), with a
+/// deadline for the whole request; at most `maximumClients` at once, the others refused at once. A client that
+/// connects and sends nothing, or a byte now and then, costs one thread for `requestTimeout` at most.
 final class ControlServer: Sendable {
     typealias Handler = @Sendable (ControlRequest) async -> String
+
+    static let maximumClients = 4
+    static let requestTimeout = Duration.seconds(2)
+    /// The most a reply may take to make (the uplink's actor may be busy).
+    static let replyTimeout = Duration.seconds(5)
 
     let path: String
     private let descriptor: Int32
     private let logger: Logger
+    private let clients = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
 
     /// Listens at `path`, mode 0660 (the technicians' group, `vigie` under systemd, may ask; nobody else).
     init(path: String, logger: Logger) throws(ControlError) {
@@ -23,53 +33,76 @@ final class ControlServer: Sendable {
 
     /// Accepts connections until `stop()`.
     func start(_ handler: @escaping Handler) {
-        let descriptor = self.descriptor
-        let logger = self.logger
-        OSThread.detach("vigie-control") {
-            while true {
+        OSThread.detach("vigie-control") { [self] in
+            while !stopping.load(ordering: .acquiring) {
                 let client: Int32
                 do throws(SystemCallError) {
                     client = try SystemCall.retrying("accept") { accept(descriptor, nil, nil) }
                 } catch {
-                    if error.code == ECONNABORTED { continue }
-                    if error.code == EMFILE || error.code == ENFILE {
-                        // Out of descriptors: say so, wait, go on (the unit must not lose its socket for good).
-                        logger.error("control socket: out of file descriptors")
-                        SystemCall.sleep(.seconds(1))
-                        continue
-                    }
-                    return  // closed by stop()
+                    if stopping.load(ordering: .acquiring) { return }
+                    // Out of descriptors, a connection aborted, a buffer shortage: say so, wait, go on (the unit must
+                    // not lose its socket for good).
+                    logger.warning("control socket: accept failed", metadata: ["error": "\(error)"])
+                    SystemCall.sleep(.milliseconds(error.code == ECONNABORTED ? 0 : 500))
+                    continue
                 }
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
                 let connection = ControlSocket.Connection(descriptor: client)
-                Task { await Self.serve(connection, handler, logger: logger) }
+                guard clients.add(1, ordering: .acquiringAndReleasing).newValue <= Self.maximumClients else {
+                    clients.subtract(1, ordering: .acquiringAndReleasing)
+                    try? connection.writeLine(Self.errorReply("busy: \(Self.maximumClients) requests in progress"))
+                    continue
+                }
+                OSThread.detach("vigie-ctl-client") { [self] in
+                    defer { clients.subtract(1, ordering: .acquiringAndReleasing) }
+                    serve(connection, handler)
+                }
             }
         }
     }
 
-    /// Closes the socket and removes its file.
+    /// Stops accepting, closes the socket and removes its file.
     func stop() {
+        stopping.store(true, ordering: .releasing)
         shutdown(descriptor, Int32(SHUT_RDWR))
         close(descriptor)
         unlink(path)
     }
 
-    private static func serve(_ connection: ControlSocket.Connection, _ handler: Handler, logger: Logger) async {
+    /// Reads the request (within `requestTimeout`), has the daemon answer it (within `replyTimeout`), replies.
+    private func serve(_ connection: ControlSocket.Connection, _ handler: @escaping Handler) {
         let reply: String
         do {
-            guard let line = try connection.readLine(limit: ControlSocket.maximumRequest) else { return }
+            guard let line = try connection.readLine(limit: ControlSocket.maximumRequest, timeout: Self.requestTimeout)
+            else { return }
             switch ControlRequest.parse(line) {
-            case .success(let request): reply = await handler(request)
-            case .failure(let error): reply = errorReply(error.message)
+            case .success(let request): reply = Self.answer(request, handler) ?? Self.errorReply("no answer in time")
+            case .failure(let error): reply = Self.errorReply(error.message)
             }
         } catch {
-            reply = errorReply("\(error)")
+            reply = Self.errorReply("\(error)")
         }
         do {
             try connection.writeLine(reply)
         } catch {
             logger.debug("control socket: the client left before the reply", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Runs `handler` on the concurrency pool (it awaits, never blocks) and waits for it on this thread.
+    private static func answer(_ request: ControlRequest, _ handler: @escaping Handler) -> String? {
+        final class Box: Sendable {
+            let reply = Mutex<String?>(nil)
+            let done = WakeSignal()
+        }
+        let box = Box()
+        Task {
+            let text = await handler(request)
+            box.reply.withLock { $0 = text }
+            box.done.post()
+        }
+        box.done.wait(for: replyTimeout)
+        return box.reply.withLock { $0 }
     }
 
     static func errorReply(_ message: String) -> String {

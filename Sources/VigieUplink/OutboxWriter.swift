@@ -17,7 +17,7 @@ final class OutboxWriter: Sendable {
     private let outbox: any Outbox
     private let options: UplinkService.StorageOptions
     private let logger: Logger
-    private let signal = Signal()
+    private let signal = WakeSignal()
     /// Set by `poke`, cleared by the thread before it takes a batch: many pokes, one wake-up.
     private let poked = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
@@ -198,33 +198,5 @@ final class OutboxWriter: Sendable {
                 metadata: .init(uniqueKeysWithValues: event.details.map { ($0.key, .string($0.value)) }))
             queue.raise(event, millis: nil)
         }
-    }
-}
-
-/// Wakes the writer thread: a semaphore the thread waits on with a timeout.
-private final class Signal: Sendable {
-    nonisolated(unsafe) private let semaphore: UnsafeMutablePointer<sem_t>
-
-    init() {
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
-    }
-
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
-    }
-
-    func post() { sem_post(semaphore) }
-
-    /// Waits until posted or `duration` has passed.
-    func wait(for duration: Duration) {
-        var deadline = timespec()
-        clock_gettime(CLOCK_REALTIME, &deadline)
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
-        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
-        deadline.tv_nsec = nanoseconds % 1_000_000_000
-        _ = try? SystemCall.retrying("sem_timedwait") { sem_timedwait(semaphore, &deadline) }  // ETIMEDOUT: time
     }
 }

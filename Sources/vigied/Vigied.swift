@@ -101,6 +101,8 @@ struct Vigied: AsyncParsableCommand {
             print(DemoConfiguration.text)
             return
         }
+        // First: from here on a signal is kept for the daemon (none is lost while it starts), SIGPIPE ignored.
+        let signals = SignalWatcher.start()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let environment = ProcessEnvironment.current
         let journal = JournalLogHandler.standardErrorIsJournal(environment: environment)
@@ -158,8 +160,6 @@ struct Vigied: AsyncParsableCommand {
         for exposed in ProcessHardening.exposedSecrets(configurationPath: config, configuration: configuration) {
             logger.warning("a secret is readable by every user: chmod o-r", metadata: ["file": "\(exposed)"])
         }
-        // Before the daemon exists: a signal from now on is kept for it, none is lost.
-        let signals = SignalWatcher.start()
         var launch = UnitDaemon.Launch(configuration: configuration)
         launch.overrides = overrides
         launch.systemd = SystemdNotifier(environment: environment)

@@ -162,6 +162,25 @@ struct ControlTests {
         let huge = try ask(Array(repeating: UInt8(ascii: "a"), count: 64 * 1024) + [10])
         #expect(huge?["error"]?.stringValue?.contains("longer than") == true)
         #expect((try? Self.vigie("status", "--socket", socket))?.status == 0, "the daemon still answers")
+
+        // Clients that connect and say nothing hold nothing for long: the idle ones are dropped after the request
+        // deadline, the ones past the limit are refused at once, and the unit keeps answering and working.
+        let idle = try (0..<8).map { _ in try ControlSocket.connect(path: socket) }
+        let slow = ContinuousClock.now
+        let answered = await waitFor(timeout: 15) { (try? Self.vigie("status", "--socket", socket))?.status == 0 }
+        #expect(answered, "idle clients locked the control socket out")
+        #expect(ContinuousClock.now - slow < .seconds(10))
+        withExtendedLifetime(idle) {}
+
+        // A client that hangs up before the reply (Ctrl-C on `vigie status`): no SIGPIPE for the daemon.
+        for _ in 0..<5 {
+            let connection = try ControlSocket.connect(path: socket)
+            try connection.writeLine(ControlRequest.status.line)
+            shutdown(connection.descriptor, Int32(SHUT_RDWR))
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(daemon.child.poll() == nil, "a client hanging up ended the daemon")
+        #expect((try? Self.vigie("status", "--socket", socket))?.status == 0, "the daemon still answers")
         #expect(daemon.terminate() == 0)
     }
 

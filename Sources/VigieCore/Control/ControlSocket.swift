@@ -14,26 +14,38 @@ public enum ControlSocket {
     public final class Connection: @unchecked Sendable {
         public let descriptor: Int32
 
-        public init(descriptor: Int32) {
-            self.descriptor = descriptor
-            var limit = timeval(tv_sec: Int(ControlSocket.timeout), tv_usec: 0)
-            for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
-                setsockopt(descriptor, SOL_SOCKET, option, &limit, socklen_t(MemoryLayout<timeval>.size))
-            }
-        }
+        public init(descriptor: Int32) { self.descriptor = descriptor }
 
         deinit { close(descriptor) }
 
-        /// Reads one line (without its newline), at most `limit` bytes; `nil` at end of stream before a newline.
-        public func readLine(limit: Int) throws(ControlError) -> [UInt8]? {
+        /// Reads one line (without its newline), at most `limit` bytes, all of it within `timeout` (a client that
+        /// sends a byte now and then gains nothing); `nil` at end of stream before a newline.
+        public func readLine(limit: Int, timeout: Duration = .seconds(ControlSocket.timeout)) throws(ControlError)
+            -> [UInt8]?
+        {
+            let deadline = ContinuousClock.now + timeout
             var line: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                let count: Int
+                let left = deadline - ContinuousClock.now
+                guard left > .zero else { throw .timedOut }
+                var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                let milliseconds = Int32(
+                    clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+                let ready: Int32
                 do {
-                    count = try SystemCall.retrying("read") { read(descriptor, &buffer, buffer.count) }
+                    ready = try SystemCall.retrying("poll") { poll(&waiting, 1, milliseconds) }
                 } catch {
-                    throw error.code == EAGAIN ? .timedOut : .system(error)
+                    throw .system(error)
+                }
+                if ready == 0 { throw .timedOut }
+                let read = buffer.withUnsafeMutableBytes { bytes in
+                    Result { () throws(SystemCallError) in try SystemCall.read(descriptor, into: bytes) }
+                }
+                let count: Int
+                switch read {
+                case .success(let value): count = value
+                case .failure(let error): throw .system(error)
                 }
                 if count == 0 { return nil }
                 if let newline = buffer[..<count].firstIndex(of: UInt8(ascii: "\n")) {
@@ -46,12 +58,22 @@ public enum ControlSocket {
             }
         }
 
-        /// Writes `line` and a newline.
+        /// Writes `line` and a newline; a peer that has gone is an error, never a SIGPIPE.
         public func writeLine(_ line: String) throws(ControlError) {
-            do {
-                try SystemCall.writeAll(line + "\n", to: descriptor)
-            } catch {
-                throw .system(error)
+            let bytes = Array((line + "\n").utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let sent = bytes.withUnsafeBytes { raw in
+                    Result { () throws(SystemCallError) in
+                        try SystemCall.retrying("send") {
+                            send(descriptor, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                        }
+                    }
+                }
+                switch sent {
+                case .success(let count): offset += count
+                case .failure(let error): throw .system(error)
+                }
             }
         }
     }
