@@ -68,6 +68,7 @@ public final class ResilientCamera: FrameSource {
 
     public func withNextFrame<Result>(_ body: (Frame) throws -> Result) throws -> Result? {
         while !stopping.isSet {
+            stopping.beat()
             guard let camera else {
                 open()
                 continue
@@ -182,16 +183,23 @@ public final class ResilientCamera: FrameSource {
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int(seconds * 1000))
         while clock.now < deadline && !stopping.isSet {
-            var step = timespec(tv_sec: 0, tv_nsec: 50_000_000)
-            nanosleep(&step, nil)
+            stopping.beat()
+            SystemCall.sleep(.milliseconds(50))
         }
     }
 }
 
-/// A flag another thread raises to make a blocked camera return (within a stall timeout or a backoff step).
+/// A flag another thread raises to make a blocked camera return (within a stall timeout or a backoff step); and
+/// the camera loop's heartbeat, which moves at each frame, each wait that timed out and each step of a backoff, and
+/// stops when the loop is stuck (in a read, an ioctl of a wedged device): what the systemd watchdog follows.
 public final class StopSignal: Sendable {
     private let flag = Atomic<Bool>(false)
+    private let heartbeat = Atomic<Int>(0)
     public init() {}
     public func raise() { flag.store(true, ordering: .relaxed) }
     public var isSet: Bool { flag.load(ordering: .relaxed) }
+    /// The loop made progress.
+    public func beat() { heartbeat.add(1, ordering: .relaxed) }
+    /// Beats so far: compare two readings.
+    public var beats: Int { heartbeat.load(ordering: .relaxed) }
 }

@@ -89,6 +89,9 @@ public final class CameraService: Sendable {
         self.notify = notify
     }
 
+    /// Moves while the camera loop makes progress (frames, timed-out waits, backoff steps); stops when it is stuck.
+    public var heartbeat: Int { cameraStop.beats }
+
     /// Asks `run()` to return after the current frame. Safe from any thread.
     public func stop() {
         stopping.store(true, ordering: .relaxed)
@@ -186,6 +189,7 @@ public final class CameraService: Sendable {
             for request in waiting { request.continuation.resume(returning: nil) }
         }
         while !stopping.load(ordering: .relaxed) {
+            cameraStop.beat()
             if let frameLimit, report.frames >= frameLimit { break }
             if let next = pendingConfiguration.withLock({ pending in
                 defer { pending = nil }; return pending

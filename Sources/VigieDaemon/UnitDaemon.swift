@@ -50,6 +50,8 @@ public final class UnitDaemon: Sendable {
     private let current: Mutex<Configuration>
     /// `stop()` was called: systemd hears nothing more but the end.
     private let stopRequested = Atomic<Bool>(false)
+    /// Held through a whole reload.
+    private let reloading = Mutex(())
     /// The running parts, once `run` has made them.
     private let group = Mutex<ServiceGroup?>(nil)
     /// How long `stop()` waits for the camera's current frame before stopping without it.
@@ -210,22 +212,23 @@ public final class UnitDaemon: Sendable {
     // MARK: - systemd
 
     /// `READY=1` at once (the unit runs, degraded or not), then every few seconds a `STATUS=` line and, with a
-    /// watchdog, `WATCHDOG=1` only while frames are processed (or the camera is reported lost and retried, which a
-    /// restart would not mend): a pipeline that hangs stops the pings and systemd restarts the unit.
+    /// watchdog, `WATCHDOG=1` only while the camera loop makes progress: frames, or, for a camera reported lost or
+    /// stalled, its timed-out waits and reopen attempts (a restart would not mend those). A loop stuck in the
+    /// kernel stops the pings, and systemd restarts the unit.
     private func superviseForSystemd() async {
         let systemd = launch.systemd
         guard systemd.isActive else { return }
         systemd.ready(status: await statusLine())
         let interval = min(systemd.watchdogInterval ?? .seconds(5), .seconds(5))
-        var lastFrames = camera.currentStatistics.frames
+        var lastBeat = camera.heartbeat
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if stopRequested.load(ordering: .acquiring) { return }
-            let stats = camera.currentStatistics
-            if systemd.watchdogInterval != nil && (stats.frames != lastFrames || stats.cameraFault != nil) {
-                systemd.watchdog()
-            }
-            lastFrames = stats.frames
+            // The camera loop's heartbeat: frames, or a lost camera's timed-out waits and backoff steps. A loop
+            // stuck in the kernel stops it, and with it the pings.
+            let beat = camera.heartbeat
+            if systemd.watchdogInterval != nil && beat != lastBeat { systemd.watchdog() }
+            lastBeat = beat
             systemd.status(await statusLine())
         }
     }
@@ -329,8 +332,8 @@ public final class UnitDaemon: Sendable {
                 name: "camera", ok: streaming,
                 detail: streaming
                     ? "\(cameraState(stats)), \(UnitEvent.rounded(stats.framesPerSecond)) fps from "
-                        + Self.describe(launch.configuration.source)
-                    : "\(cameraState(stats)) (\(Self.describe(launch.configuration.source)))",
+                        + Self.describe(current.withLock(\.source))
+                    : "\(cameraState(stats)) (\(Self.describe(current.withLock(\.source))))",
                 hint: "check the cable and power; `vigie camera check DEVICE` tests it alone"))
         if let uplink {
             let connected = await uplink.isConnected
@@ -409,6 +412,11 @@ public final class UnitDaemon: Sendable {
     /// Reads the configuration again and applies it (masks, zones, detection); a file with errors is refused, the
     /// running configuration kept, and a `config_refused` event says why. For `cmd/reload` and SIGHUP.
     public func reload() -> ReloadResult {
+        // One reload at a time (SIGHUP and `cmd/reload` may meet): the file read last is the one applied.
+        reloading.withLock { _ in reloadNow() }
+    }
+
+    private func reloadNow() -> ReloadResult {
         var next: Configuration
         do {
             if let path = launch.configurationPath {

@@ -116,7 +116,12 @@ struct SystemdTests {
         // The source stalls: once the daemon has read what the pipe holds, the pings stop; the status goes on.
         let drained = await waitFor(timeout: 30) { source.written.load(ordering: .relaxed) == 40 }
         try #require(drained, "the daemon did not read the clip")
-        try await Task.sleep(for: .seconds(2))
+        // Stalled once two status lines in a row give the same number of frames (the pipe's last frames read).
+        let settled = await waitFor(timeout: 20) {
+            let counts = notify.lines("STATUS=camera").suffix(2).map { $0.split(separator: " ").dropFirst(3).first }
+            return counts.count == 2 && counts[0] != nil && counts[0] == counts[1]
+        }
+        try #require(settled, "the frame count never settled: \(notify.lines("STATUS=").suffix(3))")
         let stalled = ContinuousClock.now
         try await Task.sleep(for: .seconds(4))
         #expect(notify.lines("WATCHDOG=1", since: stalled).isEmpty, "watchdog pings while no frame is processed")
