@@ -190,6 +190,7 @@ public final class CameraService: Sendable {
         }
         while !stopping.load(ordering: .relaxed) {
             cameraStop.beat()
+            snapshotArchive.withLock { $0?.pruneIfDue() }
             if let frameLimit, report.frames >= frameLimit { break }
             if let next = pendingConfiguration.withLock({ pending in
                 defer { pending = nil }; return pending

@@ -31,12 +31,24 @@ public final class SnapshotArchive {
     private(set) var entries: [Entry] = []
     private var total: Int64 = 0
 
-    /// Reads what the folder already holds of ours (from earlier runs).
-    init(folder: String, limits: Limits = Limits()) {
+    /// When `pruneIfDue` last pruned.
+    private var lastPrune: Double
+
+    /// Reads what the folder already holds of ours (from earlier runs) and lets go of what is over the limits.
+    init(folder: String, limits: Limits = Limits(), now: Double = SnapshotArchive.now()) {
         self.folder = folder
         self.limits = limits
         entries = Self.scan(folder)
         total = entries.reduce(0) { $0 + $1.bytes }
+        lastPrune = now
+        prune(now: now)
+    }
+
+    /// Prunes at most once a minute: a quiet unit (no new snapshot) lets old ones go too.
+    func pruneIfDue(now: Double = SnapshotArchive.now()) {
+        guard abs(now - lastPrune) >= 60 else { return }
+        lastPrune = now
+        prune(now: now)
     }
 
     /// Writes `jpeg`; returns its path, or why it could not. Then lets go of what is over the limits.
@@ -67,16 +79,25 @@ public final class SnapshotArchive {
                 unlink(path)  // no truncated picture left behind
                 return .failure(failure)
             }
-            entries.append(Entry(name: name, bytes: Int64(jpeg.count), time: now))
-            total += Int64(jpeg.count)
-            prune(now: now)
+            let written = Entry(name: name, bytes: Int64(jpeg.count), time: now)
+            prune(now: now, adding: written)
+            entries.append(written)
+            total += written.bytes
             return .success(path)
         }
     }
 
-    /// Removes the oldest of ours while over the size, and everything older than the age.
-    func prune(now: Double) {
-        while let oldest = entries.first, total > limits.bytes || now - oldest.time > limits.age {
+    /// Removes every one of ours older than the age (whatever the order they were written in: the wall clock may
+    /// have stepped), then the oldest while the size, with `adding` (just written, always kept), is over the cap.
+    func prune(now: Double, adding: Entry? = nil) {
+        entries.sort { $0.time < $1.time }
+        entries.removeAll { entry in
+            guard now - entry.time > limits.age else { return false }
+            unlink("\(folder)/\(entry.name)")
+            total -= entry.bytes
+            return true
+        }
+        while let oldest = entries.first, total + (adding?.bytes ?? 0) > limits.bytes {
             unlink("\(folder)/\(oldest.name)")
             total -= oldest.bytes
             entries.removeFirst()

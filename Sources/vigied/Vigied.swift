@@ -88,8 +88,9 @@ struct Vigied: AsyncParsableCommand {
         if let deviceId, !Configuration.isValidDeviceID(deviceId) {
             throw ValidationError("--device-id must be 1 to 64 letters, digits, '-' or '_'")
         }
-        guard snapshotMaxMb >= 1, snapshotMaxDays > 0 else {
-            throw ValidationError("--snapshot-max-mb must be at least 1 and --snapshot-max-days above 0")
+        guard (1...1_000_000).contains(snapshotMaxMb), snapshotMaxDays > 0, snapshotMaxDays <= 3650 else {
+            throw ValidationError(
+                "--snapshot-max-mb must be 1 to 1000000, --snapshot-max-days above 0 and at most 3650")
         }
         guard (0...1_000_000).contains(testEvents), (0...60_000).contains(testEventInterval) else {
             throw ValidationError("--test-events or --test-event-interval out of range")

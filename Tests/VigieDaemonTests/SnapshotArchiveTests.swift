@@ -66,10 +66,40 @@ struct SnapshotArchiveTests {
         let path = folder + "/" + (try Self.names(folder)[0])
         try FileManager.default.setAttributes(
             [.modificationDate: Date(timeIntervalSince1970: start)], ofItemAtPath: path)
+        #expect(SnapshotArchive(folder: folder, limits: limits, now: start + 1).entries.count == 1, "found, and young")
         let restarted = SnapshotArchive(folder: folder, limits: limits)
-        #expect(restarted.entries.count == 1, "what an earlier run wrote is found")
+        #expect(restarted.entries.isEmpty, "what an earlier run wrote is found, and let go at start when too old")
         _ = try restarted.write([2], deviceID: "u", zone: "new", now: SnapshotArchive.now()).get()
         let names = try Self.names(folder)
         #expect(names.count == 1 && names[0].hasSuffix("-new.jpg"), "\(names)")
+    }
+
+    /// A quiet unit writes nothing new: what is past the age goes all the same (at start, then once a minute).
+    @Test func aQuietUnitLetsOldSnapshotsGo() throws {
+        let folder = try Self.folder()
+        var limits = SnapshotArchive.Limits()
+        limits.age = 3600
+        let now = SnapshotArchive.now()
+        let archive = SnapshotArchive(folder: folder, limits: limits, now: now)
+        _ = try archive.write([1], deviceID: "u", zone: "a", now: now).get()
+        _ = try archive.write([2], deviceID: "u", zone: "b", now: now + 1800).get()
+        archive.pruneIfDue(now: now + 3700)
+        #expect(try Self.names(folder).map { $0.hasSuffix("-b.jpg") } == [true], "the first is past the age")
+        let restarted = SnapshotArchive(folder: folder, limits: limits, now: now + 1800 + 3700)
+        let left = try Self.names(folder)
+        #expect(restarted.entries.isEmpty && left.isEmpty, "pruned at start too")
+    }
+
+    /// A picture larger than the whole cap is still kept (the newest always is), the older ones go.
+    @Test func theNewestIsKeptEvenOverTheCap() throws {
+        let folder = try Self.folder()
+        var limits = SnapshotArchive.Limits()
+        limits.bytes = 100
+        let archive = SnapshotArchive(folder: folder, limits: limits)
+        let now = SnapshotArchive.now()
+        _ = try archive.write([UInt8](repeating: 0, count: 50), deviceID: "u", zone: "small", now: now).get()
+        let big = try archive.write([UInt8](repeating: 0, count: 500), deviceID: "u", zone: "big", now: now + 1).get()
+        #expect(FileManager.default.fileExists(atPath: big))
+        #expect(try Self.names(folder).count == 1)
     }
 }
