@@ -23,21 +23,21 @@ public enum ProcessHardening {
         return problems
     }
 
-    /// Files holding a secret of this configuration that others than their owner and group can read: the
-    /// configuration itself when it holds the broker's password, and the client key.
+    /// Files holding a secret of this configuration that others than their owner can read (the group `vigie`
+    /// holds the technicians): the configuration itself when it holds the broker's password, and the client key.
     public static func exposedSecrets(configurationPath: String?, configuration: Configuration) -> [String] {
         var exposed: [String] = []
-        if let configurationPath, configuration.uplink?.password != nil, isWorldReadable(configurationPath) {
+        if let configurationPath, configuration.uplink?.password != nil, isShared(configurationPath) {
             exposed.append("\(configurationPath) holds the broker's password")
         }
-        if let key = configuration.uplink?.keyFile, isWorldReadable(key) {
+        if let key = configuration.uplink?.keyFile, isShared(key) {
             exposed.append("\(key) is the client's private key")
         }
         return exposed
     }
 
-    private static func isWorldReadable(_ path: String) -> Bool {
+    private static func isShared(_ path: String) -> Bool {
         var status = stat()
-        return stat(path, &status) == 0 && status.st_mode & 0o004 != 0
+        return stat(path, &status) == 0 && status.st_mode & 0o044 != 0
     }
 }

@@ -55,7 +55,8 @@ public final class SnapshotArchive {
     func write(_ jpeg: [UInt8], deviceID: String, zone: String, now: Double = SnapshotArchive.now()) -> Result<
         String, SystemCallError
     > {
-        let stem = "\(Self.timestamp(now))-\(Self.safe(deviceID))-\(Self.safe(zone))"
+        let stem =
+            "\(Timestamp.compact(millis: Int64((now * 1000).rounded(.down))))-\(Self.safe(deviceID))-\(Self.safe(zone))"
         var attempt = 0
         while true {
             let name = attempt == 0 ? "\(stem).jpg" : "\(stem)-\(attempt).jpg"
@@ -112,18 +113,6 @@ public final class SnapshotArchive {
             return ascii || scalar == "-" || scalar == "_" ? Character(scalar) : "_"
         }
         return kept.isEmpty ? "_" : String(kept)
-    }
-
-    /// `20261130T142501.123Z`: sorts by time.
-    static func timestamp(_ seconds: Double) -> String {
-        var time = time_t(seconds.rounded(.down))
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        let millis = Int((seconds - seconds.rounded(.down)) * 1000)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let milli = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec)).\(milli)Z"
     }
 
     static func now() -> Double {

@@ -28,7 +28,7 @@ extension SQLiteOutbox {
         do throws(SQLiteError) {
             return (try SQLiteOutbox(directory: directory, maximumItems: maximumItems, maximumBytes: maximumBytes), nil)
         } catch  where error.isCorruption {
-            let aside = try setAside(directory: directory, suffix: "corrupt-" + compactUTC(millis: millis))
+            let aside = try setAside(directory: directory, suffix: "corrupt-" + Timestamp.compact(millis: millis))
             let outbox = try SQLiteOutbox(directory: directory, maximumItems: maximumItems, maximumBytes: maximumBytes)
             return (outbox, OutboxRecovery(reason: error.summary, setAside: aside))
         }
@@ -59,11 +59,20 @@ extension SQLiteOutbox {
         return (try counters(database), boot)
     }
 
-    /// Renames the outbox file of `directory`, and its `-wal` and `-shm` if there are any, with `suffix`.
+    /// Set-aside outboxes kept at most (the newest): a failing card that damages one at every boot must not fill
+    /// the state folder with them.
+    static let setAsideKept = 2
+
+    /// Renames the outbox file of `directory`, and its `-wal` and `-shm` if there are any, with `suffix` (another
+    /// number added if that name is taken), then lets go of the oldest set-aside outboxes beyond `setAsideKept`.
     /// Returns the new name of the main file.
     static func setAside(directory: String, suffix: String) throws(SQLiteError) -> String {
         let path = path(directory: directory)
-        let aside = path + "." + suffix
+        let name = String(path.split(separator: "/").last ?? "") + ".corrupt-"
+        // A unit without a clock may boot at the same time again: number those, never reusing a number.
+        let same = setAsideFiles(directory: directory, prefix: name).filter { $0.hasPrefix(name + suffix.dropFirst(8)) }
+        var aside = path + "." + suffix
+        if let last = same.last { aside += "-\(setAsideOrder(last).number + 1)" }
         // The main file last: if a rename fails, the next open still finds the damaged file, and tries again.
         for extra in ["-wal", "-shm"] where rename(path + extra, aside + extra) != 0 && errno != ENOENT {
             throw SQLiteError(code: 14, message: SystemError.describe(errno), context: "set aside \(path + extra)")
@@ -71,16 +80,32 @@ extension SQLiteOutbox {
         guard rename(path, aside) == 0 else {
             throw SQLiteError(code: 14, message: SystemError.describe(errno), context: "set aside \(path)")
         }
+        let older = setAsideFiles(directory: directory, prefix: name).dropLast(setAsideKept)
+        for old in older {
+            for extra in ["", "-wal", "-shm"] { unlink("\(directory)/\(old)\(extra)") }
+        }
         return aside
     }
 
-    /// `20250314T093005Z`: a UTC time for a file name (no colon, sorts in time order).
-    static func compactUTC(millis: Int64) -> String {
-        var seconds = time_t(millis / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
+    /// The set-aside outboxes' main files in `directory`, oldest first.
+    private static func setAsideFiles(directory: String, prefix: String) -> [String] {
+        guard let folder = opendir(directory) else { return [] }
+        defer { closedir(folder) }
+        var names: [String] = []
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix(prefix) && !name.hasSuffix("-wal") && !name.hasSuffix("-shm") { names.append(name) }
+        }
+        return names.sorted { setAsideOrder($0) < setAsideOrder($1) }
+    }
+
+    /// A set-aside name's place in time: its timestamp, then its number (`…Z-2` after `…Z-1` after `…Z`).
+    private static func setAsideOrder(_ name: String) -> (stem: String, number: Int) {
+        guard let dash = name.lastIndex(of: "-"), name[name.index(before: dash)] == "Z",
+            let number = Int(name[name.index(after: dash)...])
+        else { return (name, 0) }
+        return (String(name[..<dash]), number)
     }
 }

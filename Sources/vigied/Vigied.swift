@@ -159,7 +159,7 @@ struct Vigied: AsyncParsableCommand {
             throw ExitCode(73)  // EX_CANTCREAT
         }
         for exposed in ProcessHardening.exposedSecrets(configurationPath: config, configuration: configuration) {
-            logger.warning("a secret is readable by every user: chmod o-r", metadata: ["file": "\(exposed)"])
+            logger.warning("a secret is readable by others than its owner: chmod 600", metadata: ["file": "\(exposed)"])
         }
         var launch = UnitDaemon.Launch(configuration: configuration)
         launch.overrides = overrides

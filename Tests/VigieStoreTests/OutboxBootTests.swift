@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 import VigieCore
@@ -38,7 +39,7 @@ struct OutboxBootTests {
         #expect(throws: SQLiteError.self) { try SQLiteOutbox(directory: folder) }
         let millis: Int64 = 1_741_944_605_123  // 2025-03-14T09:30:05Z
         let (outbox, recovery) = try SQLiteOutbox.openRecovering(directory: folder, millis: millis)
-        let aside = folder + "/outbox.sqlite.corrupt-20250314T093005Z"
+        let aside = folder + "/outbox.sqlite.corrupt-20250314T093005.123Z"
         #expect(recovery?.setAside == aside)
         #expect(recovery?.reason.contains("26") == true, "SQLITE_NOTADB: \(String(describing: recovery))")
         #expect(Self.contents(aside) == garbage, "the damaged file is kept as it was")
@@ -48,6 +49,22 @@ struct OutboxBootTests {
         let event = try #require(recovery?.event)
         #expect(event.kind == StorageHealth.recoveredKind && event.priority == Priority.fault)
         #expect(event.details.contains { $0.key == "set_aside" && $0.value == aside })
+    }
+
+    /// A card that damages the outbox at every boot: set-aside names never collide (the same second twice), and
+    /// only the newest two are kept.
+    @Test func setAsideOutboxesAreBounded() throws {
+        let folder = SQLiteOutboxTests.directory()
+        var kept: [String] = []
+        for _ in 0..<4 {
+            try Self.write([UInt8](repeating: 0xAB, count: 4096), to: folder + "/outbox.sqlite")
+            let (_, recovery) = try SQLiteOutbox.openRecovering(directory: folder, millis: 1_741_944_605_123)
+            kept.append(try #require(recovery?.setAside))
+        }
+        #expect(Set(kept).count == 4, "\(kept)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains(".corrupt-") }
+            .sorted()
+        #expect(left.map { folder + "/" + $0 } == kept.suffix(2).sorted(), "\(left)")
     }
 
     /// A page overwritten in the middle of a real outbox: `quick_check` finds it at open.

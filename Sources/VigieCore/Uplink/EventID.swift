@@ -45,6 +45,11 @@ public struct EventIDGenerator: Sendable {
 
 /// RFC 3339 time with milliseconds, in UTC, from milliseconds since the Unix epoch.
 public enum Timestamp {
+    /// `20261130T142501.123Z`: for file names (no colon), sorts in time order.
+    public static func compact(millis: Int64) -> String {
+        String(rfc3339(millis: millis).filter { $0 != "-" && $0 != ":" })
+    }
+
     public static func rfc3339(millis: Int64) -> String {
         let seconds = millis / 1000
         let milliseconds = Int(millis % 1000)
