@@ -22,6 +22,19 @@ final class EventSink: Sendable {
     init(uplink: UplinkService?, logger: Logger) {
         self.uplink = uplink
         self.logger = logger
+        // The uplink's own reports (storage, overflow, quarantine, its own faults) are among the last events too;
+        // the uplink logs them itself.
+        uplink?.observeReports { [weak self] event, id in
+            self?.remember(
+                Recent(id: id, kind: event.kind, priority: event.priority, millis: UplinkService.nowMillis()))
+        }
+    }
+
+    private func remember(_ event: Recent) {
+        recent.withLock { recent in
+            recent.insert(event, at: 0)
+            if recent.count > Self.recentCount { recent.removeLast() }
+        }
     }
 
     /// Raises `event` without waiting for its commit (the camera must not wait). Returns its id, `nil` without an
@@ -43,11 +56,7 @@ final class EventSink: Sendable {
     var last: [Recent] { recent.withLock { $0 } }
 
     private func noted(_ event: UnitEvent, id: String?) {
-        let millis = UplinkService.nowMillis()
-        recent.withLock { recent in
-            recent.insert(Recent(id: id ?? "", kind: event.kind, priority: event.priority, millis: millis), at: 0)
-            if recent.count > Self.recentCount { recent.removeLast() }
-        }
+        remember(Recent(id: id ?? "", kind: event.kind, priority: event.priority, millis: UplinkService.nowMillis()))
         let level: Logger.Level = event.priority >= Priority.fault ? .notice : .info
         logger.log(
             level: level, "event raised",

@@ -108,7 +108,7 @@ public final class UnitDaemon: Sendable {
                 maximumBytes: settings.outboxMaximumBytes, millis: UplinkService.nowMillis())
             if let recovery { logRecovery(recovery, logger: logger) }
             let uplink = try UplinkService(identity: identity, settings: settings, outbox: outbox, logger: logger)
-            if let recovery { uplink.raise(recovery.event) }
+            if let recovery { uplink.raiseReport(recovery.event) }
             return (uplink, nil, recovery)
         } catch {
             failure = error
@@ -133,7 +133,7 @@ public final class UnitDaemon: Sendable {
                 logger.notice("the outbox is open again", metadata: ["id_offset": "\(opening.offset)"])
                 if let recovery = opening.recovery {
                     logRecovery(recovery, logger: logger)
-                    uplink.raise(recovery.event)
+                    uplink.raiseReport(recovery.event)
                 }
             }
             return (uplink, reopening, nil)

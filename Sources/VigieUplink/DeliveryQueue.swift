@@ -75,6 +75,37 @@ final class DeliveryQueue: Sendable {
         return id
     }
 
+    /// Who is told of the uplink's own reports (`storage_fault`, `outbox_overflow`, …), and those raised before
+    /// anyone listened (replayed to the first listener).
+    private struct Reports: Sendable {
+        var observer: (@Sendable (UplinkEvent, String) -> Void)?
+        var early: [(UplinkEvent, String)] = []
+    }
+    private let reports = Mutex(Reports())
+
+    /// Raises one of the uplink's own reports, and tells the observer (the daemon's event sink, which keeps the
+    /// last events for `vigie status`).
+    @discardableResult
+    func raiseReport(_ event: UplinkEvent, millis: Int64?) -> String {
+        let id = raise(event, millis: millis)
+        let observer = reports.withLock { reports in
+            if reports.observer == nil && reports.early.count < 16 { reports.early.append((event, id)) }
+            return reports.observer
+        }
+        observer?(event, id)
+        return id
+    }
+
+    /// Tells `observer` of each report from now on, and of those raised before.
+    func observeReports(_ observer: @escaping @Sendable (UplinkEvent, String) -> Void) {
+        let early = reports.withLock { reports in
+            reports.observer = observer
+            defer { reports.early = [] }
+            return reports.early
+        }
+        for (event, id) in early { observer(event, id) }
+    }
+
     /// Resumes the `raiseStored` callers whose items are stored now (all of them once the queue is closed).
     func resumeStored() {
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
@@ -201,7 +232,7 @@ final class DeliveryQueue: Sendable {
             state.overflowScheduled = true
             return (nil, due)
         }
-        if let event { raise(event, millis: millis) }
+        if let event { raiseReport(event, millis: millis) }
         if let wake { later(wake) { self.reportOverflow(millis: $0, woken: true) } }
     }
 
@@ -214,7 +245,7 @@ final class DeliveryQueue: Sendable {
             state.quarantineScheduled = true
             return (nil, due)
         }
-        if let event { raise(event, millis: millis) }
+        if let event { raiseReport(event, millis: millis) }
         if let wake { later(wake) { self.reportQuarantines(millis: $0, woken: true) } }
     }
 

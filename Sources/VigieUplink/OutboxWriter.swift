@@ -189,14 +189,14 @@ final class OutboxWriter: Sendable {
                     ? "storage fault: the outbox cannot write; new events are kept in memory and delivered from there"
                     : "storage fault: delivered items cannot be removed from the outbox; they will not be sent again",
                 metadata: ["error": "\(reason)", "held_in_memory": "\(held)"])
-            queue.raise(event, millis: millis)
+            queue.raiseReport(event, millis: millis)
         }
 
         private func recovered(_ event: UplinkEvent) {
             writer.logger.notice(
                 "storage recovered: the outbox writes again",
                 metadata: .init(uniqueKeysWithValues: event.details.map { ($0.key, .string($0.value)) }))
-            queue.raise(event, millis: nil)
+            queue.raiseReport(event, millis: nil)
         }
     }
 }

@@ -128,7 +128,7 @@ public actor UplinkService {
                 uplink fault: the MQTT client cannot be made (a certificate or key missing or unreadable?); the camera \
                 runs, events wait in the outbox, and the files are checked again
                 """, metadata: ["error": "\(error)"])
-            queue.raise(UplinkFault.event(reason: error.description, retry: clientRetry.maximum), millis: nil)
+            queue.raiseReport(UplinkFault.event(reason: error.description, retry: clientRetry.maximum), millis: nil)
         }
     }
 
@@ -154,6 +154,17 @@ public actor UplinkService {
     @discardableResult
     public nonisolated func raise(_ event: UplinkEvent, millis: Int64? = nil) -> String {
         queue.raise(event, millis: millis)
+    }
+
+    /// Raises one of the uplink's own reports (made by the storage's or the uplink's own code: `storage_recovered`
+    /// for an outbox set aside at boot, …), which `observeReports` observers hear of.
+    @discardableResult
+    public nonisolated func raiseReport(_ event: UplinkEvent) -> String { queue.raiseReport(event, millis: nil) }
+
+    /// Calls `observer` for each of the uplink's own reports (`storage_fault`, `storage_recovered`,
+    /// `outbox_overflow`, `outbox_quarantine`, `uplink_fault`), those raised before included, with their ids.
+    public nonisolated func observeReports(_ observer: @escaping @Sendable (UplinkEvent, String) -> Void) {
+        queue.observeReports(observer)
     }
 
     /// Raises an event like `raise`, publishing it at once, and returns once it is stored: committed to the

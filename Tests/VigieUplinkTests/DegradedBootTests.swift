@@ -39,8 +39,9 @@ struct DegradedBootTests {
         defer { centre.stop() }
         #expect(await centre.ready(probe: Self.prefix + "probe"))
         let configuration = try Self.configuration(folder: folder, broker: broker, state: state)
+        let socket = folder.path + "/control.sock"
         let daemon = try DaemonProcess(
-            arguments: ["--config", configuration.path, "--test-events", "3"],
+            arguments: ["--config", configuration.path, "--test-events", "3", "--control-socket", socket],
             log: folder.appendingPathComponent("vigied.log"))
         defer { daemon.kill() }
 
@@ -54,6 +55,10 @@ struct DegradedBootTests {
         #expect(FileManager.default.contents(atPath: aside) == garbage, "the damaged file is not kept as it was")
         #expect(await waitFor(timeout: 20) { await Self.events(centre.inbox, "test").count == 3 })
         #expect(daemon.output.contains("error") && daemon.output.contains("the outbox was damaged"))
+        // The technician sees it among the last events.
+        let status = try ControlTests.vigie("status", "--json", "--socket", socket)
+        let kinds = status.json?["last_events"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? []
+        #expect(kinds.contains("storage_recovered"), "\(status.output)")
         // The new outbox works: the daemon stops cleanly with everything delivered and its numbering kept.
         #expect(daemon.terminate() == 0)
         let outbox = try SQLiteOutbox(directory: state)
