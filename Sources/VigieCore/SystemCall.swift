@@ -82,4 +82,18 @@ public enum SystemCall {
         }
         if let failure { throw failure }
     }
+
+    /// The names in the folder at `path` (not `.` nor `..`), or `nil` if it cannot be read.
+    public static func names(inFolder path: String) -> [String]? {
+        guard let folder = opendir(path) else { return nil }
+        defer { closedir(folder) }
+        var names: [String] = []
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
 }

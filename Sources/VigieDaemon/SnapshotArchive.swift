@@ -131,21 +131,12 @@ public final class SnapshotArchive {
     }
 
     private static func scan(_ folder: String) -> [Entry] {
-        guard let directory = opendir(folder) else { return [] }
-        defer { closedir(directory) }
-        var found: [Entry] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard isOurs(name) else { continue }
+        (SystemCall.names(inFolder: folder) ?? []).filter(isOurs).compactMap { name in
             var status = stat()
-            guard lstat("\(folder)/\(name)", &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
-            found.append(
-                Entry(
-                    name: name, bytes: Int64(status.st_size),
-                    time: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9))
-        }
-        return found.sorted { $0.name < $1.name }
+            guard lstat("\(folder)/\(name)", &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+            return Entry(
+                name: name, bytes: Int64(status.st_size),
+                time: Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9)
+        }.sorted { $0.name < $1.name }
     }
 }

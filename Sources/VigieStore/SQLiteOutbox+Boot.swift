@@ -89,16 +89,9 @@ extension SQLiteOutbox {
 
     /// The set-aside outboxes' main files in `directory`, oldest first.
     private static func setAsideFiles(directory: String, prefix: String) -> [String] {
-        guard let folder = opendir(directory) else { return [] }
-        defer { closedir(folder) }
-        var names: [String] = []
-        while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name.hasPrefix(prefix) && !name.hasSuffix("-wal") && !name.hasSuffix("-shm") { names.append(name) }
-        }
-        return names.sorted { setAsideOrder($0) < setAsideOrder($1) }
+        (SystemCall.names(inFolder: directory) ?? [])
+            .filter { $0.hasPrefix(prefix) && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+            .sorted { setAsideOrder($0) < setAsideOrder($1) }
     }
 
     /// A set-aside name's place in time: its timestamp, then its number (`…Z-2` after `…Z-1` after `…Z`).

@@ -225,28 +225,31 @@ final class DeliveryQueue: Sendable {
 
     /// Raises `outbox_overflow` if one is due, else makes sure a task will when it is.
     private func reportOverflow(millis: Int64, woken: Bool) {
-        let (event, wake) = state.withLock { state -> (UplinkEvent?, Int64?) in
-            if woken { state.overflowScheduled = false }
-            if let event = state.overflow.report(at: millis) { return (event, nil) }
-            guard let due = state.overflow.due, !state.overflowScheduled else { return (nil, nil) }
-            state.overflowScheduled = true
-            return (nil, due)
+        report(\.overflow, scheduled: \.overflowScheduled, millis: millis, woken: woken) {
+            self.reportOverflow(millis: $0, woken: true)
         }
-        if let event { raiseReport(event, millis: millis) }
-        if let wake { later(wake) { self.reportOverflow(millis: $0, woken: true) } }
     }
 
     /// Raises `outbox_quarantine` if one is due, else makes sure a task will when it is.
     private func reportQuarantines(millis: Int64, woken: Bool) {
+        report(\.quarantines, scheduled: \.quarantineScheduled, millis: millis, woken: woken) {
+            self.reportQuarantines(millis: $0, woken: true)
+        }
+    }
+
+    private func report<Report: ThrottledReport>(
+        _ report: WritableKeyPath<State, Report>, scheduled: WritableKeyPath<State, Bool>, millis: Int64, woken: Bool,
+        again: @escaping @Sendable (Int64) -> Void
+    ) {
         let (event, wake) = state.withLock { state -> (UplinkEvent?, Int64?) in
-            if woken { state.quarantineScheduled = false }
-            if let event = state.quarantines.report(at: millis) { return (event, nil) }
-            guard let due = state.quarantines.due, !state.quarantineScheduled else { return (nil, nil) }
-            state.quarantineScheduled = true
+            if woken { state[keyPath: scheduled] = false }
+            if let event = state[keyPath: report].report(at: millis) { return (event, nil) }
+            guard let due = state[keyPath: report].due, !state[keyPath: scheduled] else { return (nil, nil) }
+            state[keyPath: scheduled] = true
             return (nil, due)
         }
         if let event { raiseReport(event, millis: millis) }
-        if let wake { later(wake) { self.reportQuarantines(millis: $0, woken: true) } }
+        if let wake { later(wake, again) }
     }
 
     private func later(_ millis: Int64, _ body: @escaping @Sendable (Int64) -> Void) {

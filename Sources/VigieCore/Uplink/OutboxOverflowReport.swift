@@ -5,7 +5,7 @@
 /// in between, so that a unit cut off for days with a full outbox reports its losses without filling the outbox
 /// with reports. Storing a report may itself push an item out: such a drop is counted in the next report but
 /// does not call for one, or reports would feed on each other.
-public struct OutboxOverflowReport: Sendable {
+public struct OutboxOverflowReport: ThrottledReport {
     /// The event kind, `event/outbox_overflow`.
     public static let kind = "outbox_overflow"
 

@@ -4,7 +4,7 @@
 /// As with `outbox_overflow`, the first quarantine is reported at once and then at most one report per
 /// `interval`. A report the broker refuses in turn (an ACL that denies every event) is quarantined too, and
 /// counted in the next report without calling for one: a refusing broker costs one report a minute at most.
-public struct QuarantineReport: Sendable {
+public struct QuarantineReport: ThrottledReport {
     /// The event kind, `event/outbox_quarantine`.
     public static let kind = "outbox_quarantine"
 

@@ -1,3 +1,10 @@
+/// A report raised at most once per interval (`OutboxOverflowReport`, `QuarantineReport`): the event when one is
+/// due, and when the next will be.
+public protocol ThrottledReport: Sendable {
+    var due: Int64? { get }
+    mutating func report(at millis: Int64) -> UplinkEvent?
+}
+
 /// Counts by label what a report will tell: the first counts at once, then at most one report per `interval`
 /// with everything counted in between. Counts caused by storing a report are kept for the next report but do
 /// not call for one, or reports would feed on each other. Pure: time comes from the caller. The reports of a
