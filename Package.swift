@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
         // The C library's Linux calls Swift cannot import as they are: prctl (variadic), ntp_adjtime.
         .systemLibrary(name: "CLinux"),
 
@@ -35,6 +37,8 @@ let package = Package(
         .target(name: "VigieImage", dependencies: ["VigieCore", "CTurboJPEG"], swiftSettings: strict),
         .target(name: "VigieCapture", dependencies: ["VigieCore", "CV4L2"], swiftSettings: strict),
         .target(name: "VigieStore", dependencies: ["VigieCore", "CSQLite"], swiftSettings: strict),
+        // The speaker: ALSA playback and espeak-ng speech (two C libraries, one output device).
+        .target(name: "VigieAudio", dependencies: ["VigieCore", "CALSA", "CEspeakNG"], swiftSettings: strict),
         .target(
             name: "VigieUplink",
             dependencies: ["VigieCore", "CMosquitto", .product(name: "Logging", package: "swift-log")],
@@ -75,6 +79,8 @@ let package = Package(
 
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"], swiftSettings: strict),
         .testTarget(name: "VigieImageTests", dependencies: ["VigieCore", "VigieImage"], swiftSettings: strict),
+        // ALSA's file and null plugins through a private configuration: no sound card needed.
+        .testTarget(name: "VigieAudioTests", dependencies: ["VigieCore", "VigieAudio"], swiftSettings: strict),
         // Integration: a real mosquitto broker on 127.0.0.1, vigied as a separate process, small filesystems the
         // storage fault tests mount; CSQLite to break an outbox behind the code's back.
         .testTarget(

@@ -1,0 +1,96 @@
+internal import CALSA
+
+/// One ALSA playback PCM, opened for 16-bit interleaved samples at one rate and channel count.
+///
+/// Output only: the stream is always `SND_PCM_STREAM_PLAYBACK` (Vigie never records sound). Writes block, so a
+/// `PCMPlayback` is used from one thread of its own; it is closed when released.
+public final class PCMPlayback {
+    /// The ALSA PCM name (`default`, `plughw:CARD=Headphones`, `null`, a name from an asoundrc).
+    public let name: String
+    public let sampleRate: Int
+    public let channels: Int
+    private var handle: OpaquePointer?
+
+    /// Opens `name` for playback of S16_LE at `sampleRate` with `channels`, resampled by ALSA if the device needs
+    /// it, with about `latency` seconds of buffer.
+    public init(name: String, sampleRate: Int, channels: Int, latency: Double = 0.1) throws(AudioError) {
+        self.name = name
+        self.sampleRate = sampleRate
+        self.channels = channels
+        var pcm: OpaquePointer?
+        let opened = snd_pcm_open(&pcm, name, SND_PCM_STREAM_PLAYBACK, 0)
+        guard opened >= 0, let pcm else {
+            throw .cannotOpen(pcm: name, code: opened, message: Self.message(opened))
+        }
+        let set = snd_pcm_set_params(
+            pcm, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED, UInt32(channels), UInt32(sampleRate), 1,
+            UInt32(max(10_000, latency * 1_000_000)))
+        guard set >= 0 else {
+            snd_pcm_close(pcm)
+            throw .unsupportedFormat(pcm: name, rate: sampleRate, channels: channels, message: Self.message(set))
+        }
+        handle = pcm
+    }
+
+    deinit { close() }
+
+    /// Writes `samples` (interleaved, `channels` per frame), blocking until ALSA has taken them all. An underrun
+    /// (`-EPIPE`) or a suspend (`-ESTRPIPE`) is recovered with `snd_pcm_recover` and the write goes on; at most a
+    /// few recoveries in a row before giving up. `shouldStop` is asked between periods (to interrupt a message).
+    /// Returns the frames written.
+    @discardableResult
+    public func write(_ samples: [Int16], shouldStop: () -> Bool = { false }) throws(AudioError) -> Int {
+        guard let handle else { throw .writeFailed(pcm: name, code: -EBADF, message: "closed") }
+        let totalFrames = samples.count / channels
+        let chunkFrames = max(256, sampleRate / 20)
+        var written = 0
+        var recoveries = 0
+        while written < totalFrames {
+            if shouldStop() { break }
+            let count = min(chunkFrames, totalFrames - written)
+            let result = samples.withUnsafeBufferPointer { buffer in
+                snd_pcm_writei(handle, buffer.baseAddress! + written * channels, snd_pcm_uframes_t(count))
+            }
+            if result >= 0 {
+                written += Int(result)
+                recoveries = 0
+                continue
+            }
+            let code = Int32(result)
+            guard code == -EPIPE || code == -ESTRPIPE || code == -EINTR, recoveries < 5 else {
+                throw .writeFailed(pcm: name, code: code, message: Self.message(code))
+            }
+            recoveries += 1
+            let recovered = snd_pcm_recover(handle, code, 1)
+            guard recovered >= 0 else {
+                throw .writeFailed(pcm: name, code: recovered, message: Self.message(recovered))
+            }
+        }
+        return written
+    }
+
+    /// Waits until what was written has been played.
+    public func drain() {
+        guard let handle else { return }
+        snd_pcm_drain(handle)
+    }
+
+    /// Stops at once, dropping what is buffered (an interrupted message).
+    public func drop() {
+        guard let handle else { return }
+        snd_pcm_drop(handle)
+        snd_pcm_prepare(handle)
+    }
+
+    /// Closes the device; further writes fail.
+    public func close() {
+        guard let handle else { return }
+        snd_pcm_close(handle)
+        self.handle = nil
+    }
+
+    static func message(_ code: Int32) -> String {
+        guard let text = snd_strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+}
