@@ -28,22 +28,12 @@ public enum SpeechSynthesizer {
         dataParents.first { access("\($0)/espeak-ng-data/phontab", R_OK) == 0 }
     }
 
-    /// A voice name as espeak-ng knows it (`fr`, `en-gb`, `de`, `fr+f3`): 1 to 32 of `a-z 0-9 - _ +`. Names are
-    /// file names under espeak-ng's data: nothing else may reach it.
-    public static func isValidVoiceName(_ voice: String) -> Bool {
-        (1...32).contains(voice.utf8.count)
-            && voice.utf8.allSatisfy {
-                (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || "-_+".utf8.contains($0)
-            }
-            && voice.utf8.first != UInt8(ascii: "-")
-    }
-
     /// Speaks `text` (UTF-8, plain text) with `voice` at `wordsPerMinute`, as mono 16-bit samples at espeak-ng's
     /// rate (22050 Hz). Stops at `maximumSeconds` of audio.
     public static func synthesize(
         _ text: String, voice: String = defaultVoice, wordsPerMinute: Int = 160, maximumSeconds: Double = 120
     ) throws(AudioError) -> PCMAudio {
-        guard isValidVoiceName(voice) else { throw .unknownVoice(voice) }
+        guard SpeakerSettings.isValidVoiceName(voice) else { throw .unknownVoice(voice) }
         let result: Result<PCMAudio, AudioError> = state.withLock { state in
             if state == nil { state = initialize() }
             let rate: Int

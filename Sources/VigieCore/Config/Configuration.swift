@@ -42,6 +42,8 @@ public struct Configuration: Sendable, Hashable {
     public var gpio: GPIOSettings?
     /// The speaker; `nil` on a unit without one.
     public var audio: AudioSettings?
+    /// What the speaker says and plays, and where (`[speaker]` over `[audio]`); `nil` on a unit without one.
+    public var speaker: SpeakerSettings?
     /// The centre's broker; `nil` runs the unit standalone (events in the log only).
     public var uplink: UplinkSettings?
 
