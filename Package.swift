@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink", "CLinux",
+                "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink", "VigieAudio", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -35,6 +35,8 @@ public final class UnitDaemon: Sendable {
     private let logger: Logger
     private let camera: CameraService
     private let uplink: UplinkService?
+    /// The unit's voice; `nil` on a unit without a speaker (`[audio]` or `[speaker]`).
+    private let speaker: SpeakerService?
     /// Where every event goes (see `EventSink`).
     private let events: EventSink
     private let started = ContinuousClock.now
@@ -73,13 +75,16 @@ public final class UnitDaemon: Sendable {
                 identity: .init(
                     deviceID: configuration.deviceID, role: configuration.role.rawValue,
                     board: configuration.board ?? "generic",
-                    firmware: Self.firmware, capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"]),
+                    firmware: Self.firmware,
+                    capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"]
+                        + (configuration.speaker == nil ? [] : ["speaker"])),
                 settings: settings, outbox: outbox, logger: logger)
         } else {
             uplink = nil
         }
         let events = EventSink(uplink: uplink, logger: logger)
         self.events = events
+        speaker = configuration.speaker.map { SpeakerService(settings: $0, events: events, logger: logger) }
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
             snapshotDirectory: launch.snapshotDirectory, identityFile: identityFile,
@@ -112,6 +117,7 @@ public final class UnitDaemon: Sendable {
                 telemetry: { [self] in self.telemetry() })
         }
         let uplinkTask = Task { if let uplink { await uplink.run() } }
+        await speaker?.start()
         let testTask = Task { await self.raiseTestEvents() }
         let systemdTask = Task { await self.superviseForSystemd() }
         let control = startControlServer()
@@ -140,6 +146,7 @@ public final class UnitDaemon: Sendable {
         }
         testTask.cancel()
         _ = await testTask.value
+        await speaker?.stop()
         if let uplink { await uplink.shutdown() }
         _ = try result.get()
     }
@@ -416,6 +423,41 @@ public final class UnitDaemon: Sendable {
                 json.bool("armed", false)
                 if let minutes { json.integer("minutes", minutes) }
             }
+        case .say(let text, let voice, let priority, let repeatCount):
+            guard let speaker else { return Self.noSpeaker(request) }
+            return Self.speakerReply(
+                request,
+                await speaker.say(
+                    text: text, voice: voice, priority: priority, repeatCount: repeatCount,
+                    why: "command:\(request.requestID)"))
+        case .play(let clip, let repeatCount):
+            guard let speaker else { return Self.noSpeaker(request) }
+            return Self.speakerReply(
+                request,
+                await speaker.play(
+                    clip: clip, repeatCount: repeatCount, priority: .command, why: "command:\(request.requestID)"))
+        }
+    }
+
+    private static func noSpeaker(_ request: CommandRequest) -> [UInt8] {
+        CommandReply.error(
+            requestID: request.requestID, command: request.command.name, code: "speaker_unavailable",
+            message: "this unit has no speaker")
+    }
+
+    private static func speakerReply(
+        _ request: CommandRequest, _ result: Result<String, SpeakerService.Refusal>
+    ) -> [UInt8] {
+        switch result {
+        case .success(let message):
+            return CommandReply.ok(requestID: request.requestID, command: request.command.name) { json in
+                json.string("status", "queued")
+                json.string("message", message)
+            }
+        case .failure(let refusal):
+            return CommandReply.error(
+                requestID: request.requestID, command: request.command.name, code: refusal.code,
+                message: refusal.message)
         }
     }
 
