@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "vigie",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture", "CLinux",
+                "VigieCore", "VigieImage", "VigieCapture", "VigieAudio", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -77,7 +77,8 @@ public enum SpeakerOutput: Sendable, Hashable {
         }
     }
 
-    static func write(_ bytes: [UInt8], to path: String) throws(AudioError) {
+    /// Writes `bytes` to the file at `path` (created or replaced), e.g. a WAV file of `WAV.encode`.
+    public static func write(_ bytes: [UInt8], to path: String) throws(AudioError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .cannotOpen(pcm: path, code: -errno, message: SystemError.describe(errno)) }
         defer { close(fd) }

@@ -7,16 +7,28 @@ public enum WAVError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingChunk(name: String, chunk: String)
     case unsupportedFormat(name: String, reason: String)
 
-    public var description: String {
+    /// The file's name, as given to the reader.
+    public var name: String {
         switch self {
-        case .cannotRead(let name, let reason): "\(name): \(reason)"
-        case .tooLarge(let name, let limit): "\(name): larger than \(limit) bytes"
-        case .notWAV(let name): "\(name): not a WAV file (no RIFF/WAVE header)"
-        case .truncated(let name, let chunk): "\(name): the '\(chunk)' chunk is cut short"
-        case .missingChunk(let name, let chunk): "\(name): no '\(chunk)' chunk"
-        case .unsupportedFormat(let name, let reason): "\(name): \(reason) (use 16-bit PCM, mono or stereo)"
+        case .cannotRead(let name, _), .tooLarge(let name, _), .notWAV(let name), .truncated(let name, _),
+            .missingChunk(let name, _), .unsupportedFormat(let name, _):
+            name
         }
     }
+
+    /// What is wrong, without the file's name.
+    public var reason: String {
+        switch self {
+        case .cannotRead(_, let reason): reason
+        case .tooLarge(_, let limit): "larger than \(limit) bytes"
+        case .notWAV: "not a WAV file (no RIFF/WAVE header)"
+        case .truncated(_, let chunk): "the '\(chunk)' chunk is cut short"
+        case .missingChunk(_, let chunk): "no '\(chunk)' chunk"
+        case .unsupportedFormat(_, let reason): "\(reason) (use 16-bit PCM, mono or stereo)"
+        }
+    }
+
+    public var description: String { "\(name): \(reason)" }
 }
 
 /// RIFF/WAVE files of 16-bit PCM: read (clips) and written (`vigie say --output`).

@@ -85,7 +85,7 @@ public struct ClipLibrary: Sendable, Hashable {
                     id: id, path: path, duration: audio.duration, sampleRate: audio.sampleRate,
                     channels: audio.channels)
             } catch {
-                library.problems.append(Problem(file: name, reason: error.description + "; skipped"))
+                library.problems.append(Problem(file: name, reason: error.reason + "; skipped"))
             }
         }
         return library
