@@ -37,6 +37,8 @@ actor SpeakerService {
     private var speech: [String: PCMAudio] = [:]
     /// Why each queued message was asked for (`command:<request id>`, `rule:<name>`).
     private var reasons: [String: String] = [:]
+    /// When each message's request reached the speaker, until its first sound (for the latency in the log).
+    private var arrivals: [String: ContinuousClock.Instant] = [:]
     private var counter = 0
     private var probing: Task<Void, Never>?
     /// Shared with the playing threads.
@@ -103,6 +105,7 @@ actor SpeakerService {
     func say(
         text: String, voice: String?, priority: SpeakerPriority, repeatCount: Int, why: String
     ) async -> Result<String, Refusal> {
+        let arrival = ContinuousClock.now
         if let fault { return .failure(Refusal(code: "speaker_unavailable", message: fault)) }
         let length = text.count
         guard length <= settings.queue.maximumTextLength else {
@@ -131,6 +134,7 @@ actor SpeakerService {
             id: nextID(), content: .text(text, voice: voice), priority: priority, source: why,
             repeatCount: repeatCount)
         speech[message.id] = audio
+        arrivals[message.id] = arrival
         return submit(message, why: why)
     }
 
@@ -146,6 +150,7 @@ actor SpeakerService {
         }
         let message = SpeakerMessage(
             id: nextID(), content: .clip(clip), priority: priority, source: why, repeatCount: repeatCount)
+        arrivals[message.id] = .now
         return submit(message, why: why)
     }
 
@@ -159,6 +164,7 @@ actor SpeakerService {
             return .success(message.id)
         case .failure(let refusal):
             speech[message.id] = nil
+            arrivals[message.id] = nil
             let code =
                 switch refusal {
                 case .textTooLong: "text_too_long"
@@ -187,6 +193,7 @@ actor SpeakerService {
             case .announce(let announcement): announced(announcement)
             case .dropped(let message):
                 speech[message.id] = nil
+                arrivals[message.id] = nil
                 reasons[message.id] = nil
                 logger.warning("speaker message dropped", metadata: ["message": "\(message.id)"])
             }
@@ -206,6 +213,9 @@ actor SpeakerService {
         let output = self.output
         let gate = self.gate
         let token = part.token
+        let arrival = arrivals.removeValue(forKey: part.message.id)
+        let logger = self.logger
+        let messageID = part.message.id
         UnitDaemon.detach { [self] in
             let result: Result<Void, AudioError> = gate.device.withLock { _ in
                 guard gate.playing.load(ordering: .acquiring) == token else { return .success(()) }
@@ -219,9 +229,20 @@ actor SpeakerService {
                     }
                     let frames = Int(part.limit * Double(audio.sampleRate)) * audio.channels
                     if audio.samples.count > frames { audio.samples.removeLast(audio.samples.count - frames) }
-                    try output.play(audio, leadingSilence: part.leadingSilence) {
-                        gate.playing.load(ordering: .acquiring) != token
-                    }
+                    try output.play(
+                        audio, leadingSilence: part.leadingSilence,
+                        shouldStop: { gate.playing.load(ordering: .acquiring) != token },
+                        firstFrame: {
+                            guard let arrival else { return }
+                            let latency = ContinuousClock.now - arrival
+                            logger.info(
+                                "speaker first audio",
+                                metadata: [
+                                    "message": "\(messageID)",
+                                    "latency_ms":
+                                        "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)",
+                                ])
+                        })
                     return .success(())
                 } catch {
                     return .failure(error)
@@ -248,6 +269,7 @@ actor SpeakerService {
         let id = announcement.message.id
         let why = reasons.removeValue(forKey: id) ?? "unknown"
         speech[id] = nil
+        arrivals[id] = nil
         logger.info(
             "speaker message ended",
             metadata: [

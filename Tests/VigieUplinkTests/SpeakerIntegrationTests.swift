@@ -10,14 +10,16 @@ struct SpeakerIntegrationTests {
     typealias Rig = CommandIntegrationTests.Rig
 
     /// A folder with one clip (`attention`, 0.6 s), and the `[audio]`/`[speaker]` lines for it.
-    static func speakerSection(pcm: String? = nil) throws -> (lines: String, audioFile: URL) {
+    static func speakerSection(pcm: String? = nil, outputIn subfolder: String? = nil) throws -> (
+        lines: String, audioFile: URL
+    ) {
         let folder = try temporaryFolder("speaker")
         let clips = folder.appendingPathComponent("clips")
         try FileManager.default.createDirectory(at: clips, withIntermediateDirectories: true)
         let tone = PCMAudio.tone(frequency: 440, seconds: 0.6, sampleRate: 16000)
         try Data(WAV.encode(tone)).write(to: clips.appendingPathComponent("attention.wav"))
         try Data("not a wav".utf8).write(to: clips.appendingPathComponent("broken.wav"))
-        let audioFile = folder.appendingPathComponent("speaker.wav")
+        let audioFile = folder.appendingPathComponent((subfolder.map { $0 + "/" } ?? "") + "speaker.wav")
         let lines = """
 
             [audio]
@@ -127,5 +129,61 @@ struct SpeakerIntegrationTests {
         #expect(await Self.reply(rig, "n2")?["error"]?["code"] == .string("speaker_unavailable"))
         try rig.send("selftest", #"{"id":"n3"}"#)
         #expect(await Self.reply(rig, "n3")?["ok"] == .bool(true), "\(rig.daemon.output)")
+    }
+
+    /// A call acknowledgement interrupts an operator's message at once; the interrupted one is announced so.
+    @Test func higherPriorityInterrupts() async throws {
+        let (lines, _) = try Self.speakerSection()
+        let rig = try await Rig("unit-preempt", uplink: lines)
+        defer { rig.stop() }
+        try rig.send("say", #"{"id":"long","text":"Attention, la cour de l'école est fermée au public.","repeat":3}"#)
+        let first = await Self.reply(rig, "long")
+        let firstID = try #require(first?["result"]?["message"]?.stringValue, "\(String(describing: first))")
+        try await Task.sleep(for: .milliseconds(800))
+        try rig.send("say", #"{"id":"ack","text":"Votre appel est transmis.","priority":"call_ack"}"#)
+        let second = await Self.reply(rig, "ack")
+        let secondID = try #require(second?["result"]?["message"]?.stringValue, "\(String(describing: second))")
+        let both = await rig.watcher.inbox.wait(timeout: 20) { messages in
+            messages.filter { $0.topic == rig.prefix + "event/announcement" }.count >= 2
+        }
+        #expect(both, "\(rig.daemon.output)")
+        let events = await Self.events(rig, "announcement")
+        let cut = try #require(events.first { $0["details"]?["message"]?.stringValue == firstID })
+        #expect(cut["details"]?["interrupted"] == .string("true"))
+        #expect(cut["details"]?["times_played"] == .string("0"))
+        let cutSeconds = Double(cut["details"]?["duration_s"]?.stringValue ?? "") ?? 99
+        #expect(cutSeconds < 2, "\(cut)")
+        let ack = try #require(events.first { $0["details"]?["message"]?.stringValue == secondID })
+        #expect(ack["details"]?["priority"] == .string("call_ack"))
+        #expect(ack["details"]?["interrupted"] == .string("false"))
+        // The interrupted message is announced before the one that interrupted it.
+        #expect(events.firstIndex { $0["details"]?["message"]?.stringValue == firstID }! == 0)
+    }
+
+    /// An output that cannot be written (its folder is missing) is a fault; once it can, `speaker_restored`, and
+    /// the speaker speaks again.
+    @Test func aFaultedOutputIsRestored() async throws {
+        let (lines, audioFile) = try Self.speakerSection(outputIn: "later")
+        let rig = try await Rig("unit-restore", uplink: lines)
+        defer { rig.stop() }
+        #expect(
+            await rig.watcher.inbox.wait(timeout: 20) {
+                $0.contains { $0.topic == rig.prefix + "event/speaker_fault" }
+            }, "\(rig.daemon.output)")
+        try rig.send("say", #"{"id":"f1","text":"Bonjour"}"#)
+        #expect(await Self.reply(rig, "f1")?["error"]?["code"] == .string("speaker_unavailable"))
+        try FileManager.default.createDirectory(
+            at: audioFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+        #expect(
+            await rig.watcher.inbox.wait(timeout: 20) {
+                $0.contains { $0.topic == rig.prefix + "event/speaker_restored" }
+            }, "\(rig.daemon.output)")
+        try rig.send("say", #"{"id":"f2","text":"Bonjour"}"#)
+        #expect(await Self.reply(rig, "f2")?["ok"] == .bool(true), "\(rig.daemon.output)")
+        #expect(
+            await rig.watcher.inbox.wait(timeout: 20) {
+                $0.contains { $0.topic == rig.prefix + "event/announcement" }
+            })
+        #expect(FileManager.default.fileExists(atPath: audioFile.path))
     }
 }
