@@ -25,11 +25,11 @@ public enum SpeakerOutput: Sendable, Hashable {
             let playback = try PCMPlayback(name: name, sampleRate: 22050, channels: 1)
             playback.close()
         case .file(let path):
-            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                throw .cannotOpen(pcm: path, code: -errno, message: SystemError.describe(errno))
+            do throws(SystemCallError) {
+                close(try SystemCall.retrying("open") { open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644) })
+            } catch {
+                throw .cannotWrite(path: path, message: error.description)
             }
-            close(fd)
         }
     }
 
@@ -79,17 +79,16 @@ public enum SpeakerOutput: Sendable, Hashable {
 
     /// Writes `bytes` to the file at `path` (created or replaced), e.g. a WAV file of `WAV.encode`.
     public static func write(_ bytes: [UInt8], to path: String) throws(AudioError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .cannotOpen(pcm: path, code: -errno, message: SystemError.describe(errno)) }
-        defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                throw .writeFailed(pcm: path, code: -errno, message: SystemError.describe(errno))
+        do throws(SystemCallError) {
+            let fd = try SystemCall.retrying("open") { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+            defer { close(fd) }
+            var failure: SystemCallError?
+            bytes.withUnsafeBytes { raw in
+                do throws(SystemCallError) { try SystemCall.writeAll(raw, to: fd) } catch { failure = error }
             }
-            offset += written
+            if let failure { throw failure }
+        } catch {
+            throw .cannotWrite(path: path, message: error.description)
         }
     }
 }
