@@ -99,6 +99,15 @@ actor SpeakerService {
         gate.playing.store(0, ordering: .releasing)
     }
 
+    /// What the speaker is and whether it works, for `selftest` and `vigie doctor`.
+    struct Report: Sendable {
+        var output: String
+        var fault: String?
+        var clips: Int
+    }
+
+    var report: Report { Report(output: describe(output), fault: fault, clips: clips.clips.count) }
+
     // MARK: - Requests
 
     /// Queues `text` spoken by `voice` (the configured one if `nil`); returns the message id.

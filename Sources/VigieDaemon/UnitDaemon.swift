@@ -302,6 +302,15 @@ public final class UnitDaemon: Sendable {
                     detail: depth >= 0 ? "\(depth) waiting, \(uplink.quarantinedCount()) quarantined" : "unreadable",
                     hint: "the state folder's disk may be failing (journalctl -u vigied -p err)"))
         }
+        if let voice = await speaker?.report {
+            checks.append(
+                DoctorCheck(
+                    name: "speaker", ok: voice.fault == nil,
+                    detail: voice.fault.map { "\(voice.output): \($0)" }
+                        ?? "\(voice.output), \(voice.clips) clips",
+                    hint: "check the sound card (aplay -l) and [speaker] pcm; `vigie speaker test --pcm NAME` tests it")
+            )
+        }
         checks.append(DoctorCheck.disk(launch.configuration.stateDirectory))
         var json = JSONWriter()
         json.beginObject()
@@ -386,7 +395,16 @@ public final class UnitDaemon: Sendable {
             let stats = camera.currentStatistics
             let depth = uplink?.outboxDepth() ?? 0
             let disk = SystemProbe.diskFree(launch.configuration.stateDirectory)
+            let voice = await speaker?.report
             return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                if let voice {
+                    json.beginObject("speaker")
+                    json.bool("ok", voice.fault == nil)
+                    json.string("output", voice.output)
+                    if let fault = voice.fault { json.string("fault", fault) }
+                    json.integer("clips", voice.clips)
+                    json.endObject()
+                }
                 json.beginObject("camera")
                 json.bool("ok", camera.isStreaming)
                 if let fault = stats.cameraFault { json.string("fault", fault) }

@@ -128,7 +128,10 @@ struct SpeakerIntegrationTests {
         try rig.send("play", #"{"id":"n2","clip":"attention"}"#)
         #expect(await Self.reply(rig, "n2")?["error"]?["code"] == .string("speaker_unavailable"))
         try rig.send("selftest", #"{"id":"n3"}"#)
-        #expect(await Self.reply(rig, "n3")?["ok"] == .bool(true), "\(rig.daemon.output)")
+        let selftest = await Self.reply(rig, "n3")
+        #expect(selftest?["ok"] == .bool(true), "\(rig.daemon.output)")
+        #expect(selftest?["result"]?["speaker"]?["ok"] == .bool(false), "\(String(describing: selftest))")
+        #expect(selftest?["result"]?["speaker"]?["output"] == .string("hw:99"))
     }
 
     /// A call acknowledgement interrupts an operator's message at once; the interrupted one is announced so.
