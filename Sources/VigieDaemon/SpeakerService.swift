@@ -53,7 +53,7 @@ actor SpeakerService {
     static let probeInterval = Duration.seconds(5)
 
     init(
-        settings: SpeakerSettings, events: EventSink, logger: Logger,
+        settings: SpeakerSettings, clips: ClipLibrary, events: EventSink, logger: Logger,
         clock: @escaping Clock = SpeakerService.wallClock
     ) {
         self.settings = settings
@@ -62,15 +62,18 @@ actor SpeakerService {
         self.logger = logger
         self.clock = clock
         self.queue = SpeakerQueue(settings: settings.queue)
-        var clips = ClipLibrary()
-        if let folder = settings.clipsDirectory {
-            clips = ClipLibrary.load(directory: folder)
-            for problem in clips.problems {
-                logger.warning(
-                    "speaker clip skipped", metadata: ["file": "\(problem.file)", "reason": "\(problem.reason)"])
-            }
-        }
         self.clips = clips
+    }
+
+    /// The clips of `[speaker] clips_dir`; each file skipped is logged by name.
+    static func loadClips(_ settings: SpeakerSettings, logger: Logger) -> ClipLibrary {
+        guard let folder = settings.clipsDirectory else { return ClipLibrary() }
+        let clips = ClipLibrary.load(directory: folder)
+        for problem in clips.problems {
+            logger.warning(
+                "speaker clip skipped", metadata: ["file": "\(problem.file)", "reason": "\(problem.reason)"])
+        }
+        return clips
     }
 
     /// Opens the device once (a fault is reported if it cannot be), sets the volume.

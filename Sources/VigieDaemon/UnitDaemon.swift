@@ -67,6 +67,7 @@ public final class UnitDaemon: Sendable {
                 "state folder unusable: a swapped camera will not be noticed", metadata: ["error": "\(error)"])
             identityFile = nil
         }
+        let clips = configuration.speaker.map { SpeakerService.loadClips($0, logger: logger) } ?? ClipLibrary()
         if let settings = configuration.uplink {
             let outbox = try SQLiteOutbox(
                 directory: configuration.stateDirectory, maximumItems: settings.outboxMaximumItems,
@@ -77,14 +78,17 @@ public final class UnitDaemon: Sendable {
                     board: configuration.board ?? "generic",
                     firmware: Self.firmware,
                     capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"]
-                        + (configuration.speaker == nil ? [] : ["speaker"])),
+                        + (configuration.speaker == nil ? [] : ["speaker"]),
+                    clips: clips.clips.values.sorted { $0.id < $1.id }.map { ($0.id, $0.duration) }),
                 settings: settings, outbox: outbox, logger: logger)
         } else {
             uplink = nil
         }
         let events = EventSink(uplink: uplink, logger: logger)
         self.events = events
-        speaker = configuration.speaker.map { SpeakerService(settings: $0, events: events, logger: logger) }
+        speaker = configuration.speaker.map {
+            SpeakerService(settings: $0, clips: clips, events: events, logger: logger)
+        }
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
             snapshotDirectory: launch.snapshotDirectory, identityFile: identityFile,

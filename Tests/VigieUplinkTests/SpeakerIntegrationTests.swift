@@ -48,6 +48,13 @@ struct SpeakerIntegrationTests {
         let (lines, audioFile) = try Self.speakerSection()
         let rig = try await Rig("unit-say", uplink: lines)
         defer { rig.stop() }
+        // The birth message lists the clips with their durations (not the broken one) and the capability.
+        let status = await rig.messages(on: rig.prefix + "status").last?.json
+        #expect(status?["capabilities"]?.arrayValue?.contains(.string("speaker")) == true)
+        let clips = status?["clips"]?.arrayValue
+        #expect(clips?.count == 1, "\(String(describing: status))")
+        #expect(clips?.first?["id"] == .string("attention"))
+        #expect(clips?.first?["duration_s"] == .number(0.6))
         try rig.send("say", #"{"id":"s1","text":"Bonjour, vous êtes filmés."}"#)
         let said = await Self.reply(rig, "s1")
         #expect(said?["ok"] == .bool(true), "\(String(describing: said))\n\(rig.daemon.output)")
