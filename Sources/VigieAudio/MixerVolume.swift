@@ -6,6 +6,7 @@ public enum MixerVolume {
     /// `hw:Headphones`, or `default`) to `percent` (0…100) of its range.
     public static func set(card: String, control: String, percent: Int) throws(AudioError) {
         func fail(_ message: String) -> AudioError { .mixer(card: card, control: control, message: message) }
+        PCMPlayback.silenceLibrary()
         var mixer: OpaquePointer?
         var code = snd_mixer_open(&mixer, 0)
         guard code >= 0, let mixer else { throw fail(PCMPlayback.message(code)) }

@@ -17,6 +17,7 @@ public final class PCMPlayback {
         self.name = name
         self.sampleRate = sampleRate
         self.channels = channels
+        Self.silenceLibrary()
         var pcm: OpaquePointer?
         let opened = snd_pcm_open(&pcm, name, SND_PCM_STREAM_PLAYBACK, 0)
         guard opened >= 0, let pcm else {
@@ -88,6 +89,10 @@ public final class PCMPlayback {
         snd_pcm_close(handle)
         self.handle = nil
     }
+
+    /// alsa-lib's own messages on standard error, off: each failure is an `AudioError` the caller logs once.
+    static func silenceLibrary() { _ = silenced }
+    private static let silenced: Void = calsa_silence_errors()
 
     static func message(_ code: Int32) -> String {
         guard let text = snd_strerror(code) else { return "error \(code)" }
