@@ -119,6 +119,9 @@ actor SpeakerService {
     ) async -> Result<String, Refusal> {
         let arrival = ContinuousClock.now
         if let fault { return .failure(Refusal(code: "speaker_unavailable", message: fault)) }
+        guard !text.allSatisfy(\.isWhitespace) else {
+            return .failure(Refusal(code: "invalid_field", message: "the text is empty"))
+        }
         let length = text.count
         guard length <= settings.queue.maximumTextLength else {
             return .failure(
