@@ -79,8 +79,10 @@ let package = Package(
 
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"], swiftSettings: strict),
         .testTarget(name: "VigieImageTests", dependencies: ["VigieCore", "VigieImage"], swiftSettings: strict),
-        // ALSA's file and null plugins through a private configuration: no sound card needed.
-        .testTarget(name: "VigieAudioTests", dependencies: ["VigieCore", "VigieAudio"], swiftSettings: strict),
+        // ALSA's file and null plugins through a private configuration: no sound card needed. CALSA: in the kernel
+        // rig, the test records snd-aloop's other side to check what was played (Vigie itself never captures).
+        .testTarget(
+            name: "VigieAudioTests", dependencies: ["VigieCore", "VigieAudio", "CALSA"], swiftSettings: strict),
         // Integration: a real mosquitto broker on 127.0.0.1, vigied as a separate process, small filesystems the
         // storage fault tests mount; CSQLite to break an outbox behind the code's back.
         .testTarget(

@@ -21,6 +21,9 @@ enum PrivateALSA {
                 format "raw"
             }
             pcm.null { type null }
+            # The kernel rig's snd-aloop card: what is played on device 0 is captured on device 1.
+            pcm.rigplay { type hw card "Loopback" device 0 subdevice 0 }
+            pcm.rigcapture { type hw card "Loopback" device 1 subdevice 0 }
 
             """
         let path = folder + "/asoundrc"
