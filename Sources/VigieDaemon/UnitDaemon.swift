@@ -262,6 +262,14 @@ public final class UnitDaemon: Sendable {
             json.string("state", "none")
         }
         json.endObject()
+        if let voice = await speaker?.report {
+            json.beginObject("speaker")
+            json.string("state", voice.fault == nil ? "ready" : "fault")
+            json.string("output", voice.output)
+            if let fault = voice.fault { json.string("fault", fault) }
+            json.integer("clips", voice.clips)
+            json.endObject()
+        }
         json.beginArray("last_events")
         for event in events.last {
             json.beginObject()
