@@ -232,47 +232,58 @@ actor SpeakerService {
         let logger = self.logger
         let messageID = part.message.id
         UnitDaemon.detach { [self] in
-            let result: Result<Void, AudioError> = gate.device.withLock { _ in
-                guard gate.playing.load(ordering: .acquiring) == token else { return .success(()) }
-                do throws(AudioError) {
-                    var audio = sound ?? PCMAudio(sampleRate: 22050, channels: 1, samples: [])
-                    if let clip {
-                        guard let read = try? library.audio(id: clip) else {
-                            throw AudioError.writeFailed(pcm: clip, code: -EIO, message: "clip file unreadable")
-                        }
+            let outcome: PartOutcome = gate.device.withLock { _ in
+                guard gate.playing.load(ordering: .acquiring) == token else { return .played }
+                var audio = sound ?? PCMAudio(sampleRate: 22050, channels: 1, samples: [])
+                if let clip {
+                    do throws(WAVError) {
+                        guard let read = try library.audio(id: clip) else { return .skipped("no clip '\(clip)'") }
                         audio = read
+                    } catch {
+                        return .skipped(error.description)
                     }
-                    let frames = Int(part.limit * Double(audio.sampleRate)) * audio.channels
-                    if audio.samples.count > frames { audio.samples.removeLast(audio.samples.count - frames) }
+                }
+                let frames = Int(part.limit * Double(audio.sampleRate)) * audio.channels
+                if audio.samples.count > frames { audio.samples.removeLast(audio.samples.count - frames) }
+                do throws(AudioError) {
                     try output.play(
                         audio, leadingSilence: part.leadingSilence,
                         shouldStop: { gate.playing.load(ordering: .acquiring) != token },
                         firstFrame: {
                             guard let arrival else { return }
-                            let latency = ContinuousClock.now - arrival
                             logger.info(
                                 "speaker first audio",
                                 metadata: [
                                     "message": "\(messageID)",
-                                    "latency_ms":
-                                        "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)",
+                                    "latency_ms": "\(Self.milliseconds(ContinuousClock.now - arrival))",
                                 ])
                         })
-                    return .success(())
+                    return .played
                 } catch {
-                    return .failure(error)
+                    return .failed(error)
                 }
             }
-            Task { await self.ended(token: token, result: result) }
+            Task { await self.ended(token: token, outcome: outcome) }
         }
     }
 
-    private func ended(token: Int, result: Result<Void, AudioError>) {
+    /// How a part's thread ended.
+    private enum PartOutcome: Sendable {
+        case played
+        /// Not the device's fault: the clip's file is gone or damaged since it was listed.
+        case skipped(String)
+        case failed(AudioError)
+    }
+
+    private func ended(token: Int, outcome: PartOutcome) {
         let now = clock().seconds
-        switch result {
-        case .success:
+        switch outcome {
+        case .played:
             apply(queue.partEnded(token: token, now: now))
-        case .failure(let error):
+        case .skipped(let reason):
+            logger.error("speaker clip unreadable; message skipped", metadata: ["reason": "\(reason)"])
+            apply(queue.partSkipped(token: token, now: now))
+        case .failed(let error):
             let actions = queue.partFailed(token: token, now: now)
             guard !actions.isEmpty else { return }
             apply(actions)
@@ -368,6 +379,10 @@ actor SpeakerService {
         let second = PCMAudio.tone(frequency: 880, seconds: 0.27, amplitude: 0.25)
         return PCMAudio(sampleRate: first.sampleRate, channels: 1, samples: first.samples + second.samples)
     }()
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
 
     /// Runs blocking work (synthesis, opening a device) on a thread of its own and waits for it.
     static func offThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {

@@ -219,6 +219,17 @@ struct SpeakerQueueTests {
         #expect(queue.isIdle)
     }
 
+    @Test func aSkippedPartEndsOnlyItsMessage() {
+        var queue = SpeakerQueue(settings: Self.settings())
+        _ = Self.accepted(&queue, Self.message("m1"), at: 0)
+        _ = Self.accepted(&queue, Self.message("m2"), at: 0)
+        #expect(
+            Self.describe(queue.partSkipped(token: Self.token(queue), now: 1)) == [
+                "announce m1 x0 interrupted", "play m2 #1",
+            ])
+        #expect(queue.partSkipped(token: 999, now: 1).isEmpty)
+    }
+
     @Test func queueIsBounded() {
         var queue = SpeakerQueue(settings: Self.settings { $0.maximumWaiting = 2 })
         _ = Self.accepted(&queue, Self.message("r0", .rule, source: "a"), at: 0)

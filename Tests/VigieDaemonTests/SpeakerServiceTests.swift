@@ -84,6 +84,19 @@ struct SpeakerServiceTests {
             Self.code(await service.play(clip: "bip", repeatCount: 1, priority: .rule, why: "rule:gate")) == "queued")
     }
 
+    @Test func aClipGoneSinceStartIsSkippedNotAFault() async throws {
+        let (service, events, folder) = try Self.service()
+        await service.start()
+        try FileManager.default.removeItem(atPath: folder + "/clips/bip.wav")
+        #expect(Self.code(await service.play(clip: "bip", repeatCount: 1, priority: .command, why: "c")) == "queued")
+        #expect(await Self.waitUntil { events.last.contains { $0.kind == "announcement" } })
+        #expect(!events.last.contains { $0.kind == "speaker_fault" })
+        #expect(await service.report.fault == nil)
+        #expect(
+            Self.code(await service.say(text: "Bonjour", voice: nil, priority: .command, repeatCount: 1, why: "c"))
+                == "queued")
+    }
+
     @Test func announcementEventCarriesWhatWasSaid() {
         let message = SpeakerMessage(
             id: "m1", content: .text("Bonjour", voice: "fr"), priority: .command, source: "command:r1", repeatCount: 2)

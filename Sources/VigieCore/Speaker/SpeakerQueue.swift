@@ -181,6 +181,13 @@ public struct SpeakerQueue: Sendable {
         return actions
     }
 
+    /// The part with `token` could not be played for a reason of its own (its clip's file is gone or damaged): the
+    /// message ends as interrupted and the next one plays; the device is not at fault.
+    public mutating func partSkipped(token: Int, now: Double) -> [Action] {
+        guard let playing = current, playing.part.token == token else { return [] }
+        return [.announce(finish(now: now, interrupted: true, truncated: false))] + startNext(now: now)
+    }
+
     /// Whether the part playing has been heard for as long as allowed (the service's watchdog, for a player that
     /// does not cut by itself): if so, interrupts it and goes on.
     public mutating func tick(now: Double) -> [Action] {
