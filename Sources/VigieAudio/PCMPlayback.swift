@@ -7,7 +7,9 @@ internal import CALSA
 public final class PCMPlayback {
     /// The ALSA PCM name (`default`, `plughw:CARD=Headphones`, `null`, a name from an asoundrc).
     public let name: String
+    /// Frames per second the device was opened for.
     public let sampleRate: Int
+    /// Samples per frame (1 or 2).
     public let channels: Int
     private var handle: OpaquePointer?
 

@@ -11,6 +11,7 @@ public enum SpeakerOutput: Sendable, Hashable {
     /// No sound card: each sound is written to this WAV file, replacing the last, at the pace it would play.
     case file(path: String)
 
+    /// The output the configuration names.
     public init(_ output: SpeakerSettings.Output) {
         switch output {
         case .pcm(let name): self = .pcm(name)

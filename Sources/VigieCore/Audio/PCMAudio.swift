@@ -9,6 +9,7 @@ public struct PCMAudio: Sendable, Hashable {
     /// Interleaved samples; `samples.count` is a multiple of `channels`.
     public var samples: [Int16]
 
+    /// Sound of `samples` (interleaved) at `sampleRate` with `channels`.
     public init(sampleRate: Int, channels: Int, samples: [Int16]) {
         self.sampleRate = sampleRate
         self.channels = channels

@@ -1,5 +1,6 @@
 /// What was said or played, once it is over: the `announcement` event's content.
 public struct Announcement: Sendable, Hashable {
+    /// The message as it was queued.
     public var message: SpeakerMessage
     /// When its first sound (the chime, or the message) started, on the queue's clock.
     public var startTime: Double
@@ -12,6 +13,7 @@ public struct Announcement: Sendable, Hashable {
     /// It reached the maximum duration: what was left was not played.
     public var truncated: Bool
 
+    /// An announcement of `message`, as the queue makes it when the message ends.
     public init(
         message: SpeakerMessage, startTime: Double, duration: Double, timesPlayed: Int, interrupted: Bool,
         truncated: Bool

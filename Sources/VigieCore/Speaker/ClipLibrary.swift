@@ -10,17 +10,22 @@
 public struct ClipLibrary: Sendable, Hashable {
     /// One playable clip.
     public struct Clip: Sendable, Hashable {
+        /// Its id: the file name without `.wav`.
         public var id: String
         /// Absolute path of its file.
         public var path: String
+        /// Seconds, at its own rate.
         public var duration: Double
+        /// Frames per second and channels (1 or 2), as in the file.
         public var sampleRate: Int
         public var channels: Int
     }
 
     /// A file that was skipped, and why.
     public struct Problem: Sendable, Hashable, CustomStringConvertible {
+        /// The file's name in the folder (never a full path).
         public var file: String
+        /// Why it was skipped.
         public var reason: String
         public var description: String { "\(file): \(reason)" }
     }
@@ -28,9 +33,12 @@ public struct ClipLibrary: Sendable, Hashable {
     /// Most clips listed; further files are reported and skipped.
     public static let maximumClips = 256
 
+    /// The playable clips, by id.
     public private(set) var clips: [String: Clip] = [:]
+    /// The files skipped, in name order.
     public private(set) var problems: [Problem] = []
 
+    /// An empty library (a unit without `clips_dir`).
     public init() {}
 
     /// Whether `id` can name a clip: 1 to 64 of `a-z 0-9 _ -`.

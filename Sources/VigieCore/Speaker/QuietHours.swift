@@ -1,9 +1,12 @@
 /// A daily span of local time when the speaker stays silent (except to acknowledge an emergency call), such as
 /// 22:00 to 07:00. Minutes of the day, 0…1439; the span may cross midnight; `start == end` is never quiet.
 public struct QuietHours: Sendable, Hashable {
+    /// First quiet minute of the day, 0…1439.
     public var start: Int
+    /// First minute that is no longer quiet, 0…1439.
     public var end: Int
 
+    /// Quiet from `start` to `end`, minutes of the day.
     public init(start: Int, end: Int) {
         self.start = start
         self.end = end

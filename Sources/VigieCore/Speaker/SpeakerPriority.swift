@@ -18,6 +18,7 @@ public enum SpeakerPriority: Int, Sendable, Hashable, Comparable, CaseIterable {
         }
     }
 
+    /// The priority written `name` in a command (`rule`, `command`, `call_ack`), `nil` for any other.
     public init?(name: String) {
         guard let value = Self.allCases.first(where: { $0.name == name }) else { return nil }
         self = value

@@ -18,6 +18,7 @@ public struct SpeakerQueue: Sendable {
         public var maximumDuration = 60.0
         /// Seconds a rule's warning stays unheard again after it was accepted.
         public var ruleCooldown = 60.0
+        /// When only call acknowledgements are played; `nil`: never quiet.
         public var quietHours: QuietHours?
         /// Play a short chime before each message.
         public var chime = true
@@ -26,6 +27,7 @@ public struct SpeakerQueue: Sendable {
         /// Messages waiting (not counting the one playing) beyond which requests are refused.
         public var maximumWaiting = 8
 
+        /// The defaults: 500 characters, 60 s, 60 s of cool-down, a chime, 1 s between repetitions, 8 waiting.
         public init() {}
     }
 
@@ -56,6 +58,7 @@ public struct SpeakerQueue: Sendable {
 
     /// One sound to play.
     public struct Part: Sendable, Hashable {
+        /// What part of the message it is.
         public enum Kind: Sendable, Hashable {
             case chime
             /// The message itself, its `repetition`th time (from 1).
@@ -63,7 +66,9 @@ public struct SpeakerQueue: Sendable {
         }
         /// Names this part in `partEnded` / `partFailed`; a stale token (an interrupted part) is ignored.
         public var token: Int
+        /// The message it belongs to.
         public var message: SpeakerMessage
+        /// The chime or which repetition.
         public var kind: Kind
         /// Silence to play first, in seconds.
         public var leadingSilence: Double
@@ -86,6 +91,7 @@ public struct SpeakerQueue: Sendable {
     /// Most times a message can be played in one request.
     public static let maximumRepeat = 5
 
+    /// The limits it applies.
     public let settings: Settings
     /// The message playing, the part and when the message started.
     public private(set) var current: (part: Part, started: Double, timesPlayed: Int)?
@@ -95,6 +101,7 @@ public struct SpeakerQueue: Sendable {
     private var lastHeard: [String: Double] = [:]
     private var nextToken = 1
 
+    /// An empty, idle queue.
     public init(settings: Settings = Settings()) { self.settings = settings }
 
     /// Whether nothing is playing or waiting.

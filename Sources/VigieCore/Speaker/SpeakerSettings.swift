@@ -8,6 +8,7 @@ public struct SpeakerSettings: Sendable, Hashable {
         case file(path: String)
     }
 
+    /// Where the sound goes.
     public var output: Output
     /// The mixer device (`hw:CARD=Headphones`) whose simple control `mixerControl` (`PCM`) sets the volume, from
     /// `[audio]`; `nil` without a card or a control.
@@ -24,6 +25,7 @@ public struct SpeakerSettings: Sendable, Hashable {
     /// Priorities, limits, quiet hours, chime.
     public var queue = SpeakerQueue.Settings()
 
+    /// Defaults (voice `fr`, 160 words a minute, the queue's defaults) sounding on `output`.
     public init(output: Output) { self.output = output }
 
     /// The speaker a unit has: `[speaker] pcm` if set, else the board's `[audio]` card (through `plughw`, which
