@@ -1,5 +1,9 @@
 internal import CALSA
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One ALSA playback PCM, opened for 16-bit interleaved samples at one rate and channel count.
 ///
 /// Output only: the stream is always `SND_PCM_STREAM_PLAYBACK` (Vigie never records sound). Writes block, so a
@@ -12,6 +16,10 @@ public final class PCMPlayback {
     /// Samples per frame (1 or 2).
     public let channels: Int
     private var handle: OpaquePointer?
+    /// The buffer's length in seconds, as asked.
+    private let latency: Double
+    /// How long the device may take no samples before it is taken for failed.
+    public static let stallTimeout = 2.0
 
     /// Opens `name` for playback of S16_LE at `sampleRate` with `channels`, resampled by ALSA if the device needs
     /// it, with about `latency` seconds of buffer.
@@ -19,9 +27,11 @@ public final class PCMPlayback {
         self.name = name
         self.sampleRate = sampleRate
         self.channels = channels
+        self.latency = latency
         Self.silenceLibrary()
         var pcm: OpaquePointer?
-        let opened = snd_pcm_open(&pcm, name, SND_PCM_STREAM_PLAYBACK, 0)
+        // Non-blocking, waited on with a timeout: a device that stops taking samples is a fault, not a hung thread.
+        let opened = snd_pcm_open(&pcm, name, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK)
         guard opened >= 0, let pcm else {
             throw .cannotOpen(pcm: name, code: opened, message: Self.message(opened))
         }
@@ -37,10 +47,10 @@ public final class PCMPlayback {
 
     deinit { close() }
 
-    /// Writes `samples` (interleaved, `channels` per frame), blocking until ALSA has taken them all. An underrun
+    /// Writes `samples` (interleaved, `channels` per frame), waiting until ALSA has taken them all. An underrun
     /// (`-EPIPE`) or a suspend (`-ESTRPIPE`) is recovered with `snd_pcm_recover` and the write goes on; at most a
-    /// few recoveries in a row before giving up. `shouldStop` is asked between periods (to interrupt a message).
-    /// Returns the frames written.
+    /// few recoveries in a row before giving up; a device that takes nothing for `stallTimeout` seconds fails the
+    /// write. `shouldStop` is asked between periods (to interrupt a message). Returns the frames written.
     @discardableResult
     public func write(_ samples: [Int16], shouldStop: () -> Bool = { false }) throws(AudioError) -> Int {
         guard let handle else { throw .writeFailed(pcm: name, code: -EBADF, message: "closed") }
@@ -48,6 +58,7 @@ public final class PCMPlayback {
         let chunkFrames = max(256, sampleRate / 20)
         var written = 0
         var recoveries = 0
+        var waited = 0.0
         while written < totalFrames {
             if shouldStop() { break }
             let count = min(chunkFrames, totalFrames - written)
@@ -57,9 +68,24 @@ public final class PCMPlayback {
             if result >= 0 {
                 written += Int(result)
                 recoveries = 0
+                waited = 0
                 continue
             }
-            let code = Int32(result)
+            var code = Int32(result)
+            if code == -EAGAIN {
+                let ready = snd_pcm_wait(handle, 250)
+                if ready > 0 { continue }
+                if ready == 0 {
+                    waited += 0.25
+                    guard waited < Self.stallTimeout else {
+                        throw .writeFailed(
+                            pcm: name, code: -ETIMEDOUT,
+                            message: "the device took no samples for \(Int(Self.stallTimeout)) s")
+                    }
+                    continue
+                }
+                code = ready
+            }
             guard code == -EPIPE || code == -ESTRPIPE || code == -EINTR, recoveries < 5 else {
                 throw .writeFailed(pcm: name, code: code, message: Self.message(code))
             }
@@ -72,10 +98,18 @@ public final class PCMPlayback {
         return written
     }
 
-    /// Waits until what was written has been played.
+    /// Waits until what was written has been played, for at most the buffer's length and `stallTimeout`; then
+    /// drops what is left.
     public func drain() {
         guard let handle else { return }
-        snd_pcm_drain(handle)
+        guard snd_pcm_drain(handle) == -EAGAIN else { return }
+        // Non-blocking: the drain goes on by itself; its end is seen in the state.
+        var left = latency + Self.stallTimeout
+        while left > 0 && snd_pcm_state(handle) == SND_PCM_STATE_DRAINING {
+            usleep(20_000)
+            left -= 0.02
+        }
+        if snd_pcm_state(handle) == SND_PCM_STATE_DRAINING { snd_pcm_drop(handle) }
     }
 
     /// Stops at once, dropping what is buffered (an interrupted message).
