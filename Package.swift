@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
         // The C library's Linux calls Swift cannot import as they are: prctl (variadic), ntp_adjtime.
         .systemLibrary(name: "CLinux"),
 
@@ -36,6 +38,8 @@ let package = Package(
         .target(name: "VigieImage", dependencies: ["VigieCore", "CTurboJPEG"], swiftSettings: strict),
         .target(name: "VigieCapture", dependencies: ["VigieCore", "CV4L2"], swiftSettings: strict),
         .target(name: "VigieStore", dependencies: ["VigieCore", "CSQLite"], swiftSettings: strict),
+        // The speaker: ALSA playback and espeak-ng speech (two C libraries, one output device).
+        .target(name: "VigieAudio", dependencies: ["VigieCore", "CALSA", "CEspeakNG"], swiftSettings: strict),
         .target(
             name: "VigieUplink",
             dependencies: ["VigieCore", "CMosquitto", .product(name: "Logging", package: "swift-log")],
@@ -46,7 +50,7 @@ let package = Package(
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink", "CLinux",
+                "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink", "VigieAudio", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -60,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "vigie",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture", "CLinux",
+                "VigieCore", "VigieImage", "VigieCapture", "VigieAudio", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -77,6 +81,10 @@ let package = Package(
 
         .testTarget(name: "VigieCoreTests", dependencies: ["VigieCore"], swiftSettings: strict),
         .testTarget(name: "VigieImageTests", dependencies: ["VigieCore", "VigieImage"], swiftSettings: strict),
+        // ALSA's file and null plugins through a private configuration: no sound card needed. CALSA: in the kernel
+        // rig, the test records snd-aloop's other side to check what was played (Vigie itself never captures).
+        .testTarget(
+            name: "VigieAudioTests", dependencies: ["VigieCore", "VigieAudio", "CALSA"], swiftSettings: strict),
         // Integration: a real mosquitto broker on 127.0.0.1, vigied as a separate process, small filesystems the
         // storage fault tests mount; CSQLite to break an outbox behind the code's back.
         .testTarget(

@@ -39,6 +39,8 @@ public final class UnitDaemon: Sendable {
     private let logger: Logger
     private let camera: CameraService
     private let uplink: UplinkService?
+    /// The unit's voice; `nil` on a unit without a speaker (`[audio]` or `[speaker]`).
+    private let speaker: SpeakerService?
     /// Where every event goes (see `EventSink`).
     private let events: EventSink
     /// Set when the outbox could not be opened for writing at boot: it opens itself once it can.
@@ -76,13 +78,26 @@ public final class UnitDaemon: Sendable {
                 "state folder unusable: a swapped camera will not be noticed", metadata: ["error": "\(error)"])
             identityFile = nil
         }
+        let clips = configuration.speaker.map { SpeakerService.loadClips($0, logger: logger) } ?? ClipLibrary()
         if let settings = configuration.uplink {
-            (uplink, reopening, recovery) = Self.makeUplink(configuration, settings: settings, logger: logger)
+            (uplink, reopening, recovery) = Self.makeUplink(
+                configuration, settings: settings,
+                identity: UplinkService.Identity(
+                    deviceID: configuration.deviceID, role: configuration.role.rawValue,
+                    board: configuration.board ?? "generic",
+                    firmware: Self.firmware,
+                    capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"]
+                        + (configuration.speaker == nil ? [] : ["speaker"]),
+                    clips: clips.clips.values.sorted { $0.id < $1.id }.map { ($0.id, $0.duration) }),
+                logger: logger)
         } else {
             (uplink, reopening, recovery) = (nil, nil, nil)
         }
         let events = EventSink(uplink: uplink, logger: logger)
         self.events = events
+        speaker = configuration.speaker.map {
+            SpeakerService(settings: $0, clips: clips, events: events, logger: logger)
+        }
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
             snapshotDirectory: launch.snapshotDirectory, snapshotLimits: launch.snapshotLimits,
@@ -94,13 +109,9 @@ public final class UnitDaemon: Sendable {
     /// `storage_recovered` says so once the uplink runs); one that cannot be opened for writing is replaced by a
     /// `ReopeningOutbox`, which keeps events in memory until the folder takes writes.
     private static func makeUplink(
-        _ configuration: Configuration, settings: UplinkSettings, logger: Logger
+        _ configuration: Configuration, settings: UplinkSettings, identity: UplinkService.Identity, logger: Logger
     ) -> (UplinkService?, ReopeningOutbox?, OutboxRecovery?) {
         let directory = configuration.stateDirectory
-        let identity = UplinkService.Identity(
-            deviceID: configuration.deviceID, role: configuration.role.rawValue,
-            board: configuration.board ?? "generic",
-            firmware: Self.firmware, capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"])
         var failure: any Error
         do {
             let (outbox, recovery) = try SQLiteOutbox.openRecovering(
@@ -169,6 +180,17 @@ public final class UnitDaemon: Sendable {
                 commands: { [self] request in await self.handle(request) },
                 telemetry: { [self] in self.telemetry() })
             services.append(.init(service: UnitServices.Uplink(uplink: uplink)))
+        }
+        if let speaker {
+            services.append(
+                .init(
+                    service: UnitServices.Until(
+                        description: "speaker",
+                        body: {
+                            await speaker.start()
+                            try? await gracefulShutdown()
+                        },
+                        finish: { await speaker.stop() })))
         }
         // The camera ending by itself (`--frames`) ends the unit; failing, too (after the uplink has stopped).
         services.append(
@@ -308,6 +330,14 @@ public final class UnitDaemon: Sendable {
         json.beginArray("faults")
         for fault in await faults() { json.string(nil, fault) }
         json.endArray()
+        if let voice = await speaker?.report {
+            json.beginObject("speaker")
+            json.string("state", voice.fault == nil ? "ready" : "fault")
+            json.string("output", voice.output)
+            if let fault = voice.fault { json.string("fault", fault) }
+            json.integer("clips", voice.clips)
+            json.endObject()
+        }
         json.beginArray("last_events")
         for event in events.last {
             json.beginObject()
@@ -356,6 +386,15 @@ public final class UnitDaemon: Sendable {
                         ? "not writable: events kept in memory (\(reopening?.fault?.summary ?? ""))"
                         : depth >= 0 ? "\(depth) waiting, \(uplink.quarantinedCount()) quarantined" : "unreadable",
                     hint: "the state folder's disk may be failing (journalctl -u vigied -p err)"))
+        }
+        if let voice = await speaker?.report {
+            checks.append(
+                DoctorCheck(
+                    name: "speaker", ok: voice.fault == nil,
+                    detail: voice.fault.map { "\(voice.output): \($0)" }
+                        ?? "\(voice.output), \(voice.clips) clips",
+                    hint: "check the sound card (aplay -l) and [speaker] pcm; `vigie speaker test --pcm NAME` tests it")
+            )
         }
         checks.append(DoctorCheck.disk(launch.configuration.stateDirectory))
         var json = JSONWriter()
@@ -440,6 +479,7 @@ public final class UnitDaemon: Sendable {
         next.uplink = running.uplink
         next.gpio = running.gpio
         next.audio = running.audio
+        next.speaker = running.speaker
         camera.reload(next)
         current.withLock { $0 = next }
         logger.notice(
@@ -479,7 +519,16 @@ public final class UnitDaemon: Sendable {
             let depth = uplink?.outboxDepth() ?? 0
             let disk = SystemProbe.diskFree(launch.configuration.stateDirectory)
             let outboxFault = reopening?.fault
+            let voice = await speaker?.report
             return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                if let voice {
+                    json.beginObject("speaker")
+                    json.bool("ok", voice.fault == nil)
+                    json.string("output", voice.output)
+                    if let fault = voice.fault { json.string("fault", fault) }
+                    json.integer("clips", voice.clips)
+                    json.endObject()
+                }
                 json.beginObject("camera")
                 json.bool("ok", camera.isStreaming)
                 if let fault = stats.cameraFault { json.string("fault", fault) }
@@ -523,6 +572,41 @@ public final class UnitDaemon: Sendable {
                 json.bool("armed", false)
                 if let minutes { json.integer("minutes", minutes) }
             }
+        case .say(let text, let voice, let priority, let repeatCount):
+            guard let speaker else { return Self.noSpeaker(request) }
+            return Self.speakerReply(
+                request,
+                await speaker.say(
+                    text: text, voice: voice, priority: priority, repeatCount: repeatCount,
+                    why: "command:\(request.requestID)"))
+        case .play(let clip, let repeatCount):
+            guard let speaker else { return Self.noSpeaker(request) }
+            return Self.speakerReply(
+                request,
+                await speaker.play(
+                    clip: clip, repeatCount: repeatCount, priority: .command, why: "command:\(request.requestID)"))
+        }
+    }
+
+    private static func noSpeaker(_ request: CommandRequest) -> [UInt8] {
+        CommandReply.error(
+            requestID: request.requestID, command: request.command.name, code: "speaker_unavailable",
+            message: "this unit has no speaker")
+    }
+
+    private static func speakerReply(
+        _ request: CommandRequest, _ result: Result<String, SpeakerService.Refusal>
+    ) -> [UInt8] {
+        switch result {
+        case .success(let message):
+            return CommandReply.ok(requestID: request.requestID, command: request.command.name) { json in
+                json.string("status", "queued")
+                json.string("message", message)
+            }
+        case .failure(let refusal):
+            return CommandReply.error(
+                requestID: request.requestID, command: request.command.name, code: refusal.code,
+                message: refusal.message)
         }
     }
 

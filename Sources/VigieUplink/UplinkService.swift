@@ -25,13 +25,19 @@ public actor UplinkService {
         public var board: String
         public var firmware: String
         public var capabilities: [String]
+        /// The speaker's recorded clips and their durations in seconds, listed in the birth message.
+        public var clips: [(id: String, seconds: Double)]
 
-        public init(deviceID: String, role: String, board: String, firmware: String, capabilities: [String]) {
+        public init(
+            deviceID: String, role: String, board: String, firmware: String, capabilities: [String],
+            clips: [(id: String, seconds: Double)] = []
+        ) {
             self.deviceID = deviceID
             self.role = role
             self.board = board
             self.firmware = firmware
             self.capabilities = capabilities
+            self.clips = clips
         }
     }
 
@@ -511,6 +517,16 @@ public actor UplinkService {
         json.beginArray("capabilities")
         for capability in identity.capabilities { json.string(nil, capability) }
         json.endArray()
+        if !identity.clips.isEmpty {
+            json.beginArray("clips")
+            for clip in identity.clips {
+                json.beginObject()
+                json.string("id", clip.id)
+                json.number("duration_s", clip.seconds, decimals: 2)
+                json.endObject()
+            }
+            json.endArray()
+        }
         json.integer("boot", Int(boot))
         json.string("time", Timestamp.rfc3339(millis: nowMillis()))
         json.endObject()

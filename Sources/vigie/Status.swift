@@ -83,6 +83,10 @@ extension Vigie {
                             + ", quarantined \(text(uplink?["quarantined"]))"
                     ))
             }
+            if let speaker = reply["speaker"] {
+                let state = speaker["fault"].map { "fault: \(text($0))" } ?? text(speaker["state"])
+                lines.append(("speaker", "\(state) (\(text(speaker["output"]))), \(text(speaker["clips"])) clips"))
+            }
             let events = reply["last_events"]?.arrayValue ?? []
             lines.append(("events", events.isEmpty ? "none since start" : ""))
             for (key, value) in lines where !(key == "events" && value.isEmpty) {

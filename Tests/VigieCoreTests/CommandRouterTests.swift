@@ -225,3 +225,52 @@ struct UplinkHelperTests {
         #expect(marked["zone"]?.stringValue == "gate")
     }
 }
+
+@Suite("Speaker commands")
+struct SpeakerCommandRouterTests {
+    static func command(_ name: String, _ payload: String) -> Command? {
+        guard case .request(let request) = CommandRouterTests.route(name, payload) else { return nil }
+        return request.command
+    }
+
+    static func code(_ name: String, _ payload: String) -> String? {
+        CommandRouterTests.rejection(CommandRouterTests.route(name, payload))?.code
+    }
+
+    @Test func sayAndPlayAreRouted() {
+        #expect(
+            Self.command("say", #"{"id":"r1","text":"Bonjour à tous"}"#)
+                == .say(text: "Bonjour à tous", voice: nil, priority: .command, repeatCount: 1))
+        #expect(
+            Self.command("say", #"{"id":"r1","text":"Hello","lang":"en-gb","priority":"call_ack","repeat":3}"#)
+                == .say(text: "Hello", voice: "en-gb", priority: .callAcknowledgement, repeatCount: 3))
+        #expect(Self.command("play", #"{"id":"r2","clip":"police_1"}"#) == .play(clip: "police_1", repeatCount: 1))
+        #expect(Self.command("play", #"{"id":"r2","clip":"a","repeat":5}"#) == .play(clip: "a", repeatCount: 5))
+        // A long text reaches the speaker, whose own limit gives the precise error.
+        let long = String(repeating: "a", count: 3000)
+        #expect(Self.command("say", #"{"id":"r3","text":"\#(long)"}"#) != nil)
+    }
+
+    @Test(
+        arguments: [
+            ("say", #"{"id":"r1"}"#, "missing_field"),
+            ("say", #"{"id":"r1","text":3}"#, "invalid_field"),
+            ("say", #"{"id":"r1","text":"a","lang":"../../etc"}"#, "unknown_voice"),
+            ("say", #"{"id":"r1","text":"a","lang":7}"#, "invalid_field"),
+            ("say", #"{"id":"r1","text":"a","priority":"urgent"}"#, "invalid_field"),
+            ("say", #"{"id":"r1","text":"a","repeat":0}"#, "invalid_field"),
+            ("say", #"{"id":"r1","text":"a","repeat":6}"#, "invalid_field"),
+            ("say", #"{"id":"r1","text":"a","repeat":1.5}"#, "invalid_field"),
+            ("say", #"{"id":"r1","text":"a","volume":3}"#, "unknown_field"),
+            ("play", #"{"id":"r1"}"#, "missing_field"),
+            ("play", #"{"id":"r1","clip":"../x"}"#, "unknown_clip"),
+            ("play", #"{"id":"r1","clip":"/etc/passwd"}"#, "unknown_clip"),
+            ("play", #"{"id":"r1","clip":"a.wav"}"#, "unknown_clip"),
+            ("play", #"{"id":"r1","clip":""}"#, "unknown_clip"),
+            ("play", #"{"id":"r1","clip":["a"]}"#, "invalid_field"),
+            ("play", #"{"id":"r1","clip":"a","text":"b"}"#, "unknown_field"),
+        ])
+    func malformedSpeakerCommandsAreRefused(name: String, payload: String, code: String) {
+        #expect(Self.code(name, payload) == code)
+    }
+}

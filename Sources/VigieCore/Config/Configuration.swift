@@ -42,6 +42,8 @@ public struct Configuration: Sendable, Hashable {
     public var gpio: GPIOSettings?
     /// The speaker; `nil` on a unit without one.
     public var audio: AudioSettings?
+    /// What the speaker says and plays, and where (`[speaker]` over `[audio]`); `nil` on a unit without one.
+    public var speaker: SpeakerSettings?
     /// The centre's broker; `nil` runs the unit standalone (events in the log only).
     public var uplink: UplinkSettings?
 
@@ -55,7 +57,7 @@ public struct Configuration: Sendable, Hashable {
 
 extension Configuration {
     /// What a reload cannot apply to a running unit, by key: the unit's identity, where it keeps its state, its
-    /// uplink, and the hardware parts opened at start (GPIO, audio). The camera, masks, zones, motion settings and
+    /// uplink, and the hardware parts opened at start (GPIO, audio, the speaker and its clips). The camera, masks, zones, motion settings and
     /// snapshots are applied live (a new camera, size or rate reopens the camera).
     public func keysNeedingRestart(comparedTo running: Configuration) -> [String] {
         var keys: [String] = []
@@ -65,6 +67,7 @@ extension Configuration {
         if uplink != running.uplink { keys.append("uplink") }
         if gpio != running.gpio { keys.append("gpio") }
         if audio != running.audio { keys.append("audio") }
+        if speaker != running.speaker { keys.append("speaker") }
         return keys
     }
 }

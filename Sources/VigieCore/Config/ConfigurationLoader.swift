@@ -66,7 +66,10 @@ struct ConfigurationReader {
         var configuration = Configuration()
         checkKeys(
             root, path: "",
-            allowed: ["device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage", "gpio", "audio"])
+            allowed: [
+                "device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage", "gpio", "audio",
+                "speaker",
+            ])
 
         if let device = table(root, "device", path: "") {
             checkKeys(device, path: "device", allowed: ["id", "role", "board", "board_dir"])
@@ -170,6 +173,8 @@ struct ConfigurationReader {
         if let audio = table(root, "audio", path: "") {
             configuration.audio = readAudio(audio, baseDirectory: baseDirectory)
         }
+        let speaker = table(root, "speaker", path: "")
+        configuration.speaker = readSpeaker(speaker, audio: configuration.audio, baseDirectory: baseDirectory)
 
         if let uplink = table(root, "uplink", path: "") {
             configuration.uplink = readUplink(uplink, baseDirectory: baseDirectory)

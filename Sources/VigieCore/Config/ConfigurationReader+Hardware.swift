@@ -122,3 +122,74 @@ extension ConfigurationReader {
         return AudioSettings(output: output, mixerControl: control)
     }
 }
+
+extension ConfigurationReader {
+    static let speakerKeys: Set<String> = [
+        "pcm", "volume", "clips_dir", "voice", "words_per_minute", "chime", "quiet_hours", "max_text", "max_duration",
+        "rule_cooldown", "repeat_gap",
+    ]
+
+    /// `[speaker]` over the board's `[audio]`: a unit with either has a speaker.
+    mutating func readSpeaker(_ speaker: TOMLTable?, audio: AudioSettings?, baseDirectory: String) -> SpeakerSettings? {
+        guard let speaker else { return SpeakerSettings.resolve(audio: audio, pcm: nil) }
+        checkKeys(speaker, path: "speaker", allowed: Self.speakerKeys)
+        var pcm: String?
+        if let name = string(speaker, "pcm", path: "speaker") {
+            if SpeakerSettings.isValidPCMName(name.value) {
+                pcm = name.value
+            } else {
+                issue(
+                    name.line, "speaker.pcm",
+                    "'\(name.value.prefix(64))' is not an ALSA PCM name (e.g. \"default\", \"plughw:CARD=Device\")")
+            }
+        }
+        var settings = SpeakerSettings.resolve(audio: audio, pcm: pcm) ?? SpeakerSettings(output: .pcm("default"))
+        if let volume = integer(speaker, "volume", path: "speaker", in: 0...100) {
+            if settings.mixerControl == nil, let line = speaker["volume"]?.line {
+                issue(line, "speaker.volume", "needs a sound card with a mixer control ([audio] mixer_control)")
+            }
+            settings.volume = volume
+        }
+        if let folder = string(speaker, "clips_dir", path: "speaker") {
+            if folder.value.isEmpty {
+                issue(folder.line, "speaker.clips_dir", "expected a folder of WAV clips")
+            } else {
+                settings.clipsDirectory =
+                    folder.value.hasPrefix("/") ? folder.value : baseDirectory + "/" + folder.value
+            }
+        }
+        if let voice = string(speaker, "voice", path: "speaker") {
+            if SpeakerSettings.isValidVoiceName(voice.value) {
+                settings.voice = voice.value
+            } else {
+                issue(
+                    voice.line, "speaker.voice",
+                    "'\(voice.value.prefix(64))' is not an espeak-ng voice name (e.g. \"fr\", \"en-gb\", \"fr+f3\")")
+            }
+        }
+        if let rate = integer(speaker, "words_per_minute", path: "speaker", in: 80...400) {
+            settings.wordsPerMinute = rate
+        }
+        if let chime = bool(speaker, "chime", path: "speaker") { settings.queue.chime = chime }
+        if let hours = string(speaker, "quiet_hours", path: "speaker") {
+            if let parsed = QuietHours(hours.value) {
+                settings.queue.quietHours = parsed
+            } else {
+                issue(
+                    hours.line, "speaker.quiet_hours",
+                    "'\(hours.value.prefix(64))' is not a span of local time \"HH:MM-HH:MM\" (e.g. \"22:00-07:00\")")
+            }
+        }
+        if let length = integer(speaker, "max_text", path: "speaker", in: 1...2000) {
+            settings.queue.maximumTextLength = length
+        }
+        if let duration = number(speaker, "max_duration", path: "speaker", in: 1...600) {
+            settings.queue.maximumDuration = duration
+        }
+        if let cooldown = number(speaker, "rule_cooldown", path: "speaker", in: 0...86400) {
+            settings.queue.ruleCooldown = cooldown
+        }
+        if let gap = number(speaker, "repeat_gap", path: "speaker", in: 0...10) { settings.queue.repeatGap = gap }
+        return settings
+    }
+}

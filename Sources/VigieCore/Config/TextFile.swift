@@ -23,6 +23,14 @@ public enum TextFile {
 
     /// The whole file as UTF-8 text, refusing more than `limit` bytes.
     public static func read(path: String, limit: Int) throws(Failure) -> String {
+        guard let text = String(validating: try bytes(path: path, limit: limit), as: UTF8.self) else {
+            throw .notUTF8
+        }
+        return text
+    }
+
+    /// The whole file's bytes, refusing more than `limit` bytes (a WAV clip, a certificate).
+    public static func bytes(path: String, limit: Int) throws(Failure) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(errno: errno) }
         defer { close(fd) }
@@ -32,7 +40,6 @@ public enum TextFile {
         } catch {
             throw error.code == EFBIG ? .tooLarge(limit: limit) : .readFailed(errno: error.code)
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
-        return text
+        return bytes
     }
 }

@@ -41,6 +41,12 @@ public enum UnitEvent: Sendable {
     case configRefused(reason: String)
     /// `vigied --test-events`: store-and-forward checks (every tenth an emergency).
     case test(index: Int)
+    /// The speaker finished a message (played out, cut short, or pre-empted): what it said or played, and why.
+    case announcement(Announcement, why: String)
+    /// The speaker's output failed (no sound card, a card that fails); `output` names it.
+    case speakerFault(reason: String, output: String)
+    /// The speaker's output works again.
+    case speakerRestored(output: String)
 
     public var kind: String {
         switch self {
@@ -51,14 +57,18 @@ public enum UnitEvent: Sendable {
         case .configChanged: "config_changed"
         case .configRefused: "config_refused"
         case .test: "test"
+        case .announcement: "announcement"
+        case .speakerFault: "speaker_fault"
+        case .speakerRestored: "speaker_restored"
         }
     }
 
     public var priority: Int {
         switch self {
         case .motionStarted: Priority.alert
-        case .motionEnded: Priority.routine
-        case .camera, .cameraIdentityNotSaved, .configChanged, .configRefused: Priority.fault
+        case .motionEnded, .announcement: Priority.routine
+        case .camera, .cameraIdentityNotSaved, .configChanged, .configRefused, .speakerFault, .speakerRestored:
+            Priority.fault
         case .test(let index): index % 10 == 0 ? Priority.emergency : Priority.alert
         }
     }
@@ -87,7 +97,33 @@ public enum UnitEvent: Sendable {
                     + (restartNeeded.isEmpty ? [] : [("restart_needed", restartNeeded.joined(separator: ","))]))
         case .test(let index):
             UplinkEvent(kind: kind, priority: priority, details: [("n", "\(index)")])
+        case .announcement(let announcement, let why):
+            UplinkEvent(kind: kind, priority: priority, details: Self.details(announcement, why: why))
+        case .speakerFault(let reason, let output):
+            UplinkEvent(kind: kind, priority: priority, details: [("reason", reason), ("output", output)])
+        case .speakerRestored(let output):
+            UplinkEvent(kind: kind, priority: priority, details: [("output", output)])
         }
+    }
+
+    private static func details(_ announcement: Announcement, why: String) -> [(key: String, value: String)] {
+        var details: [(key: String, value: String)] = [("message", announcement.message.id)]
+        switch announcement.message.content {
+        case .text(let text, let voice):
+            details.append(("text", text))
+            details.append(("voice", voice))
+        case .clip(let clip):
+            details.append(("clip", clip))
+        }
+        return details + [
+            ("why", why),
+            ("priority", announcement.message.priority.name),
+            ("start", Timestamp.rfc3339(millis: Int64(announcement.startTime * 1000))),
+            ("duration_s", rounded(announcement.duration)),
+            ("times_played", "\(announcement.timesPlayed)"),
+            ("interrupted", "\(announcement.interrupted)"),
+            ("truncated", "\(announcement.truncated)"),
+        ]
     }
 
     /// Two decimals at most, as the centre reads them.

@@ -10,6 +10,10 @@ public enum Command: Sendable, Hashable {
     case arm
     /// Stop raising motion events, for `minutes` (then re-arm by itself) or until `arm`.
     case disarm(minutes: Int?)
+    /// Speak `text` with the voice `voice` (the unit's default if `nil`), `repeatCount` times.
+    case say(text: String, voice: String?, priority: SpeakerPriority, repeatCount: Int)
+    /// Play the recorded clip `clip` (a valid clip id, maybe not one the unit has), `repeatCount` times.
+    case play(clip: String, repeatCount: Int)
 
     /// Name as it appears in the topic `cmd/<name>`.
     public var name: String {
@@ -19,6 +23,8 @@ public enum Command: Sendable, Hashable {
         case .reload: "reload"
         case .arm: "arm"
         case .disarm: "disarm"
+        case .say: "say"
+        case .play: "play"
         }
     }
 }
@@ -58,7 +64,8 @@ public enum CommandRouter {
         var limits = JSONLimits()
         limits.maximumBytes = maximumPayload
         limits.maximumDepth = 4
-        limits.maximumStringBytes = 1024
+        // A spoken text may be long: the speaker's own limit (`[speaker] max_text`) gives the precise error.
+        limits.maximumStringBytes = maximumPayload
         limits.maximumMembers = 32
         return limits
     }()
@@ -126,6 +133,58 @@ public enum CommandRouter {
                 minutes = number
             }
             command = .disarm(minutes: minutes)
+        case "say":
+            allowed = ["id", "text", "lang", "priority", "repeat"]
+            guard let value = document["text"] else {
+                return reject(requestID, "missing_field", "field 'text' is required")
+            }
+            guard let text = value.stringValue else {
+                return reject(requestID, "invalid_field", "'text' must be a string")
+            }
+            var voice: String?
+            if let value = document["lang"] {
+                guard let name = value.stringValue else {
+                    return reject(requestID, "invalid_field", "'lang' must be a string such as \"fr\" or \"en-gb\"")
+                }
+                guard SpeakerSettings.isValidVoiceName(name) else {
+                    return reject(
+                        requestID, "unknown_voice",
+                        "'\(name.prefix(64))' is not a voice name (1 to 32 of a-z 0-9 - _ +, e.g. \"fr\")")
+                }
+                voice = name
+            }
+            var priority = SpeakerPriority.command
+            if let value = document["priority"] {
+                guard let name = value.stringValue, let parsed = SpeakerPriority(name: name) else {
+                    return reject(
+                        requestID, "invalid_field", "'priority' must be \"rule\", \"command\" or \"call_ack\"")
+                }
+                priority = parsed
+            }
+            guard let count = repeatCount(document) else {
+                return reject(
+                    requestID, "invalid_field",
+                    "'repeat' must be a whole number from 1 to \(SpeakerQueue.maximumRepeat)")
+            }
+            command = .say(text: text, voice: voice, priority: priority, repeatCount: count)
+        case "play":
+            allowed = ["id", "clip", "repeat"]
+            guard let value = document["clip"] else {
+                return reject(requestID, "missing_field", "field 'clip' is required")
+            }
+            guard let clip = value.stringValue else {
+                return reject(requestID, "invalid_field", "'clip' must be a string")
+            }
+            guard ClipLibrary.isValidID(clip) else {
+                return reject(
+                    requestID, "unknown_clip", "'\(clip.prefix(64))' is not a clip id (1 to 64 of a-z 0-9 _ -)")
+            }
+            guard let count = repeatCount(document) else {
+                return reject(
+                    requestID, "invalid_field",
+                    "'repeat' must be a whole number from 1 to \(SpeakerQueue.maximumRepeat)")
+            }
+            command = .play(clip: clip, repeatCount: count)
         default:
             return reject(requestID, "unknown_command", "unknown command '\(name.prefix(64))'")
         }
@@ -136,6 +195,13 @@ public enum CommandRouter {
             CommandRequest(
                 command: command, requestID: requestID, replyTopic: mqtt5Reply ?? topics.reply(requestID),
                 correlationData: correlationData))
+    }
+
+    /// `repeat`, 1 if absent; `nil` if invalid.
+    static func repeatCount(_ document: JSONValue) -> Int? {
+        guard let value = document["repeat"] else { return 1 }
+        guard let count = value.intValue, (1...SpeakerQueue.maximumRepeat).contains(count) else { return nil }
+        return count
     }
 
     static func isRequestID(_ text: String) -> Bool {
