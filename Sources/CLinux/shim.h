@@ -2,6 +2,8 @@
 #define VIGIE_CLINUX_SHIM_H
 // Linux calls of the C library that Swift cannot import as they are (variadic).
 #include <errno.h>
+#include <linux/gpio.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -30,6 +32,17 @@ static inline int clinux_forward_signal(int number, int pipe_write_end) {
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
     return sigaction(number, &action, 0);
+}
+
+// The label (up to 32 bytes, NUL-terminated) and the number of lines of the GPIO chip open at `fd`
+// (GPIO_GET_CHIPINFO_IOCTL). Returns 0, or -1 with errno.
+static inline int clinux_gpiochip_info(int fd, char *label, unsigned *lines) {
+    struct gpiochip_info info = {0};
+    if (ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &info) != 0) return -1;
+    for (int i = 0; i < GPIO_MAX_NAME_SIZE; i++) label[i] = info.label[i];
+    label[GPIO_MAX_NAME_SIZE - 1] = 0;
+    *lines = info.lines;
+    return 0;
 }
 
 // Whether the kernel's clock is synchronised (NTP discipline, as `timedatectl` reports): 1 yes, 0 no, -1 error.

@@ -139,6 +139,7 @@ extension Vigie {
                     checks.append(DoctorCheck.disk(configuration.stateDirectory))
                 }
             }
+            if let gpio = configuration?.gpio { checks.append(LocalChecks.gpio(gpio)) }
             checks.append(LocalChecks.clock())
             if control.json {
                 var json = JSONWriter()
@@ -188,6 +189,50 @@ enum LocalChecks {
                     hint: failure == nil ? "start the daemon" : "check the network, DNS and firewall"))
         }
         return checks
+    }
+
+    /// The GPIO chip of `[gpio]` (by path or by label) and whether it has every configured line.
+    static func gpio(_ settings: GPIOSettings, devices: String = "/dev") -> DoctorCheck {
+        let hint = "gpiodetect and gpioinfo list the chips; check [gpio] chip and the lines in the board profile"
+        let chips = (SystemCall.names(inFolder: devices) ?? []).filter { $0.hasPrefix("gpiochip") }.sorted()
+        var found: (path: String, label: String, lines: Int)?
+        for name in chips {
+            let path = "\(devices)/\(name)"
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
+            var label = [CChar](repeating: 0, count: 32)
+            var lines: UInt32 = 0
+            guard clinux_gpiochip_info(descriptor, &label, &lines) == 0 else { continue }
+            let text = String(decoding: label.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let matches: Bool
+            switch settings.chip {
+            case .path(let wanted): matches = wanted == path
+            case .label(let wanted): matches = wanted == text
+            case .simulated: matches = false
+            }
+            if matches {
+                found = (path, text, Int(lines))
+                break
+            }
+        }
+        switch settings.chip {
+        case .simulated:
+            return DoctorCheck(name: "gpio", ok: true, detail: "simulated (no hardware)", hint: hint)
+        case .path, .label:
+            guard let found else {
+                return DoctorCheck(name: "gpio", ok: false, detail: "no GPIO chip \(settings.chip)", hint: hint)
+            }
+            let missing = settings.lines.filter { $0.line >= found.lines }
+            return DoctorCheck(
+                name: "gpio", ok: missing.isEmpty,
+                detail: missing.isEmpty
+                    ? "\(found.path) (\(found.label)), \(found.lines) lines; lines "
+                        + settings.lines.map { "\($0.key) \($0.line)" }.joined(separator: ", ")
+                    : "\(found.path) has \(found.lines) lines: "
+                        + missing.map { "\($0.key) \($0.line)" }.joined(separator: ", ") + " out of range",
+                hint: hint)
+        }
     }
 
     /// The kernel's clock discipline: unsynchronised means event times may be wrong.

@@ -115,6 +115,7 @@ struct ControlTests {
         var text = try String(
             contentsOf: try unitConfiguration(folder: folder, broker: broker, deviceID: "unit-nocam"), encoding: .utf8)
         text = text.replacingOccurrences(of: "uri = \"synthetic:\"", with: "uri = \"v4l2:/dev/video-absent\"")
+        text += "\n[gpio]\nchip = \"label:no-such-chip\"\nbutton_line = 17\n"
         let file = folder.appendingPathComponent("nocamera.toml")
         try text.write(to: file, atomically: true, encoding: .utf8)
         let socket = folder.appendingPathComponent("control.sock").path
@@ -131,6 +132,10 @@ struct ControlTests {
         let camera = Self.check(doctor.json, "camera")
         #expect(camera?["ok"]?.boolValue == false)
         #expect(camera?["detail"]?.stringValue?.contains("camera_lost") == true, "\(doctor.output)")
+        let gpio = Self.check(doctor.json, "gpio")
+        #expect(gpio?["ok"]?.boolValue == false)
+        #expect(gpio?["detail"]?.stringValue == "no GPIO chip label:no-such-chip", "\(doctor.output)")
+        #expect(gpio?["hint"]?.stringValue?.contains("gpiodetect") == true)
         #expect(doctor.status == 1)
         let status = try Self.vigie("status", "--json", "--socket", socket)
         #expect(status.json?["camera"]?["state"]?.stringValue == "camera_lost")
