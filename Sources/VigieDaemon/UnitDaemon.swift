@@ -470,16 +470,9 @@ public final class UnitDaemon: Sendable {
             return .refused(reason)
         }
         launch.overrides.apply(to: &next)
-        let running = launch.configuration
-        let restartNeeded = next.keysNeedingRestart(comparedTo: running)
         // What only a restart applies keeps its running value until then.
-        next.deviceID = running.deviceID
-        next.role = running.role
-        next.stateDirectory = running.stateDirectory
-        next.uplink = running.uplink
-        next.gpio = running.gpio
-        next.audio = running.audio
-        next.speaker = running.speaker
+        let restartNeeded: [String]
+        (next, restartNeeded) = next.applicable(over: launch.configuration)
         camera.reload(next)
         current.withLock { $0 = next }
         logger.notice(

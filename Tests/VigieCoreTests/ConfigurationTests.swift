@@ -85,6 +85,27 @@ struct ConfigurationTests {
             ("motion = 3\n", 1, "motion", "expected a table"),
         ])
     func errorsAreLocated(text: String, line: Int, key: String, message: String) {
+        Self.expectOneError(in: text, line: line, key: key, message: message)
+    }
+
+    /// A reload applies masks and zones; what only a restart applies keeps its running value and is named.
+    @Test func reloadKeepsWhatOnlyARestartApplies() {
+        var running = Configuration()
+        running.deviceID = "pole-1"
+        running.stateDirectory = "/var/lib/vigie"
+        var next = running
+        next.deviceID = "pole-2"
+        next.stateDirectory = "/tmp/elsewhere"
+        next.zones = [Zone(name: "gate", polygon: nil, sensitivity: 0.5, minimumArea: 0.01)]
+        let (applicable, restartNeeded) = next.applicable(over: running)
+        #expect(restartNeeded == ["device.id", "storage.state_dir"])
+        #expect(applicable.deviceID == "pole-1" && applicable.stateDirectory == "/var/lib/vigie")
+        #expect(applicable.zones == next.zones, "applied live")
+        #expect(running.applicable(over: running).restartNeeded.isEmpty)
+    }
+
+    /// `text` (as `unit.toml`) is refused with one error, at `line` and `key`, whose message contains `message`.
+    static func expectOneError(in text: String, line: Int, key: String, message: String) {
         do {
             _ = try Configuration.parse(text, file: "unit.toml")
             Issue.record("accepted: \(text)")

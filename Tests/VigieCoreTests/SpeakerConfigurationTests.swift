@@ -86,17 +86,7 @@ struct SpeakerConfigurationTests {
 
     @Test(arguments: errors)
     func errorsNameFileLineAndKey(text: String, line: Int, key: String, message: String) {
-        do {
-            _ = try Configuration.parse(text, file: "unit.toml")
-            Issue.record("accepted: \(text)")
-        } catch {
-            let issue = error.issues.first
-            #expect(error.issues.count == 1, "\(error)")
-            #expect(issue?.file == "unit.toml")
-            #expect(issue?.line == line, "\(error)")
-            #expect(issue?.key == key, "\(error)")
-            #expect(issue?.message.contains(message) == true, "\(error)")
-        }
+        ConfigurationTests.expectOneError(in: text, line: line, key: key, message: message)
     }
 
     static func save(_ bytes: [UInt8], to path: String) {

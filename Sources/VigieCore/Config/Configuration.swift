@@ -56,18 +56,25 @@ public struct Configuration: Sendable, Hashable {
 }
 
 extension Configuration {
-    /// What a reload cannot apply to a running unit, by key: the unit's identity, where it keeps its state, its
-    /// uplink, and the hardware parts opened at start (GPIO, audio, the speaker and its clips). The camera, masks, zones, motion settings and
-    /// snapshots are applied live (a new camera, size or rate reopens the camera).
-    public func keysNeedingRestart(comparedTo running: Configuration) -> [String] {
-        var keys: [String] = []
-        if deviceID != running.deviceID { keys.append("device.id") }
-        if role != running.role { keys.append("device.role") }
-        if stateDirectory != running.stateDirectory { keys.append("storage.state_dir") }
-        if uplink != running.uplink { keys.append("uplink") }
-        if gpio != running.gpio { keys.append("gpio") }
-        if audio != running.audio { keys.append("audio") }
-        if speaker != running.speaker { keys.append("speaker") }
-        return keys
+    /// This configuration as a running unit can apply it by a reload: what only a restart applies (the unit's
+    /// identity, where it keeps its state, its uplink, and the hardware parts opened at start: GPIO, audio, the
+    /// speaker and its clips) keeps `running`'s value, and the keys that differed are returned with it. The
+    /// camera, masks, zones, motion settings and snapshots apply live (a new camera, size or rate reopens it).
+    public func applicable(over running: Configuration) -> (configuration: Configuration, restartNeeded: [String]) {
+        var applicable = self
+        var restartNeeded: [String] = []
+        func keep<Value: Equatable>(_ key: String, _ path: WritableKeyPath<Configuration, Value>) {
+            guard applicable[keyPath: path] != running[keyPath: path] else { return }
+            restartNeeded.append(key)
+            applicable[keyPath: path] = running[keyPath: path]
+        }
+        keep("device.id", \.deviceID)
+        keep("device.role", \.role)
+        keep("storage.state_dir", \.stateDirectory)
+        keep("uplink", \.uplink)
+        keep("gpio", \.gpio)
+        keep("audio", \.audio)
+        keep("speaker", \.speaker)
+        return (applicable, restartNeeded)
     }
 }
