@@ -44,6 +44,8 @@ public struct Configuration: Sendable, Hashable {
     public var audio: AudioSettings?
     /// What the speaker says and plays, and where (`[speaker]` over `[audio]`); `nil` on a unit without one.
     public var speaker: SpeakerSettings?
+    /// How the emergency call point behaves (`[callpoint]`); it runs on a unit whose `[gpio]` has a button line.
+    public var callPoint = CallPointSettings()
     /// The centre's broker; `nil` runs the unit standalone (events in the log only).
     public var uplink: UplinkSettings?
 
@@ -75,6 +77,7 @@ extension Configuration {
         keep("gpio", \.gpio)
         keep("audio", \.audio)
         keep("speaker", \.speaker)
+        keep("callpoint", \.callPoint)
         return (applicable, restartNeeded)
     }
 }

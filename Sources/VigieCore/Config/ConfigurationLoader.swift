@@ -68,7 +68,7 @@ struct ConfigurationReader {
             root, path: "",
             allowed: [
                 "device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage", "gpio", "audio",
-                "speaker",
+                "speaker", "callpoint",
             ])
 
         if let device = table(root, "device", path: "") {
@@ -175,6 +175,8 @@ struct ConfigurationReader {
         }
         let speaker = table(root, "speaker", path: "")
         configuration.speaker = readSpeaker(speaker, audio: configuration.audio, baseDirectory: baseDirectory)
+
+        if let callPoint = table(root, "callpoint", path: "") { configuration.callPoint = readCallPoint(callPoint) }
 
         if let uplink = table(root, "uplink", path: "") {
             configuration.uplink = readUplink(uplink, baseDirectory: baseDirectory)

@@ -47,6 +47,11 @@ public enum UnitEvent: Sendable {
     case speakerFault(reason: String, output: String)
     /// The speaker's output works again.
     case speakerRestored(output: String)
+    /// The call point's button, cabinet or call; `callID` is the id of the call's `call_button` event (for the
+    /// events after it), `snapshot` whether a masked snapshot follows a `call_button`.
+    case callPoint(CallPointEvent, callID: String?, snapshot: Bool)
+    /// A self-test's verdict, part by part (`trigger`: `schedule` or `command`).
+    case selfTest(SelfTestReport, trigger: String)
 
     public var kind: String {
         switch self {
@@ -60,6 +65,17 @@ public enum UnitEvent: Sendable {
         case .announcement: "announcement"
         case .speakerFault: "speaker_fault"
         case .speakerRestored: "speaker_restored"
+        case .callPoint(let event, _, _):
+            switch event {
+            case .callButton: "call_button"
+            case .callAnswered: "call_answered"
+            case .callEnded: "call_ended"
+            case .buttonStuck: "button_stuck"
+            case .buttonReleased: "button_released"
+            case .cabinetOpened: "cabinet_opened"
+            case .cabinetClosed: "cabinet_closed"
+            }
+        case .selfTest: "selftest"
         }
     }
 
@@ -70,6 +86,13 @@ public enum UnitEvent: Sendable {
         case .camera, .cameraIdentityNotSaved, .configChanged, .configRefused, .speakerFault, .speakerRestored:
             Priority.fault
         case .test(let index): index % 10 == 0 ? Priority.emergency : Priority.alert
+        case .callPoint(let event, _, _):
+            switch event {
+            case .callButton: Priority.emergency
+            case .callAnswered, .callEnded, .cabinetOpened: Priority.alert
+            case .buttonStuck, .buttonReleased, .cabinetClosed: Priority.fault
+            }
+        case .selfTest(let report, _): report.ok ? Priority.routine : Priority.fault
         }
     }
 
@@ -103,6 +126,34 @@ public enum UnitEvent: Sendable {
             UplinkEvent(kind: kind, priority: priority, details: [("reason", reason), ("output", output)])
         case .speakerRestored(let output):
             UplinkEvent(kind: kind, priority: priority, details: [("output", output)])
+        case .callPoint(let event, let callID, let snapshot):
+            UplinkEvent(kind: kind, priority: priority, details: Self.details(event, callID: callID, snapshot: snapshot))
+        case .selfTest(let report, let trigger):
+            UplinkEvent(
+                kind: kind, priority: priority,
+                details: [("verdict", report.ok ? "ok" : "fault"), ("trigger", trigger)]
+                    + report.parts.map { ($0.name, $0.fault.map { "fault: \($0)" } ?? "ok") })
+        }
+    }
+
+    private static func details(_ event: CallPointEvent, callID: String?, snapshot: Bool)
+        -> [(key: String, value: String)]
+    {
+        let call: [(key: String, value: String)] = callID.map { [("call", $0)] } ?? []
+        switch event {
+        case .callButton(_, let press):
+            return [("press", press.rawValue), ("snapshot", snapshot ? "follows" : "unavailable")]
+        case .callAnswered(_, let waited):
+            return call + [("waited_s", rounded(waited))]
+        case .callEnded(_, let reason, let duration, let answered, let presses):
+            return call + [
+                ("reason", reason.rawValue), ("duration_s", rounded(duration)), ("answered", "\(answered)"),
+                ("presses", "\(presses)"),
+            ]
+        case .buttonStuck(let held), .buttonReleased(let held):
+            return [("held_s", rounded(held))]
+        case .cabinetOpened, .cabinetClosed:
+            return []
         }
     }
 
