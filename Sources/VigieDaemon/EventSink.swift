@@ -18,6 +18,7 @@ final class EventSink: Sendable {
     let uplink: UplinkService?
     private let logger: Logger
     private let recent = Mutex<[Recent]>([])
+    private let observers = Mutex<[@Sendable (UnitEvent) -> Void]>([])
 
     init(uplink: UplinkService?, logger: Logger) {
         self.uplink = uplink
@@ -55,11 +56,18 @@ final class EventSink: Sendable {
 
     var last: [Recent] { recent.withLock { $0 } }
 
+    /// Calls `observer` with each event raised from now on, after it went to the outbox: the unit's local
+    /// reactions (the call point's fault LED hears of the speaker's faults). It must be quick and must not raise.
+    func observe(_ observer: @escaping @Sendable (UnitEvent) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
     private func noted(_ event: UnitEvent, id: String?) {
         remember(Recent(id: id ?? "", kind: event.kind, priority: event.priority, millis: UplinkService.nowMillis()))
         let level: Logger.Level = event.priority >= Priority.fault ? .notice : .info
         logger.log(
             level: level, "event raised",
             metadata: ["event.id": "\(id ?? "none")", "event.kind": "\(event.kind)", "priority": "\(event.priority)"])
+        for observer in observers.withLock({ $0 }) { observer(event) }
     }
 }

@@ -43,6 +43,8 @@ public final class UnitDaemon: Sendable {
     private let speaker: SpeakerService?
     /// Where every event goes (see `EventSink`).
     private let events: EventSink
+    /// The emergency call point; `nil` on a unit without a button line in `[gpio]`.
+    private let callPoint: CallPointService?
     /// Set when the outbox could not be opened for writing at boot: it opens itself once it can.
     private let reopening: ReopeningOutbox?
     /// A damaged outbox set aside at boot.
@@ -87,7 +89,8 @@ public final class UnitDaemon: Sendable {
                     board: configuration.board ?? "generic",
                     firmware: Self.firmware,
                     capabilities: ["motion", "snapshot", "privacy_masks", "camera_watchdog"]
-                        + (configuration.speaker == nil ? [] : ["speaker"]),
+                        + (configuration.speaker == nil ? [] : ["speaker"])
+                        + (configuration.gpio?.button == nil ? [] : ["callpoint"]),
                     clips: clips.clips.values.sorted { $0.id < $1.id }.map { ($0.id, $0.duration) }),
                 logger: logger)
         } else {
@@ -103,6 +106,25 @@ public final class UnitDaemon: Sendable {
             snapshotDirectory: launch.snapshotDirectory, snapshotLimits: launch.snapshotLimits,
             identityFile: identityFile,
             notify: { event in events.raise(event) })
+        if let gpio = configuration.gpio, gpio.button != nil {
+            callPoint = CallPointService(
+                settings: configuration.callPoint, open: Self.gpioOpener(gpio), events: events, speaker: speaker,
+                camera: camera, uplink: uplink, logger: logger)
+        } else {
+            callPoint = nil
+        }
+    }
+
+    /// Opens the call point's lines: in memory for a simulated chip (the same lines each time, so that
+    /// `vigie callpoint simulate` drives the ones the call point reads), through libgpiod otherwise.
+    private static func gpioOpener(_ settings: GPIOSettings) -> CallPointService.Opener {
+        if case .simulated = settings.chip {
+            let lines = SimulatedGPIO(settings)
+            return { lines }
+        }
+        return { () throws(GPIOError) in
+            throw GPIOError("open", reason: "\(settings.chip): this build has no libgpiod adapter")
+        }
     }
 
     /// The uplink and its outbox, whatever the state folder: a damaged outbox is set aside and replaced (and
@@ -191,6 +213,17 @@ public final class UnitDaemon: Sendable {
                             try? await gracefulShutdown()
                         },
                         finish: { await speaker.stop() })))
+        }
+        if let callPoint {
+            services.append(
+                .init(
+                    service: UnitServices.Until(
+                        description: "call point",
+                        body: {
+                            callPoint.start(selfTest: { [self] in _ = await self.selfTest(trigger: "schedule") })
+                            try? await gracefulShutdown()
+                        },
+                        finish: { callPoint.stop() })))
         }
         // The camera ending by itself (`--frames`) ends the unit; failing, too (after the uplink has stopped).
         services.append(
@@ -285,6 +318,7 @@ public final class UnitDaemon: Sendable {
                 switch request {
                 case .status: await statusReport()
                 case .doctor: await doctorReport()
+                case .callPoint(let action): await simulate(action)
                 }
             }
             logger.info("control socket listening", metadata: ["path": "\(path)"])
@@ -338,6 +372,7 @@ public final class UnitDaemon: Sendable {
             json.integer("clips", voice.clips)
             json.endObject()
         }
+        if let callPoint { Self.write(callPoint.report, into: &json) }
         json.beginArray("last_events")
         for event in events.last {
             json.beginObject()
@@ -350,6 +385,52 @@ public final class UnitDaemon: Sendable {
         json.endArray()
         json.endObject()
         return json.text
+    }
+
+    /// `vigie callpoint simulate`: the button moved, or the centre's answer, on the unit itself; the reply says
+    /// where the call point is then.
+    func simulate(_ action: ControlRequest.CallPointSimulation) async -> String {
+        guard let callPoint else { return ControlServer.errorReply("this unit has no call point ([gpio] button_line)") }
+        var result: Result<String?, CallPointService.CommandFailure>
+        switch action {
+        case .press:
+            result = callPoint.simulate(buttonActive: true).map { nil }
+            if case .success = result {
+                // Held as a finger would hold it, then released; the call is registered on the press.
+                try? await Task.sleep(for: .milliseconds(200))
+                result = callPoint.simulate(buttonActive: false).map { nil }
+            }
+        case .hold: result = callPoint.simulate(buttonActive: true).map { nil }
+        case .release: result = callPoint.simulate(buttonActive: false).map { nil }
+        case .ack: result = callPoint.answer(callID: nil, message: nil).map { $0 }
+        case .end: result = callPoint.end(callID: nil).map { $0 }
+        }
+        if case .failure(let failure) = result { return ControlServer.errorReply("\(failure.code): \(failure.message)") }
+        // Let the call point's thread take an edge in before reporting.
+        try? await Task.sleep(for: .milliseconds(50))
+        var json = JSONWriter()
+        json.beginObject()
+        json.bool("ok", true)
+        json.string("action", action.rawValue)
+        Self.write(callPoint.report, into: &json)
+        json.endObject()
+        return json.text
+    }
+
+    /// The call point's state as `vigie status` and `vigie callpoint simulate` show it.
+    static func write(_ report: CallPointService.Report, into json: inout JSONWriter) {
+        json.beginObject("callpoint")
+        json.string("state", report.phase.map { "\($0)" } ?? "fault")
+        if let call = report.callID { json.string("call", call) }
+        json.bool("button_stuck", report.buttonStuck)
+        json.bool("cabinet_open", report.cabinetOpen)
+        json.beginObject("leds")
+        json.string("call", report.lights.call.description)
+        json.string("answered", report.lights.answered.description)
+        json.string("fault", report.lights.fault.description)
+        json.endObject()
+        if let fault = report.fault { json.string("fault", fault) }
+        json.endObject()
     }
 
     /// The daemon's own verdicts for `vigie doctor` (which adds what it can check without the daemon).
@@ -508,18 +589,24 @@ public final class UnitDaemon: Sendable {
                 json.integer("bytes", jpeg.count)
             }
         case .selftest:
-            let stats = camera.currentStatistics
-            let depth = uplink?.outboxDepth() ?? 0
-            let disk = SystemProbe.diskFree(launch.configuration.stateDirectory)
-            let outboxFault = reopening?.fault
-            let voice = await speaker?.report
+            let (findings, eventID) = await selfTest(trigger: "command")
+            let (stats, voice, disk, depth) = (findings.stats, findings.voice, findings.diskFree, findings.outboxDepth)
+            let outboxFault = findings.outboxFault
             return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                json.string("verdict", findings.report.ok ? "ok" : "fault")
+                if let eventID { json.string("event", eventID) }
                 if let voice {
                     json.beginObject("speaker")
                     json.bool("ok", voice.fault == nil)
                     json.string("output", voice.output)
                     if let fault = voice.fault { json.string("fault", fault) }
                     json.integer("clips", voice.clips)
+                    json.endObject()
+                }
+                for part in findings.callPoint {
+                    json.beginObject(part.name)
+                    json.bool("ok", part.fault == nil)
+                    if let fault = part.fault { json.string("fault", fault) }
                     json.endObject()
                 }
                 json.beginObject("camera")
@@ -532,12 +619,12 @@ public final class UnitDaemon: Sendable {
                 json.bool("ok", depth >= 0 && outboxFault == nil)
                 json.integer("depth", depth)
                 if let outboxFault {
-                    json.string("fault", "not writable, events kept in memory: \(outboxFault.summary)")
+                    json.string("fault", outboxFault)
                 }
                 if let recovery { json.string("recovered", "damaged at boot, set aside as \(recovery.setAside)") }
                 json.endObject()
                 json.beginObject("storage")
-                json.bool("ok", (disk ?? 0) > 16 << 20)
+                json.bool("ok", findings.storageOK)
                 if let disk { json.integer("free_bytes", Int(disk)) }
                 json.endObject()
                 json.bool("armed", stats.armed)
@@ -578,6 +665,70 @@ public final class UnitDaemon: Sendable {
                 request,
                 await speaker.play(
                     clip: clip, repeatCount: repeatCount, priority: .command, why: "command:\(request.requestID)"))
+        case .callAcknowledge(let call, let message):
+            guard let callPoint else { return Self.noCallPoint(request) }
+            return Self.callReply(request, callPoint.answer(callID: call, message: message))
+        case .callEnd(let call):
+            guard let callPoint else { return Self.noCallPoint(request) }
+            return Self.callReply(request, callPoint.end(callID: call))
+        }
+    }
+
+    /// What a self-test looks at; `report` is its verdict part by part.
+    struct SelfTestFindings: Sendable {
+        var stats: CameraService.Statistics
+        var streaming: Bool
+        var voice: SpeakerService.Report?
+        var callPoint: [SelfTestReport.Part]
+        var outboxDepth: Int
+        var outboxFault: String?
+        var diskFree: Int64?
+
+        /// At least 16 MiB free for the outbox.
+        var storageOK: Bool { (diskFree ?? 0) > 16 << 20 }
+
+        var report: SelfTestReport {
+            var parts = [SelfTestReport.Part("camera", fault: streaming ? nil : stats.cameraFault ?? "not streaming")]
+            if let voice { parts.append(SelfTestReport.Part("speaker", fault: voice.fault)) }
+            parts += callPoint
+            parts.append(SelfTestReport.Part("outbox", fault: outboxFault))
+            parts.append(SelfTestReport.Part("storage", fault: storageOK ? nil : "less than 16 MiB free"))
+            return SelfTestReport(parts: parts)
+        }
+    }
+
+    /// Checks the camera, the speaker, the call point's lines, the outbox and the disk, and raises `selftest`
+    /// with the verdict (on the call point's schedule, or the centre's `selftest`). Returns what it found and the
+    /// event's id.
+    func selfTest(trigger: String) async -> (SelfTestFindings, String?) {
+        let findings = SelfTestFindings(
+            stats: camera.currentStatistics, streaming: camera.isStreaming, voice: await speaker?.report,
+            callPoint: callPoint?.selfTestParts() ?? [], outboxDepth: uplink?.outboxDepth() ?? 0,
+            outboxFault: reopening?.fault.map { "not writable, events kept in memory: \($0.summary)" },
+            diskFree: SystemProbe.diskFree(launch.configuration.stateDirectory))
+        callPoint?.selfTestRan()
+        let id = events.raise(.selfTest(findings.report, trigger: trigger))
+        return (findings, id)
+    }
+
+    private static func noCallPoint(_ request: CommandRequest) -> [UInt8] {
+        CommandReply.error(
+            requestID: request.requestID, command: request.command.name, code: "callpoint_unavailable",
+            message: "this unit has no call point ([gpio] button_line)")
+    }
+
+    private static func callReply(
+        _ request: CommandRequest, _ result: Result<String, CallPointService.CommandFailure>
+    ) -> [UInt8] {
+        switch result {
+        case .success(let call):
+            return CommandReply.ok(requestID: request.requestID, command: request.command.name) { json in
+                json.string("call", call)
+            }
+        case .failure(let failure):
+            return CommandReply.error(
+                requestID: request.requestID, command: request.command.name, code: failure.code,
+                message: failure.message)
         }
     }
 

@@ -153,16 +153,18 @@ final class DeliveryQueue: Sendable {
         return (id, last)
     }
 
-    /// A masked snapshot that belongs to no event (the `snapshot` command): an id of its own, no sequence number.
-    func send(snapshot jpeg: [UInt8]) -> (id: String, topic: String) {
+    /// A masked snapshot as an item of its own, no sequence number: with an id of its own (the `snapshot`
+    /// command), or the id of the event it belongs to (a call's picture, sent after its event) and its priority.
+    func send(snapshot jpeg: [UInt8], event: (id: String, priority: Int)? = nil) -> (id: String, topic: String) {
         let now = Self.nowMillis()
         let topics = self.topics
         let (id, evicted) = state.withLock { state -> (String, OutboxDrops) in
-            let id = state.ids.next(millis: now)
+            let id = event?.id ?? state.ids.next(millis: now)
+            let priority = event?.priority ?? Priority.routine
             state.ledger.add(event: false) { _ in
                 [
                     OutboxItem(
-                        topic: topics.snapshot(id), payload: jpeg, priority: Priority.routine, kind: .snapshot,
+                        topic: topics.snapshot(id), payload: jpeg, priority: priority, kind: .snapshot,
                         createdAt: now)
                 ]
             }

@@ -188,6 +188,14 @@ public actor UplinkService {
         queue.send(snapshot: jpeg)
     }
 
+    /// Publishes the masked snapshot of the event `eventID` (raised before, so the event goes out first) on
+    /// `snapshot/<eventID>`, with the event's priority: the call point's picture of the caller, encoded only once
+    /// the call is on its way.
+    @discardableResult
+    public nonisolated func sendSnapshot(_ jpeg: [UInt8], ofEvent eventID: String, priority: Int) -> String {
+        queue.send(snapshot: jpeg, event: (eventID, priority)).topic
+    }
+
     /// Waits up to `timeout` until everything raised so far is committed to the outbox (or was delivered while
     /// the disk failed). Returns whether it is.
     public func flush(timeout: Duration = .seconds(10)) async -> Bool {

@@ -87,6 +87,7 @@ extension Vigie {
                 let state = speaker["fault"].map { "fault: \(text($0))" } ?? text(speaker["state"])
                 lines.append(("speaker", "\(state) (\(text(speaker["output"]))), \(text(speaker["clips"])) clips"))
             }
+            if let callPoint = reply["callpoint"] { lines.append(("callpoint", CallPoint.describe(callPoint))) }
             let events = reply["last_events"]?.arrayValue ?? []
             lines.append(("events", events.isEmpty ? "none since start" : ""))
             for (key, value) in lines where !(key == "events" && value.isEmpty) {

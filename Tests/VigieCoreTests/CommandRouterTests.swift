@@ -273,4 +273,27 @@ struct SpeakerCommandRouterTests {
     func malformedSpeakerCommandsAreRefused(name: String, payload: String, code: String) {
         #expect(Self.code(name, payload) == code)
     }
+
+    @Test func callCommandsAreRouted() {
+        #expect(Self.command("call_ack", #"{"id":"r1"}"#) == .callAcknowledge(call: nil, message: nil))
+        #expect(
+            Self.command("call_ack", #"{"id":"r1","call":"0193a1b2-17","message":"Restez là"}"#)
+                == .callAcknowledge(call: "0193a1b2-17", message: "Restez là"))
+        #expect(Self.command("call_end", #"{"id":"r2"}"#) == .callEnd(call: nil))
+        #expect(Self.command("call_end", #"{"id":"r2","call":"c1"}"#) == .callEnd(call: "c1"))
+    }
+
+    @Test(
+        arguments: [
+            ("call_ack", #"{"id":"r1","call":7}"#, "invalid_field"),
+            ("call_ack", #"{"id":"r1","call":"a/b"}"#, "invalid_field"),
+            ("call_ack", #"{"id":"r1","message":""}"#, "invalid_field"),
+            ("call_ack", #"{"id":"r1","message":"\#(String(repeating: "a", count: 501))"}"#, "invalid_field"),
+            ("call_ack", #"{"id":"r1","text":"b"}"#, "unknown_field"),
+            ("call_end", #"{"id":"r1","message":"b"}"#, "unknown_field"),
+            ("call_end", #"{"call":"c1"}"#, "missing_field"),
+        ])
+    func malformedCallCommandsAreRefused(name: String, payload: String, code: String) {
+        #expect(Self.code(name, payload) == code)
+    }
 }

@@ -152,10 +152,26 @@ public enum ControlError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// What a client may ask: `{"request":"status"}`, `{"request":"doctor"}`.
-public enum ControlRequest: String, Sendable, CaseIterable {
+/// What a client may ask: `{"request":"status"}`, `{"request":"doctor"}`, and the call point's button or the
+/// centre's answer, simulated on the unit itself: `{"request":"callpoint","action":"press"}`.
+public enum ControlRequest: Sendable, Hashable {
     case status
     case doctor
+    case callPoint(CallPointSimulation)
+
+    /// What `vigie callpoint simulate` does.
+    public enum CallPointSimulation: String, Sendable, Hashable, CaseIterable {
+        /// The button pressed and released, as a caller would.
+        case press
+        /// The button pressed and held (a stuck button), until `release`.
+        case hold
+        case release
+        /// The centre's `call_ack`, `call_end`.
+        case ack
+        case end
+    }
+
+    public static let names = ["status", "doctor", "callpoint"]
 
     /// Parses one request line; the error is the reply's message.
     public static func parse(_ line: [UInt8]) -> Result<ControlRequest, ControlRequestError> {
@@ -165,15 +181,28 @@ public enum ControlRequest: String, Sendable, CaseIterable {
         guard let value = try? JSON.parse(line, limits: limits), value.isObject else {
             return .failure(ControlRequestError("expected one JSON object, e.g. {\"request\":\"status\"}"))
         }
-        guard let name = value["request"]?.stringValue, let request = ControlRequest(rawValue: name) else {
-            let known = allCases.map(\.rawValue).joined(separator: ", ")
-            return .failure(ControlRequestError("unknown request; known: \(known)"))
+        switch value["request"]?.stringValue {
+        case "status": return .success(.status)
+        case "doctor": return .success(.doctor)
+        case "callpoint":
+            guard let name = value["action"]?.stringValue, let action = CallPointSimulation(rawValue: name) else {
+                let known = CallPointSimulation.allCases.map(\.rawValue).joined(separator: ", ")
+                return .failure(ControlRequestError("unknown call point action; known: \(known)"))
+            }
+            return .success(.callPoint(action))
+        default:
+            return .failure(ControlRequestError("unknown request; known: \(names.joined(separator: ", "))"))
         }
-        return .success(request)
     }
 
     /// The request line a client sends.
-    public var line: String { "{\"request\":\"\(rawValue)\"}" }
+    public var line: String {
+        switch self {
+        case .status: #"{"request":"status"}"#
+        case .doctor: #"{"request":"doctor"}"#
+        case .callPoint(let action): #"{"request":"callpoint","action":"\#(action.rawValue)"}"#
+        }
+    }
 }
 
 public struct ControlRequestError: Error, Sendable, Equatable {

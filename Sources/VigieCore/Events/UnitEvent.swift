@@ -50,6 +50,8 @@ public enum UnitEvent: Sendable {
     /// The call point's button, cabinet or call; `callID` is the id of the call's `call_button` event (for the
     /// events after it), `snapshot` whether a masked snapshot follows a `call_button`.
     case callPoint(CallPointEvent, callID: String?, snapshot: Bool)
+    /// The call point's GPIO lines cannot be opened or fail (retried); the call point is out of service.
+    case gpioFault(reason: String)
     /// A self-test's verdict, part by part (`trigger`: `schedule` or `command`).
     case selfTest(SelfTestReport, trigger: String)
 
@@ -76,6 +78,7 @@ public enum UnitEvent: Sendable {
             case .cabinetClosed: "cabinet_closed"
             }
         case .selfTest: "selftest"
+        case .gpioFault: "gpio_fault"
         }
     }
 
@@ -93,6 +96,7 @@ public enum UnitEvent: Sendable {
             case .buttonStuck, .buttonReleased, .cabinetClosed: Priority.fault
             }
         case .selfTest(let report, _): report.ok ? Priority.routine : Priority.fault
+        case .gpioFault: Priority.fault
         }
     }
 
@@ -108,7 +112,7 @@ public enum UnitEvent: Sendable {
                     ("duration_s", Self.rounded(event.endTime - event.startTime)),
                     ("peak_area", Self.rounded(event.peakArea * 100) + "%"),
                 ])
-        case .camera(_, let reason), .configRefused(let reason):
+        case .camera(_, let reason), .configRefused(let reason), .gpioFault(let reason):
             UplinkEvent(kind: kind, priority: priority, details: [("reason", reason)])
         case .cameraIdentityNotSaved(let reason):
             UplinkEvent(

@@ -14,6 +14,11 @@ public enum Command: Sendable, Hashable {
     case say(text: String, voice: String?, priority: SpeakerPriority, repeatCount: Int)
     /// Play the recorded clip `clip` (a valid clip id, maybe not one the unit has), `repeatCount` times.
     case play(clip: String, repeatCount: Int)
+    /// The centre answers the call in progress (`call`: its `call_button` event id, to be sure it is that one);
+    /// `message` is said to the caller instead of the configured one.
+    case callAcknowledge(call: String?, message: String?)
+    /// The centre ends the call in progress.
+    case callEnd(call: String?)
 
     /// Name as it appears in the topic `cmd/<name>`.
     public var name: String {
@@ -25,6 +30,8 @@ public enum Command: Sendable, Hashable {
         case .disarm: "disarm"
         case .say: "say"
         case .play: "play"
+        case .callAcknowledge: "call_ack"
+        case .callEnd: "call_end"
         }
     }
 }
@@ -185,6 +192,23 @@ public enum CommandRouter {
                     "'repeat' must be a whole number from 1 to \(SpeakerQueue.maximumRepeat)")
             }
             command = .play(clip: clip, repeatCount: count)
+        case "call_ack", "call_end":
+            allowed = name == "call_ack" ? ["id", "call", "message"] : ["id", "call"]
+            var call: String?
+            if let value = document["call"] {
+                guard let id = value.stringValue, isRequestID(id) else {
+                    return reject(requestID, "invalid_field", "'call' must be the id of the call's call_button event")
+                }
+                call = id
+            }
+            var message: String?
+            if name == "call_ack", let value = document["message"] {
+                guard let text = value.stringValue, !text.allSatisfy(\.isWhitespace), text.count <= 500 else {
+                    return reject(requestID, "invalid_field", "'message' must be a text of 1 to 500 characters")
+                }
+                message = text
+            }
+            command = name == "call_ack" ? .callAcknowledge(call: call, message: message) : .callEnd(call: call)
         default:
             return reject(requestID, "unknown_command", "unknown command '\(name.prefix(64))'")
         }
