@@ -32,6 +32,8 @@ final class CallPointService: Sendable {
         var lit: [GPIOOutput: Bool] = [:]
         var fault: String?
         var faults: Set<CallPoint.Fault> = []
+        /// Calls raised and not yet acknowledged by the broker, with the time of the edge that made them.
+        var undelivered: [String: UInt64] = [:]
     }
 
     static let retryInterval = Duration.seconds(30)
@@ -161,7 +163,7 @@ final class CallPointService: Sendable {
                 logger.debug("call point: edge", metadata: ["edge": "\(edge)"])
                 state.withLock { state in
                     guard let actions = state.machine?.edge(edge) else { return }
-                    perform(actions, in: &state)
+                    perform(actions, in: &state, edgeTime: edge.nanoseconds)
                 }
             } else {
                 let time = MonotonicClock.nanoseconds()
@@ -196,7 +198,8 @@ final class CallPointService: Sendable {
     // MARK: - Actions
 
     /// Carries out the machine's actions, in order, without waiting on the network, the disk or the speaker.
-    private func perform(_ actions: [CallPoint.Action], in state: inout State) {
+    /// `edgeTime`: the kernel's time of the edge that led to them, if an edge did.
+    private func perform(_ actions: [CallPoint.Action], in state: inout State, edgeTime: UInt64? = nil) {
         for action in actions {
             switch action {
             case .lights:
@@ -221,7 +224,7 @@ final class CallPointService: Sendable {
                     }
                 }
             case .raise(let event):
-                raise(event, in: &state)
+                raise(event, in: &state, edgeTime: edgeTime)
             case .selfTest:
                 guard let selfTest = selfTest.withLock({ $0 }) else { continue }
                 Task { await selfTest() }
@@ -229,7 +232,7 @@ final class CallPointService: Sendable {
         }
     }
 
-    private func raise(_ event: CallPointEvent, in state: inout State) {
+    private func raise(_ event: CallPointEvent, in state: inout State, edgeTime: UInt64?) {
         guard case .callButton(let call, _) = event else {
             let callID = event.call.flatMap { state.callIDs[$0] }
             if case .callEnded(let call, _, _, _, _) = event { state.callIDs[call] = nil }
@@ -239,6 +242,7 @@ final class CallPointService: Sendable {
         let streaming = camera.isStreaming && uplink != nil
         guard let id = events.raise(.callPoint(event, callID: nil, snapshot: streaming)) else { return }
         state.callIDs[call] = id
+        if state.undelivered.count < 64 { state.undelivered[id] = edgeTime ?? MonotonicClock.nanoseconds() }
         guard streaming, let uplink else { return }
         // The call is on its way: now the picture of the caller, masked like every frame.
         let camera = self.camera
@@ -250,6 +254,17 @@ final class CallPointService: Sendable {
             }
             uplink.sendSnapshot(jpeg, ofEvent: id, priority: Priority.emergency)
         }
+    }
+
+    /// The broker acknowledged an item (the uplink's delivery observer): for a call, logs how long it took from
+    /// the button's edge (the kernel's timestamp) to the broker's PUBACK, the figure the call point promises.
+    func delivered(topic: String, payload: [UInt8]) {
+        guard topic.hasSuffix("/event/call_button"), let id = UplinkEvent.id(of: payload) else { return }
+        let now = MonotonicClock.nanoseconds()
+        guard let edge = state.withLock({ $0.undelivered.removeValue(forKey: id) }) else { return }
+        let milliseconds = Double(now >= edge ? now - edge : 0) / 1e6
+        logger.info(
+            "call delivered", metadata: ["call": "\(id)", "edge_to_puback_ms": "\((milliseconds * 1000).rounded() / 1000)"])
     }
 
     // MARK: - Commands and faults

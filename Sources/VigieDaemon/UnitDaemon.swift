@@ -201,6 +201,9 @@ public final class UnitDaemon: Sendable {
             await uplink.configure(
                 commands: { [self] request in await self.handle(request) },
                 telemetry: { [self] in self.telemetry() })
+            if let callPoint {
+                await uplink.observeDeliveries { topic, payload in callPoint.delivered(topic: topic, payload: payload) }
+            }
             services.append(.init(service: UnitServices.Uplink(uplink: uplink)))
         }
         if let speaker {

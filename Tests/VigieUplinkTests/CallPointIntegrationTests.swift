@@ -142,6 +142,8 @@ struct CallPointIntegrationTests {
         #expect(try unit.status()?["leds"]?["call"] == .string("off"))
         #expect(try unit.status()?["state"] == .string("idle"))
         #expect(await unit.events("call_button").count == 1, "a press during the call made a new call")
+        // The unit logs how long the call took from the edge to the broker's acknowledgement.
+        #expect(unit.daemon.output.contains("edge_to_puback_ms="), "\(unit.daemon.output)")
     }
 
     @Test func malformedOrMisplacedCallCommandsGetPreciseErrors() async throws {

@@ -54,6 +54,15 @@ public struct UplinkEvent: Sendable {
         return Array(json.text.utf8)
     }
 
+    /// The `id` of an event payload this type wrote (it comes first; a historical mark may precede it).
+    public static func id(of payload: [UInt8]) -> String? {
+        let key = Array("\"id\":\"".utf8)
+        guard let start = payload.firstRange(of: key)?.upperBound,
+            let end = payload[start...].firstIndex(of: UInt8(ascii: "\""))
+        else { return nil }
+        return String(decoding: payload[start..<end], as: UTF8.self)
+    }
+
     /// Marks a stored event payload as delivered late: `{"historical":true,…}`.
     public static func markHistorical(_ payload: [UInt8]) -> [UInt8] {
         guard payload.first == UInt8(ascii: "{") else { return payload }
