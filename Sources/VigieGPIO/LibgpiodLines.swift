@@ -10,7 +10,8 @@ import VigieCore
 ///
 /// `nextEdge` is for one thread (the call point's GPIO thread); `set`, `isActive` and `close` may come from any
 /// other. The wait never holds the lock: it waits in slices of at most `slice`, and `close()` waits for the slice
-/// in progress to end before it frees the lines, so the waiting thread never touches a freed line.
+/// in progress to end before it frees the lines, so the waiting thread never touches a freed line. A `nextEdge`
+/// waiting when `close()` comes returns `nil` within `slice`; one called after it throws ("closed").
 public final class LibgpiodLines: GPIOLines {
     public let inputs: Set<GPIOInput>
     public let outputs: Set<GPIOOutput>
@@ -109,19 +110,29 @@ public final class LibgpiodLines: GPIOLines {
         let (seconds, attoseconds) = timeout.components
         let total = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
         let deadline = MonotonicClock.nanoseconds() + total
+        var waited = false
         while true {
-            let proceed = state.withLock { state -> (edge: GPIOEdge?, wait: Bool) in
-                if !state.pending.isEmpty { return (state.pending.removeFirst(), false) }
-                guard state.chip != nil, !state.closing, !waitLines.isEmpty else { return (nil, false) }
+            let step = state.withLock { state -> Step in
+                if !state.pending.isEmpty { return .edge(state.pending.removeFirst()) }
+                guard state.chip != nil, !state.closing else { return .closed }
+                guard !waitLines.isEmpty else { return .nothingToWaitFor }
                 state.waiting = true
-                return (nil, true)
+                return .wait
             }
-            if let edge = proceed.edge { return edge }
-            guard proceed.wait else {
-                // Closed, or no input: nothing will come; the caller still gets its timeout's worth of pause so
-                // that a loop around it does not spin.
+            switch step {
+            case .edge(let edge):
+                return edge
+            case .closed:
+                // Closed during this wait: the promised nil, at once. Called after close: an error, so that a
+                // loop around it stops instead of spinning.
+                if waited { return nil }
+                throw GPIOError("wait", reason: "closed")
+            case .nothingToWaitFor:
+                // No input configured: nothing will ever come, but a loop around it must not spin.
                 Self.sleep(until: deadline)
                 return nil
+            case .wait:
+                waited = true
             }
             let now = MonotonicClock.nanoseconds()
             let left = deadline > now ? deadline - now : 0
@@ -168,6 +179,13 @@ public final class LibgpiodLines: GPIOLines {
             // The waiting thread ends its slice within `slice`; then the inputs are free to go.
             usleep(2_000)
         }
+    }
+
+    private enum Step {
+        case edge(GPIOEdge)
+        case closed
+        case nothingToWaitFor
+        case wait
     }
 
     private static func sleep(until deadline: UInt64) {

@@ -101,7 +101,8 @@ extension Vigie.Button {
                 let high = edge.active != activeLow
                 // Unbuffered: whoever reads it (a person, a pipe) sees each edge as it comes.
                 Terminal.write(
-                    fd: 1, "\(EdgeTime.local(monotonic: edge.nanoseconds))  line \(name)  \(high ? "rising" : "falling")\n")
+                    fd: 1,
+                    "\(EdgeTime.local(monotonic: edge.nanoseconds))  line \(name)  \(high ? "rising" : "falling")\n")
             }
         }
     }
@@ -119,7 +120,8 @@ enum EdgeTime {
         localtime_r(&seconds, &parts)
         let milliseconds = Int(wall % 1_000_000_000 / 1_000_000)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let millis = milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
+        let millis =
+            milliseconds < 10 ? "00\(milliseconds)" : milliseconds < 100 ? "0\(milliseconds)" : "\(milliseconds)"
         return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millis)"
     }
 }
