@@ -290,7 +290,10 @@ struct HardwareConfigurationTests {
     @Test(
         "bad line names and answered LEDs name file, line and key",
         arguments: [
-            ("led_answered_line = 3\nled_call_line = 3\n", 4, "gpio.led_call_line", "also gpio.led_answered_line"),
+            (
+                "led_answered_line = 3\nled_call_line = 3\n", 3, "gpio.led_answered_line",
+                "also gpio.led_call_line (line 4)"
+            ),
             ("button_line = \"GPIO5\"\ntamper_line = \"GPIO5\"\n", 4, "gpio.tamper_line", "GPIO5 is also"),
             ("button_line = \"17\"\n", 3, "gpio.button_line", "offset is written without quotes: 17"),
             ("led_answered_line = \"a b\"\n", 3, "gpio.led_answered_line", "not a line name"),
@@ -313,8 +316,10 @@ struct HardwareConfigurationTests {
 
     @Test(
         "line names",
-        arguments: [("GPIO17", true), ("vigie-button", true), ("ID_SDA", true), ("17", false), ("none", false),
-            ("", false), ("a b", false), ("é", false), (String(repeating: "n", count: 31), true)])
+        arguments: [
+            ("GPIO17", true), ("vigie-button", true), ("ID_SDA", true), ("17", false), ("none", false),
+            ("", false), ("a b", false), ("é", false), (String(repeating: "n", count: 31), true),
+        ])
     func lineNames(name: String, valid: Bool) {
         #expect(GPIOSettings.Line.isValidName(name) == valid)
     }
