@@ -89,8 +89,12 @@ struct GPIORigTests {
     @Test func edgesOnBothLinesComeInTheOrderTheyHappened() throws {
         let lines = try LibgpiodLines(try Self.inputs())
         defer { lines.close() }
+        // Apart enough for the kernel to handle each edge: two edges of one line closer than its interrupt thread
+        // merge into one event, named from the level read then (seen here, with back-to-back writes).
         try Self.pull(1, up: true)
+        usleep(50_000)
         try Self.pull(0, up: false)
+        usleep(50_000)
         try Self.pull(1, up: false)
         usleep(50_000)
         var edges: [GPIOEdge] = []
@@ -238,6 +242,25 @@ struct GPIORigTests {
                 "led_call", "led_answered", "led_fault", "all",
             ], "\(test.standardOutput)")
         #expect(try [2, 6, 3].map(Self.level) == [0, 0, 0])
+    }
+
+    @Test func doctorFindsNamedLines() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigie-doc-\(getpid()).toml").path
+        defer { unlink(file) }
+        func gpioCheck(_ lines: String) throws -> JSONValue? {
+            try "[gpio]\nchip = \"label:vigie-sim\"\n\(lines)".write(toFile: file, atomically: true, encoding: .utf8)
+            let doctor = try CLIProcess.run("doctor", "--json", "--config", file, "--socket", file + ".sock")
+            let reply = try JSON.parse(Array(doctor.output.utf8))
+            return reply["checks"]?.arrayValue?.first { $0["name"]?.stringValue == "gpio" }
+        }
+        let good = try gpioCheck(
+            "button_line = \"vigie-button\"\nled_call_line = 2\nled_fault_line = \"vigie-led-fault\"\n")
+        #expect(good?["ok"] == .bool(true), "\(String(describing: good))")
+        let bad = try gpioCheck("button_line = \"vigie-button\"\nled_call_line = 9\nled_fault_line = \"GPIO17\"\n")
+        #expect(bad?["ok"] == .bool(false))
+        #expect(
+            bad?["detail"]?.stringValue?.hasSuffix("led_call_line 9, led_fault_line GPIO17 out of range or not found")
+                == true, "\(String(describing: bad))")
     }
 
     @Test func buttonWatchByNameAndABusyLine() throws {
