@@ -79,7 +79,7 @@ extension Vigie.Button {
             let name = line.offset == nil ? "\(line) (\(offset))" : "\(offset)"
             Terminal.error("watching line \(name) of \(lines.chipPath) (\(lines.chipLabel)); Ctrl-C stops")
             var seen = 0
-            var idle = 0.0
+            var lastEdge = MonotonicClock.nanoseconds()
             while count == 0 || seen < count {
                 let edge: GPIOEdge?
                 do {
@@ -88,14 +88,13 @@ extension Vigie.Button {
                     throw CLIError(error.description)
                 }
                 guard let edge else {
-                    idle += 0.2
-                    if timeout > 0 && idle >= timeout {
+                    if timeout > 0 && Double(MonotonicClock.nanoseconds() - lastEdge) / 1e9 >= timeout {
                         Terminal.error("no edge for \(timeout) s")
                         throw ExitCode.failure
                     }
                     continue
                 }
-                idle = 0
+                lastEdge = MonotonicClock.nanoseconds()
                 seen += 1
                 // The edge's logical level, turned back into what the wire did.
                 let high = edge.active != activeLow

@@ -244,6 +244,21 @@ struct GPIORigTests {
         #expect(try [2, 6, 3].map(Self.level) == [0, 0, 0])
     }
 
+    @Test func ledTestTurnsTheLEDOffOnControlC() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigie-int-\(getpid()).toml").path
+        defer { unlink(file) }
+        try "[gpio]\nchip = \"label:vigie-sim\"\nled_call_line = 2\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let test = try CLIProcess(["led", "test", "--config", file, "--seconds", "30"])
+        #expect(test.wait(seconds: 20) { $0.standardOutput.contains("led_call lit") }, "\(test.standardError)")
+        usleep(100_000)
+        #expect(try Self.level(2) == 1)
+        test.interrupt()
+        #expect(test.status(within: 10) == 130, "\(test.standardOutput) \(test.standardError)")
+        #expect(test.standardOutput.contains("interrupted: all off"))
+        #expect(try Self.level(2) == 0)
+    }
+
     @Test func doctorFindsNamedLines() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigie-doc-\(getpid()).toml").path
         defer { unlink(file) }

@@ -61,6 +61,9 @@ final class CLIProcess: Sendable {
         return process.terminationStatus
     }
 
+    /// Sends SIGINT, as Ctrl-C would.
+    func interrupt() { process.interrupt() }
+
     /// Runs to the end (at most `seconds`).
     static func run(_ arguments: String..., seconds: Double = 30) throws -> (
         status: Int32?, output: String, errors: String
