@@ -18,7 +18,8 @@ public final class LibgpiodLines: GPIOLines {
     /// The chip's device and label, as opened (`/dev/gpiochip0`, `pinctrl-rp1`).
     public let chipPath: String
     public let chipLabel: String
-    /// Each role's offset on the chip, names resolved.
+    /// Each role's offset on the chip, names resolved, keyed by the role's raw value (`button`, `tamper`, `led_call`,
+    /// `led_answered`, `led_fault`): what `vigie button watch` prints and a log can name.
     public let offsets: [String: Int]
 
     /// The longest `nextEdge` waits before it looks whether `close()` was called.
