@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CEspeakNG", pkgConfig: "espeak-ng", providers: [.apt(["libespeak-ng-dev"])]),
+        // libgpiod 1.x only (Debian 12); the shim refuses 2.x, whose API is another.
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
         // The C library's Linux calls Swift cannot import as they are: prctl (variadic), ntp_adjtime.
         .systemLibrary(name: "CLinux"),
 
@@ -40,6 +42,8 @@ let package = Package(
         .target(name: "VigieStore", dependencies: ["VigieCore", "CSQLite"], swiftSettings: strict),
         // The speaker: ALSA playback and espeak-ng speech (two C libraries, one output device).
         .target(name: "VigieAudio", dependencies: ["VigieCore", "CALSA", "CEspeakNG"], swiftSettings: strict),
+        // The call point's button, LEDs and tamper switch through the GPIO character device.
+        .target(name: "VigieGPIO", dependencies: ["VigieCore", "CGPIOD"], swiftSettings: strict),
         .target(
             name: "VigieUplink",
             dependencies: ["VigieCore", "CMosquitto", .product(name: "Logging", package: "swift-log")],
@@ -50,7 +54,8 @@ let package = Package(
         .target(
             name: "VigieDaemon",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink", "VigieAudio", "CLinux",
+                "VigieCore", "VigieImage", "VigieCapture", "VigieStore", "VigieUplink", "VigieAudio", "VigieGPIO",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -64,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "vigie",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture", "VigieAudio", "CLinux",
+                "VigieCore", "VigieImage", "VigieCapture", "VigieAudio", "VigieGPIO", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -97,6 +102,8 @@ let package = Package(
         ),
         // VividRigTests run for real in the kernel rig (tools/vmtest), where the vivid driver is loaded.
         .testTarget(name: "VigieCaptureTests", dependencies: ["VigieCore", "VigieCapture"], swiftSettings: strict),
+        // GPIORigTests run for real in the kernel rig, against gpio-sim (lines pulled through its sysfs files).
+        .testTarget(name: "VigieGPIOTests", dependencies: ["VigieCore", "VigieGPIO"], swiftSettings: strict),
         // CSQLite: tests break an outbox behind the code's back (a trigger that refuses removals).
         .testTarget(
             name: "VigieStoreTests", dependencies: ["VigieCore", "VigieStore", "CSQLite"], swiftSettings: strict),

@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import VigieCore
+import VigieGPIO
 import VigieStore
 import VigieUplink
 
@@ -122,9 +123,7 @@ public final class UnitDaemon: Sendable {
             let lines = SimulatedGPIO(settings)
             return { lines }
         }
-        return { () throws(GPIOError) in
-            throw GPIOError("open", reason: "\(settings.chip): this build has no libgpiod adapter")
-        }
+        return { () throws(GPIOError) in try LibgpiodLines(settings) }
     }
 
     /// The uplink and its outbox, whatever the state folder: a damaged outbox is set aside and replaced (and

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLinux
 import VigieCore
+import VigieGPIO
 
 #if canImport(Glibc)
     import Glibc
@@ -224,14 +225,22 @@ enum LocalChecks {
             guard let found else {
                 return DoctorCheck(name: "gpio", ok: false, detail: "no GPIO chip \(settings.chip)", hint: hint)
             }
-            let missing = settings.lines.filter { $0.line >= found.lines }
+            // Names need the chip's line info: libgpiod reads it (nothing is requested, a running daemon keeps its
+            // lines).
+            let names = settings.lines.map(\.line).filter { $0.offset == nil }
+            let resolved = (try? GPIOChipInfo(.path(found.path), lines: names).offsets) ?? names.map { _ in nil }
+            let named = Dictionary(zip(names, resolved), uniquingKeysWith: { first, _ in first })
+            let missing = settings.lines.filter { entry in
+                if let offset = entry.line.offset { return offset >= found.lines }
+                return (named[entry.line] ?? nil) == nil
+            }
             return DoctorCheck(
                 name: "gpio", ok: missing.isEmpty,
                 detail: missing.isEmpty
                     ? "\(found.path) (\(found.label)), \(found.lines) lines; lines "
                         + settings.lines.map { "\($0.key) \($0.line)" }.joined(separator: ", ")
                     : "\(found.path) has \(found.lines) lines: "
-                        + missing.map { "\($0.key) \($0.line)" }.joined(separator: ", ") + " out of range",
+                        + missing.map { "\($0.key) \($0.line)" }.joined(separator: ", ") + " out of range or not found",
                 hint: hint)
         }
     }

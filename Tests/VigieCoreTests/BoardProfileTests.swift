@@ -266,6 +266,64 @@ struct HardwareConfigurationTests {
         #expect(configuration.audio == AudioSettings(output: .alsa(card: "Device"), mixerControl: "Speaker"))
     }
 
+    @Test func linesMayBeNamedAndTheAnsweredLEDIsOptional() throws {
+        let text = """
+            [device]
+            board = "rpi5"
+            [gpio]
+            button_line = "GPIO5"
+            led_answered_line = "GPIO24"
+            led_fault_line = "none"
+            """
+        let gpio = try #require(try Configuration.parse(text, file: "unit.toml", boardDirectory: repositoryBoards).gpio)
+        #expect(gpio.button == GPIOSettings.Input(line: .name("GPIO5"), activeLow: true, bias: .pullUp))
+        #expect(gpio.answeredLED == .name("GPIO24") && gpio.line(of: .answeredLED) == .name("GPIO24"))
+        #expect(gpio.faultLED == nil && gpio.callLED == 27)
+        #expect(gpio.lines.map(\.key) == ["button_line", "led_call_line", "led_answered_line", "tamper_line"])
+        #expect(gpio.lines.map(\.line.description) == ["GPIO5", "27", "GPIO24", "23"])
+        let profile = try #require(
+            try Configuration.parse("[device]\nboard = \"rpi4\"\n", file: "unit.toml", boardDirectory: repositoryBoards)
+                .gpio)
+        #expect(profile.answeredLED == nil, "the profiles wire no answered LED")
+    }
+
+    @Test(
+        "bad line names and answered LEDs name file, line and key",
+        arguments: [
+            (
+                "led_answered_line = 3\nled_call_line = 3\n", 3, "gpio.led_answered_line",
+                "also gpio.led_call_line (line 4)"
+            ),
+            ("button_line = \"GPIO5\"\ntamper_line = \"GPIO5\"\n", 4, "gpio.tamper_line", "GPIO5 is also"),
+            ("button_line = \"17\"\n", 3, "gpio.button_line", "offset is written without quotes: 17"),
+            ("led_answered_line = \"a b\"\n", 3, "gpio.led_answered_line", "not a line name"),
+            ("led_answered_line = \"\"\n", 3, "gpio.led_answered_line", "not a line name"),
+            ("led_answered_line = 70000\n", 3, "gpio.led_answered_line", "out of range"),
+            ("led_answered_line = true\n", 3, "gpio.led_answered_line", "a line name"),
+            ("tamper_line = \"\(String(repeating: "x", count: 32))\"\n", 3, "gpio.tamper_line", "1 to 31"),
+        ])
+    func badLines(lines: String, line: Int, key: String, message: String) {
+        let text = "[gpio]\nchip = \"/dev/gpiochip0\"\n" + lines
+        do {
+            _ = try Configuration.parse(text, file: "unit.toml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.issues.count == 1, "\(error)")
+            #expect(error.description.hasPrefix("unit.toml:\(line): \(key): "), "\(error)")
+            #expect(error.description.contains(message), "\(error)")
+        }
+    }
+
+    @Test(
+        "line names",
+        arguments: [
+            ("GPIO17", true), ("vigie-button", true), ("ID_SDA", true), ("17", false), ("none", false),
+            ("", false), ("a b", false), ("é", false), (String(repeating: "n", count: 31), true),
+        ])
+    func lineNames(name: String, valid: Bool) {
+        #expect(GPIOSettings.Line.isValidName(name) == valid)
+    }
+
     @Test func cardAndFileTogetherAreRefused() {
         do {
             _ = try Configuration.parse("[audio]\ncard = \"PCH\"\nfile = \"a.wav\"\n", file: "unit.toml")

@@ -80,12 +80,17 @@ if [ "$RIG_DRIVERS" != 0 ]; then
   run mount -t configfs configfs $R/sys/kernel/config
   mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null || true
   run modprobe gpio-sim
-  # One simulated chip, 8 lines, label "vigie-sim".
+  # One simulated chip, 8 lines, label "vigie-sim"; lines 0 to 3 named.
   G=$R/sys/kernel/config/gpio-sim/vigie
   run mkdir $G
   run mkdir $G/bank0
   echo 8 > $G/bank0/num_lines || fail "gpio-sim: num_lines"
   echo vigie-sim > $G/bank0/label || fail "gpio-sim: label"
+  # Names for the first lines, as a board's device tree gives them (GPIO17…): tests find lines by name.
+  for n in 0:vigie-button 1:vigie-tamper 2:vigie-led-call 3:vigie-led-fault; do
+    run mkdir "$G/bank0/line${n%%:*}"
+    echo "${n#*:}" > "$G/bank0/line${n%%:*}/name" || fail "gpio-sim: name of line ${n%%:*}"
+  done
   echo 1 > $G/live || fail "gpio-sim: live"
   GPIO_DEV=$(cat $G/dev_name) || fail "gpio-sim: no device"
   GPIO_CHIP=$(cat $G/bank0/chip_name) || fail "gpio-sim: no chip"

@@ -25,6 +25,7 @@ public final class SimulatedGPIO: GPIOLines {
         var outputs: Set<GPIOOutput> = []
         if settings.callLED != nil { outputs.insert(.callLED) }
         if settings.faultLED != nil { outputs.insert(.faultLED) }
+        if settings.answeredLED != nil { outputs.insert(.answeredLED) }
         self.init(inputs: inputs, outputs: outputs)
     }
 

@@ -4,8 +4,8 @@ extension ConfigurationReader {
     /// The keys of `[source]`, `[gpio]` and `[audio]`.
     static let sourceKeys: Set<String> = ["uri", "loop", "width", "height", "fps"]
     static let gpioKeys: Set<String> = [
-        "chip", "button_line", "button_active_low", "button_bias", "led_call_line", "led_fault_line", "tamper_line",
-        "tamper_active_low", "tamper_bias",
+        "chip", "button_line", "button_active_low", "button_bias", "led_call_line", "led_answered_line",
+        "led_fault_line", "tamper_line", "tamper_active_low", "tamper_bias",
     ]
     static let audioKeys: Set<String> = ["card", "file", "mixer_control"]
 

@@ -17,11 +17,12 @@ extension ConfigurationReader {
         }
         let button = input(gpio, "button", activeLow: true)
         let callLED = line(gpio, "led_call_line")
+        let answeredLED = line(gpio, "led_answered_line")
         let faultLED = line(gpio, "led_fault_line")
         let tamper = input(gpio, "tamper", activeLow: false)
         guard let chip else { return nil }
         let settings = GPIOSettings(
-            chip: chip, button: button, callLED: callLED?.value, faultLED: faultLED?.value, tamper: tamper)
+            chip: chip, button: button, callLED: callLED, answeredLED: answeredLED, faultLED: faultLED, tamper: tamper)
         return checkDistinct(gpio, settings) ? settings : nil
     }
 
@@ -58,21 +59,37 @@ extension ConfigurationReader {
             }
         }
         guard let number else { return nil }
-        return GPIOSettings.Input(line: number.value, activeLow: low ?? activeLow, bias: bias)
+        return GPIOSettings.Input(line: number, activeLow: low ?? activeLow, bias: bias)
     }
 
-    /// A line offset; `"none"` switches off a line the board profile has (a unit without that switch wired).
-    private mutating func line(_ gpio: TOMLTable, _ key: String) -> (value: Int, line: Int)? {
+    /// A line offset or a line's name (`"GPIO17"`); `"none"` switches off a line the board profile has (a unit
+    /// without that switch wired).
+    private mutating func line(_ gpio: TOMLTable, _ key: String) -> GPIOSettings.Line? {
         guard let value = gpio[key] else { return nil }
-        if case .string("none") = value.kind { return nil }
-        guard case .integer = value.kind else {
+        switch value.kind {
+        case .string("none"):
+            return nil
+        case .string(let name):
+            guard GPIOSettings.Line.isValidName(name) else {
+                let hint =
+                    name.utf8.allSatisfy({ (0x30...0x39).contains($0) }) && !name.isEmpty
+                    ? " (an offset is written without quotes: \(name.prefix(8)))" : ""
+                issue(
+                    value.line, "gpio.\(key)",
+                    "'\(name.prefix(64))' is not a line name (1 to 31 printable characters, no spaces, as gpioinfo "
+                        + "shows them)\(hint)")
+                return nil
+            }
+            return .name(name)
+        case .integer:
+            guard let number = integer(gpio, key, path: "gpio", in: 0...GPIOSettings.maximumLine) else { return nil }
+            return .offset(number)
+        default:
             issue(
                 value.line, "gpio.\(key)",
-                "expected a line number from 0 to \(GPIOSettings.maximumLine), or \"none\"")
+                "expected a line number from 0 to \(GPIOSettings.maximumLine), a line name (\"GPIO17\") or \"none\"")
             return nil
         }
-        guard let number = integer(gpio, key, path: "gpio", in: 0...GPIOSettings.maximumLine) else { return nil }
-        return (number, value.line)
     }
 
     mutating func readAudio(_ audio: TOMLTable, baseDirectory: String) -> AudioSettings? {
