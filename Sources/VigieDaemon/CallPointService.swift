@@ -239,7 +239,8 @@ final class CallPointService: Sendable {
             events.raise(.callPoint(event, callID: callID, snapshot: false))
             return
         }
-        let streaming = camera.isStreaming && uplink != nil
+        // A camera starting up gives its first frame within the snapshot's wait; one out of service gives none.
+        let streaming = camera.currentStatistics.cameraFault == nil && uplink != nil
         guard let id = events.raise(.callPoint(event, callID: nil, snapshot: streaming)) else { return }
         state.callIDs[call] = id
         if state.undelivered.count < 64 { state.undelivered[id] = edgeTime ?? MonotonicClock.nanoseconds() }

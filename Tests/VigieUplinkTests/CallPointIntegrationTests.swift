@@ -26,7 +26,7 @@ struct CallPointIntegrationTests {
             socket = folder.appendingPathComponent("control.sock").path
             // A persistent session: what the unit publishes while the centre is away (a broker restart) waits.
             centre = try TestClient.subscriber(broker, topic: prefix + "#", id: "centre-\(name)", persistent: true)
-            #expect(await centre.ready(probe: prefix + "probe"), "the centre's subscription never worked")
+            #expect(await centre.ready(probe: prefix + "probe", timeout: 30), "the centre's subscription never worked")
             let (speaker, audioFile) = try SpeakerIntegrationTests.speakerSection()
             self.audioFile = audioFile
             let lines =
@@ -94,6 +94,11 @@ struct CallPointIntegrationTests {
         let unit = try await Unit("unit-call", callPoint: "reassure_interval = 1")
         defer { unit.stop() }
         #expect(try unit.status()?["state"] == .string("idle"))
+        let streaming = await waitFor(timeout: 10) {
+            (try? ControlTests.vigie("status", "--json", "--socket", unit.socket).json?["camera"]?["state"])
+                == .string("streaming")
+        }
+        #expect(streaming, "\(unit.daemon.output)")
         let pressed = try unit.simulate("press")
         #expect(pressed?["state"] == .string("registered"), "\(String(describing: pressed))")
         #expect(pressed?["leds"]?["call"] == .string("slow_blink"))
