@@ -18,7 +18,7 @@ struct CallPointIntegrationTests {
         let socket: String
         let audioFile: URL
 
-        init(_ name: String, callPoint: String = "") async throws {
+        init(_ name: String, callPoint: String = "", pcm: String? = nil) async throws {
             broker = try Broker()
             try broker.start()
             let folder = try temporaryFolder(name)
@@ -27,7 +27,7 @@ struct CallPointIntegrationTests {
             // A persistent session: what the unit publishes while the centre is away (a broker restart) waits.
             centre = try TestClient.subscriber(broker, topic: prefix + "#", id: "centre-\(name)", persistent: true)
             #expect(await centre.ready(probe: prefix + "probe", timeout: 30), "the centre's subscription never worked")
-            let (speaker, audioFile) = try SpeakerIntegrationTests.speakerSection()
+            let (speaker, audioFile) = try SpeakerIntegrationTests.speakerSection(pcm: pcm)
             self.audioFile = audioFile
             let lines =
                 speaker + """
@@ -234,5 +234,16 @@ struct CallPointIntegrationTests {
         try rig.send("call_ack", #"{"id":"x1"}"#)
         let reply = await SpeakerIntegrationTests.reply(rig, "x1")
         #expect(reply?["error"]?["code"] == .string("callpoint_unavailable"), "\(String(describing: reply))")
+    }
+
+    @Test func aSpeakerThatFailsShowsOnTheFaultLEDAndACallStillGoesThrough() async throws {
+        let unit = try await Unit("unit-callmute", pcm: "hw:99")
+        defer { unit.stop() }
+        #expect(await unit.events("speaker_fault").count == 1, "\(unit.daemon.output)")
+        let shown = await waitFor(timeout: 10) { (try? unit.status()?["leds"]?["fault"]) == .string("slow_blink") }
+        #expect(shown, "\(String(describing: try? unit.status()))")
+        _ = try unit.simulate("press")
+        #expect(await unit.events("call_button").count == 1, "\(unit.daemon.output)")
+        #expect(unit.daemon.output.contains("the acknowledgement cannot be said"))
     }
 }
