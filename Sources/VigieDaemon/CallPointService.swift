@@ -265,7 +265,8 @@ final class CallPointService: Sendable {
         guard let edge = state.withLock({ $0.undelivered.removeValue(forKey: id) }) else { return }
         let milliseconds = Double(now >= edge ? now - edge : 0) / 1e6
         logger.info(
-            "call delivered", metadata: ["call": "\(id)", "edge_to_puback_ms": "\((milliseconds * 1000).rounded() / 1000)"])
+            "call delivered",
+            metadata: ["call": "\(id)", "edge_to_puback_ms": "\((milliseconds * 1000).rounded() / 1000)"])
     }
 
     // MARK: - Commands and faults

@@ -407,7 +407,9 @@ public final class UnitDaemon: Sendable {
         case .ack: result = callPoint.answer(callID: nil, message: nil).map { $0 }
         case .end: result = callPoint.end(callID: nil).map { $0 }
         }
-        if case .failure(let failure) = result { return ControlServer.errorReply("\(failure.code): \(failure.message)") }
+        if case .failure(let failure) = result {
+            return ControlServer.errorReply("\(failure.code): \(failure.message)")
+        }
         // Let the call point's thread take an edge in before reporting.
         try? await Task.sleep(for: .milliseconds(50))
         var json = JSONWriter()

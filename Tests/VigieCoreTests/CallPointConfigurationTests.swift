@@ -48,7 +48,8 @@ struct CallPointConfigurationTests {
 
     @Test func errorsNameFileLineAndKey() {
         #expect(Self.issues("[callpoint]\npress = \"triple\"\n") == ["unit.toml:2 callpoint.press"])
-        #expect(Self.issues("[callpoint]\n\nselftest_interval = 300000\n") == ["unit.toml:3 callpoint.selftest_interval"])
+        #expect(
+            Self.issues("[callpoint]\n\nselftest_interval = 300000\n") == ["unit.toml:3 callpoint.selftest_interval"])
         #expect(Self.issues("[callpoint]\nacknowledgement = \"\"\n") == ["unit.toml:2 callpoint.acknowledgement"])
         #expect(Self.issues("[callpoint]\nbeep = 1\n") == ["unit.toml:2 callpoint.beep"])
         #expect(

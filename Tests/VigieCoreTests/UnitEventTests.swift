@@ -18,8 +18,14 @@ struct UnitEventTests {
             (.configRefused(reason: "mask.points"), "config_refused", Priority.fault),
             (.test(index: 9), "test", Priority.alert),
             (.test(index: 10), "test", Priority.emergency),
-            (.callPoint(.callButton(call: 1, press: .short), callID: nil, snapshot: true), "call_button", Priority.emergency),
-            (.callPoint(.callAnswered(call: 1, waited: 2), callID: "c", snapshot: false), "call_answered", Priority.alert),
+            (
+                .callPoint(.callButton(call: 1, press: .short), callID: nil, snapshot: true), "call_button",
+                Priority.emergency
+            ),
+            (
+                .callPoint(.callAnswered(call: 1, waited: 2), callID: "c", snapshot: false), "call_answered",
+                Priority.alert
+            ),
             (
                 .callPoint(
                     .callEnded(call: 1, reason: .timeout, duration: 900, answered: false, presses: 2), callID: "c",
@@ -32,7 +38,8 @@ struct UnitEventTests {
             (.gpioFault(reason: "EBUSY"), "gpio_fault", Priority.fault),
             (.selfTest(SelfTestReport(parts: [.init("camera")]), trigger: "schedule"), "selftest", Priority.routine),
             (
-                .selfTest(SelfTestReport(parts: [.init("camera"), .init("speaker", fault: "hw:9")]), trigger: "command"),
+                .selfTest(
+                    SelfTestReport(parts: [.init("camera"), .init("speaker", fault: "hw:9")]), trigger: "command"),
                 "selftest", Priority.fault
             ),
         ]
@@ -74,7 +81,8 @@ struct UnitEventTests {
 
     @Test func anEventsIDIsReadBackFromItsPayload() {
         let event = UplinkEvent(kind: "call_button", priority: Priority.emergency)
-        let payload = event.payload(id: "01M8PKR6017JWK72E80SV32PP5", sequence: 3, millis: 0, deviceID: "u", snapshotTopic: nil)
+        let payload = event.payload(
+            id: "01M8PKR6017JWK72E80SV32PP5", sequence: 3, millis: 0, deviceID: "u", snapshotTopic: nil)
         #expect(UplinkEvent.id(of: payload) == "01M8PKR6017JWK72E80SV32PP5")
         #expect(UplinkEvent.id(of: UplinkEvent.markHistorical(payload)) == "01M8PKR6017JWK72E80SV32PP5")
         #expect(UplinkEvent.id(of: Array("{\"kind\":\"x\"}".utf8)) == nil)

@@ -90,7 +90,9 @@ struct CallPointRigTests {
             await centre.inbox.messages.filter { $0.topic == prefix + "event/" + kind }.compactMap(\.json)
         }
         func waitFor(_ kind: String, count: Int = 1, timeout: Double = 10) async -> Bool {
-            await centre.inbox.wait(timeout: timeout) { $0.filter { $0.topic == prefix + "event/" + kind }.count >= count }
+            await centre.inbox.wait(timeout: timeout) {
+                $0.filter { $0.topic == prefix + "event/" + kind }.count >= count
+            }
         }
         // The call point has requested its lines: the button's pull-up holds it released, the LEDs are dark.
         #expect(await VigieUplinkTests.waitFor(timeout: 10) { (try? Self.level(Self.button)) == 1 })

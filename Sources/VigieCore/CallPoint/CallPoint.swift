@@ -183,7 +183,8 @@ public struct CallPoint: Sendable {
             current.answeredAt = time
             call = current
             phase = .answered
-            actions.append(.raise(.callAnswered(call: current.number, waited: Self.seconds(from: current.startedAt, to: time))))
+            actions.append(
+                .raise(.callAnswered(call: current.number, waited: Self.seconds(from: current.startedAt, to: time))))
         }
         if let text = message ?? settings.answeredMessage { actions.append(.speak(text)) }
         return .success(actions + lightsIfChanged())
@@ -289,7 +290,8 @@ public struct CallPoint: Sendable {
             // A press during a call is counted in it; while the call waits, it hears the acknowledgement again.
             pressUsed = true
             current.presses += 1
-            if current.answeredAt == nil, Self.elapsed(from: current.acknowledgedAt, to: time) >= Self.nanoseconds(settings.reassureInterval)
+            if current.answeredAt == nil,
+                Self.elapsed(from: current.acknowledgedAt, to: time) >= Self.nanoseconds(settings.reassureInterval)
             {
                 current.acknowledgedAt = time
                 actions.append(.speak(settings.acknowledgement))
@@ -304,7 +306,9 @@ public struct CallPoint: Sendable {
         case .long:
             break  // made when held long enough (`advance`)
         case .double:
-            if let first = firstPressAt, Self.elapsed(from: first, to: time) <= Self.nanoseconds(settings.doublePressWindow) {
+            if let first = firstPressAt,
+                Self.elapsed(from: first, to: time) <= Self.nanoseconds(settings.doublePressWindow)
+            {
                 firstPressAt = nil
                 pressUsed = true
                 register(at: time, into: &actions)

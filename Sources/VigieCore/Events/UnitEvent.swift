@@ -131,7 +131,8 @@ public enum UnitEvent: Sendable {
         case .speakerRestored(let output):
             UplinkEvent(kind: kind, priority: priority, details: [("output", output)])
         case .callPoint(let event, let callID, let snapshot):
-            UplinkEvent(kind: kind, priority: priority, details: Self.details(event, callID: callID, snapshot: snapshot))
+            UplinkEvent(
+                kind: kind, priority: priority, details: Self.details(event, callID: callID, snapshot: snapshot))
         case .selfTest(let report, let trigger):
             UplinkEvent(
                 kind: kind, priority: priority,
