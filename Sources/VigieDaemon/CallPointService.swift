@@ -273,39 +273,34 @@ final class CallPointService: Sendable {
 
     /// The centre answers the call (`call_ack`), or ends it (`call_end`). `callID` must name the call in progress
     /// when given.
-    func answer(callID: String?, message: String?) -> Result<String, CommandFailure> {
+    func answer(callID: String?, message: String?) -> Result<String, CommandRefusal> {
         command(callID: callID) { machine, time in machine.answer(message: message, at: time) }
     }
 
-    func end(callID: String?) -> Result<String, CommandFailure> {
+    func end(callID: String?) -> Result<String, CommandRefusal> {
         command(callID: callID) { machine, time in machine.end(at: time) }
-    }
-
-    struct CommandFailure: Error, Sendable {
-        var code: String
-        var message: String
     }
 
     /// Runs `body` on the machine; returns the call's id.
     private func command(
         callID: String?,
         _ body: (inout CallPoint, UInt64) -> Result<[CallPoint.Action], CallPoint.Refusal>
-    ) -> Result<String, CommandFailure> {
-        let result = state.withLock { state -> Result<String, CommandFailure> in
+    ) -> Result<String, CommandRefusal> {
+        let result = state.withLock { state -> Result<String, CommandRefusal> in
             guard var machine = state.machine else {
                 return .failure(
-                    CommandFailure(
+                    CommandRefusal(
                         code: "callpoint_unavailable",
                         message: "the call point is out of service: \(state.fault ?? "starting")"))
             }
             guard let call = machine.call else {
-                return .failure(CommandFailure(code: "no_call", message: CallPoint.Refusal.noCall.description))
+                return .failure(CommandRefusal(code: "no_call", message: CallPoint.Refusal.noCall.description))
             }
             // Without an uplink a call has no event id.
             let id = state.callIDs[call.number] ?? ""
             if let callID, callID != id {
                 return .failure(
-                    CommandFailure(code: "unknown_call", message: "'\(callID)' is not the call in progress (\(id))"))
+                    CommandRefusal(code: "unknown_call", message: "'\(callID)' is not the call in progress (\(id))"))
             }
             switch body(&machine, MonotonicClock.nanoseconds()) {
             case .success(let actions):
@@ -313,7 +308,7 @@ final class CallPointService: Sendable {
                 perform(actions, in: &state)
                 return .success(id)
             case .failure(let refusal):
-                return .failure(CommandFailure(code: "no_call", message: refusal.description))
+                return .failure(CommandRefusal(code: "no_call", message: refusal.description))
             }
         }
         return result
@@ -355,16 +350,16 @@ final class CallPointService: Sendable {
 
     /// `vigie callpoint simulate press|hold|release`: the button as a hand would move it. On simulated lines the
     /// edge goes through the lines like a real one; on real lines straight into the machine.
-    func simulate(buttonActive: Bool) -> Result<Void, CommandFailure> {
+    func simulate(buttonActive: Bool) -> Result<Void, CommandRefusal> {
         let lines = state.withLock { $0.lines }
         guard let lines else {
-            return .failure(CommandFailure(code: "callpoint_unavailable", message: "the call point is out of service"))
+            return .failure(CommandRefusal(code: "callpoint_unavailable", message: "the call point is out of service"))
         }
         if let simulated = lines as? SimulatedGPIO {
             do throws(GPIOError) {
                 try simulated.drive(.button, active: buttonActive)
             } catch {
-                return .failure(CommandFailure(code: "gpio_fault", message: error.description))
+                return .failure(CommandRefusal(code: "gpio_fault", message: error.description))
             }
             return .success(())
         }

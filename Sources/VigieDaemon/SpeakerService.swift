@@ -14,11 +14,8 @@ import VigieUplink
 /// Requests are checked before they are queued (clip known, text length, voice, quiet hours, cool-down) so the
 /// reply is precise; a device that cannot be opened makes the speaker unavailable until a probe opens it again.
 actor SpeakerService {
-    /// Why a request was not queued: the reply's error `code` and a message for the operator.
-    struct Refusal: Error, Sendable {
-        var code: String
-        var message: String
-    }
+    /// Why a request was not queued.
+    typealias Refusal = CommandRefusal
 
     /// Seconds on the queue's clock (wall clock, so that start times mean something to the centre) and the local
     /// minute of the day (quiet hours).

@@ -393,7 +393,7 @@ public final class UnitDaemon: Sendable {
     /// where the call point is then.
     func simulate(_ action: ControlRequest.CallPointSimulation) async -> String {
         guard let callPoint else { return ControlServer.errorReply("this unit has no call point ([gpio] button_line)") }
-        var result: Result<String?, CallPointService.CommandFailure>
+        var result: Result<String?, CommandRefusal>
         switch action {
         case .press:
             result = callPoint.simulate(buttonActive: true).map { nil }
@@ -671,10 +671,10 @@ public final class UnitDaemon: Sendable {
                     clip: clip, repeatCount: repeatCount, priority: .command, why: "command:\(request.requestID)"))
         case .callAcknowledge(let call, let message):
             guard let callPoint else { return Self.noCallPoint(request) }
-            return Self.callReply(request, callPoint.answer(callID: call, message: message))
+            return Self.reply(request, callPoint.answer(callID: call, message: message)) { $0.string("call", $1) }
         case .callEnd(let call):
             guard let callPoint else { return Self.noCallPoint(request) }
-            return Self.callReply(request, callPoint.end(callID: call))
+            return Self.reply(request, callPoint.end(callID: call)) { $0.string("call", $1) }
         }
     }
 
@@ -721,40 +721,31 @@ public final class UnitDaemon: Sendable {
             message: "this unit has no call point ([gpio] button_line)")
     }
 
-    private static func callReply(
-        _ request: CommandRequest, _ result: Result<String, CallPointService.CommandFailure>
-    ) -> [UInt8] {
-        switch result {
-        case .success(let call):
-            return CommandReply.ok(requestID: request.requestID, command: request.command.name) { json in
-                json.string("call", call)
-            }
-        case .failure(let failure):
-            return CommandReply.error(
-                requestID: request.requestID, command: request.command.name, code: failure.code,
-                message: failure.message)
-        }
-    }
-
     private static func noSpeaker(_ request: CommandRequest) -> [UInt8] {
         CommandReply.error(
             requestID: request.requestID, command: request.command.name, code: "speaker_unavailable",
             message: "this unit has no speaker")
     }
 
-    private static func speakerReply(
-        _ request: CommandRequest, _ result: Result<String, SpeakerService.Refusal>
+    /// The reply to a command a part of the unit ran (`ok` writes its result) or refused.
+    private static func reply<Value>(
+        _ request: CommandRequest, _ result: Result<Value, CommandRefusal>,
+        ok: @escaping (inout JSONWriter, Value) -> Void
     ) -> [UInt8] {
         switch result {
-        case .success(let message):
-            return CommandReply.ok(requestID: request.requestID, command: request.command.name) { json in
-                json.string("status", "queued")
-                json.string("message", message)
-            }
+        case .success(let value):
+            return CommandReply.ok(requestID: request.requestID, command: request.command.name) { ok(&$0, value) }
         case .failure(let refusal):
             return CommandReply.error(
                 requestID: request.requestID, command: request.command.name, code: refusal.code,
                 message: refusal.message)
+        }
+    }
+
+    private static func speakerReply(_ request: CommandRequest, _ result: Result<String, CommandRefusal>) -> [UInt8] {
+        reply(request, result) { json, message in
+            json.string("status", "queued")
+            json.string("message", message)
         }
     }
 
