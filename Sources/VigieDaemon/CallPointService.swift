@@ -8,14 +8,17 @@ import VigieUplink
 /// handed to the speaker and the `call_button` event to the outbox without waiting for either; the caller's masked
 /// snapshot is encoded only after the event is on its way, and follows it as an item of its own.
 ///
-/// GPIO lines that cannot be opened (a chip missing, a line held by another process) or that fail are a
-/// `gpio_fault`, retried every `retryInterval`; the rest of the unit runs meanwhile.
+/// The machine lives as long as the service: GPIO lines that cannot be opened (a chip missing, a line held by
+/// another process) or that fail are a `gpio_fault`, retried every `retryInterval` (`gpio_restored` when they
+/// work again), and meanwhile the call in progress goes on (the centre can still answer and end it) and the
+/// self-test stays on schedule. Raising happens under the state lock, so that events leave in the order the
+/// machine made them; `EventSink` observers never call back into the service synchronously.
 final class CallPointService: Sendable {
     typealias Opener = @Sendable () throws(GPIOError) -> any GPIOLines
 
     /// What `vigie status` shows of the call point.
     struct Report: Sendable {
-        var phase: CallPoint.Phase?
+        var phase: CallPoint.Phase
         var callID: String?
         var buttonStuck: Bool
         var cabinetOpen: Bool
@@ -25,18 +28,22 @@ final class CallPointService: Sendable {
 
     private struct State {
         var lines: (any GPIOLines)?
-        var machine: CallPoint?
+        var machine: CallPoint
         /// The `call_button` event id of each call still in progress.
         var callIDs: [Int: String] = [:]
         /// What each LED shows now (lit or not), to set a line only when it changes.
         var lit: [GPIOOutput: Bool] = [:]
+        /// The pattern each LED shows and since when: a blink starts lit, whatever the clock.
+        var shown: [GPIOOutput: (pattern: LEDPattern, since: UInt64)] = [:]
+        /// Why the lines do not work (`nil` while they do).
         var fault: String?
-        var faults: Set<CallPoint.Fault> = []
+        /// Why an LED cannot be set (the button is still read).
+        var ledFault: String?
         /// Calls raised and not yet acknowledged by the broker, with the time of the edge that made them.
         var undelivered: [String: UInt64] = [:]
     }
 
-    static let retryInterval = Duration.seconds(30)
+    static let retryInterval = Duration.seconds(5)
     /// The longest the thread sleeps: a blink a command started begins within it.
     static let longestWait: UInt64 = 250_000_000
 
@@ -49,14 +56,21 @@ final class CallPointService: Sendable {
     /// Runs the unit's self-test (set by the daemon before `start`).
     private let selfTest = Mutex<(@Sendable () async -> Void)?>(nil)
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let stopping = Atomic<Bool>(false)
     private let stopped = WakeSignal()
 
+    /// `lines` are the roles `[gpio]` configures (whether there is an answered LED, a cabinet switch).
     init(
-        settings: CallPointSettings, open: @escaping Opener, events: EventSink, speaker: SpeakerService?,
-        camera: CameraService, uplink: UplinkService?, logger: Logger
+        settings: CallPointSettings, lines: GPIOSettings, open: @escaping Opener, events: EventSink,
+        speaker: SpeakerService?, camera: CameraService, uplink: UplinkService?, logger: Logger
     ) {
+        // Until the lines are open: the button released, the cabinet closed (`resynchronize` reads them).
+        state = Mutex(
+            State(
+                machine: CallPoint(
+                    settings: settings, hasAnsweredLED: lines.answeredLED != nil, buttonActive: false,
+                    cabinetActive: lines.tamper == nil ? nil : false, at: MonotonicClock.nanoseconds())))
         self.settings = settings
         self.open = open
         self.events = events
@@ -64,15 +78,19 @@ final class CallPointService: Sendable {
         self.camera = camera
         self.uplink = uplink
         self.logger = logger
+        // Observers must not call back synchronously (an event may be raised under this service's lock).
         events.observe { [weak self] event in
-            switch event {
-            case .speakerFault: self?.setFault(.speaker, true)
-            case .speakerRestored: self?.setFault(.speaker, false)
-            case .selfTest(let report, _):
+            let change: (CallPoint.Fault, Bool)? =
+                switch event {
+                case .speakerFault: (.speaker, true)
+                case .speakerRestored: (.speaker, false)
                 // A stuck button has its own pattern; the self-test's fault is about the other parts.
-                self?.setFault(.selfTest, report.parts.contains { $0.name != "button" && $0.fault != nil })
-            default: break
-            }
+                case .selfTest(let report, _):
+                    (.selfTest, report.parts.contains { $0.name != "button" && $0.fault != nil })
+                default: nil
+                }
+            guard let change, let self else { return }
+            Task { self.setFault(change.0, change.1) }
         }
     }
 
@@ -99,7 +117,10 @@ final class CallPointService: Sendable {
             do throws(GPIOError) {
                 let lines = try open()
                 try begin(with: lines)
-                if reported { logger.notice("call point: GPIO lines work again") }
+                if reported {
+                    logger.notice("call point: its GPIO lines work again")
+                    events.raise(.gpioRestored)
+                }
                 reported = false
                 try serve(lines)
                 lines.close()
@@ -108,40 +129,38 @@ final class CallPointService: Sendable {
                 state.withLock { state in
                     state.lines?.close()
                     state.lines = nil
-                    state.machine = nil
+                    state.lit = [:]
                     state.fault = error.description
                 }
                 if !reported {
                     reported = true
                     logger.error(
-                        "call point out of service: its GPIO lines fail; retried", metadata: ["error": "\(error)"])
+                        "call point: its GPIO lines fail; the call in progress goes on, the lines are retried",
+                        metadata: ["error": "\(error)"])
                     events.raise(.gpioFault(reason: error.description))
                 }
+                // Time goes on for the machine meanwhile: a call's timeout, the self-test (which reports this).
                 let until = ContinuousClock.now + Self.retryInterval
                 while !stopping.load(ordering: .acquiring) && ContinuousClock.now < until {
                     SystemCall.sleep(.milliseconds(200))
+                    let now = MonotonicClock.nanoseconds()
+                    state.withLock { state in perform(state.machine.tick(at: now), in: &state) }
                 }
             }
         }
     }
 
+    /// The lines are open: the machine takes their levels (the call in progress kept).
     private func begin(with lines: any GPIOLines) throws(GPIOError) {
         let button = try lines.isActive(.button)
         let cabinet = lines.inputs.contains(.tamper) ? try lines.isActive(.tamper) : nil
         let now = MonotonicClock.nanoseconds()
         state.withLock { state in
-            var machine = CallPoint(
-                settings: settings, hasAnsweredLED: lines.outputs.contains(.answeredLED), buttonActive: button,
-                cabinetActive: cabinet, at: now)
-            for fault in state.faults { _ = machine.setFault(fault, true, at: now) }
             state.lines = lines
             state.lit = [:]
             state.fault = nil
-            let actions = machine.start()
-            state.machine = machine
-            perform(actions, in: &state)
+            perform(state.machine.resynchronize(buttonActive: button, cabinetActive: cabinet, at: now), in: &state)
         }
-        try refreshLights(at: now)
     }
 
     /// Edges and time into the machine until `stop()`.
@@ -149,12 +168,9 @@ final class CallPointService: Sendable {
         while !stopping.load(ordering: .acquiring) {
             let now = MonotonicClock.nanoseconds()
             let wake = state.withLock { state -> UInt64 in
-                var wake = now &+ Self.longestWait
-                if let machine = state.machine {
-                    wake = min(wake, machine.nextDeadline)
-                    for output in GPIOOutput.allCases {
-                        if let change = machine.lights[output].nextChange(after: now) { wake = min(wake, change) }
-                    }
+                var wake = min(now &+ Self.longestWait, state.machine.nextDeadline)
+                for (pattern, since) in state.shown.values {
+                    if let change = pattern.nextChange(after: now &- since) { wake = min(wake, since &+ change) }
                 }
                 return wake
             }
@@ -162,36 +178,39 @@ final class CallPointService: Sendable {
             if let edge = try lines.nextEdge(timeout: timeout) {
                 logger.debug("call point: edge", metadata: ["edge": "\(edge)"])
                 state.withLock { state in
-                    guard let actions = state.machine?.edge(edge) else { return }
-                    perform(actions, in: &state, edgeTime: edge.nanoseconds)
+                    perform(state.machine.edge(edge), in: &state, edgeTime: edge.nanoseconds)
                 }
             } else {
                 let time = MonotonicClock.nanoseconds()
-                state.withLock { state in
-                    guard let actions = state.machine?.tick(at: time) else { return }
-                    perform(actions, in: &state)
-                }
+                state.withLock { state in perform(state.machine.tick(at: time), in: &state) }
             }
-            try refreshLights(at: MonotonicClock.nanoseconds())
+            state.withLock { state in applyLights(at: MonotonicClock.nanoseconds(), in: &state) }
         }
-        state.withLock { state in
-            state.machine = nil
-            state.lines = nil
-        }
+        state.withLock { $0.lines = nil }
     }
 
-    /// Sets each LED the machine's patterns light or darken at `time`, if it changed.
-    private func refreshLights(at time: UInt64) throws(GPIOError) {
-        try state.withLock { state throws(GPIOError) in try applyLights(at: time, in: &state) }
-    }
-
-    private func applyLights(at time: UInt64, in state: inout State) throws(GPIOError) {
-        guard let lines = state.lines, let machine = state.machine else { return }
+    /// Sets each LED the machine's patterns light or darken at `time`, if it changed. An LED that cannot be set is
+    /// reported once (the self-test says so too); the button is still read.
+    private func applyLights(at time: UInt64, in state: inout State) {
+        guard let lines = state.lines else { return }
         for output in lines.outputs {
-            let lit = machine.lights[output].isLit(at: time)
+            let pattern = state.machine.lights[output]
+            if state.shown[output]?.pattern != pattern { state.shown[output] = (pattern, time) }
+            let lit = pattern.isLit(at: time &- (state.shown[output]?.since ?? time))
             guard state.lit[output] != lit else { continue }
-            try lines.set(output, lit: lit)
-            state.lit[output] = lit
+            do throws(GPIOError) {
+                try lines.set(output, lit: lit)
+                state.lit[output] = lit
+                if state.ledFault != nil {
+                    state.ledFault = nil
+                    logger.notice("call point: the LEDs can be set again")
+                }
+            } catch {
+                if state.ledFault == nil {
+                    logger.error("call point: an LED cannot be set", metadata: ["error": "\(error)"])
+                }
+                state.ledFault = error.description
+            }
         }
     }
 
@@ -203,12 +222,7 @@ final class CallPointService: Sendable {
         for action in actions {
             switch action {
             case .lights:
-                do {
-                    try applyLights(at: MonotonicClock.nanoseconds(), in: &state)
-                } catch {
-                    // The thread's next turn fails the same way and reopens the lines.
-                    logger.error("call point: an LED cannot be set", metadata: ["error": "\(error)"])
-                }
+                applyLights(at: MonotonicClock.nanoseconds(), in: &state)
             case .speak(let text):
                 guard let speaker else {
                     logger.warning("call point: no speaker to say the acknowledgement")
@@ -240,27 +254,28 @@ final class CallPointService: Sendable {
             return
         }
         // A camera starting up gives its first frame within the snapshot's wait; one out of service gives none.
-        let streaming = camera.currentStatistics.cameraFault == nil && uplink != nil
-        guard let id = events.raise(.callPoint(event, callID: nil, snapshot: streaming)) else { return }
+        let snapshot = camera.currentStatistics.cameraFault == nil && uplink != nil
+        let unitEvent = UnitEvent.callPoint(event, callID: nil, snapshot: snapshot)
+        guard let id = events.raise(unitEvent) else { return }
         state.callIDs[call] = id
         if state.undelivered.count < 64 { state.undelivered[id] = edgeTime ?? MonotonicClock.nanoseconds() }
-        guard streaming, let uplink else { return }
-        // The call is on its way: now the picture of the caller, masked like every frame.
+        guard snapshot, let uplink else { return }
+        // The call is on its way: now the picture of the caller, masked like every frame, with the call's priority.
         let camera = self.camera
         let logger = self.logger
         Task {
             guard let jpeg = await camera.snapshot() else {
-                logger.warning("call point: no snapshot of the caller (the camera has no frame)")
+                logger.warning("call point: no snapshot of the caller (the camera gave no frame)", metadata: ["call": "\(id)"])
                 return
             }
-            uplink.sendSnapshot(jpeg, ofEvent: id, priority: Priority.emergency)
+            uplink.sendSnapshot(jpeg, ofEvent: id, priority: unitEvent.priority)
         }
     }
 
     /// The broker acknowledged an item (the uplink's delivery observer): for a call, logs how long it took from
     /// the button's edge (the kernel's timestamp) to the broker's PUBACK, the figure the call point promises.
     func delivered(topic: String, payload: [UInt8]) {
-        guard topic.hasSuffix("/event/call_button"), let id = UplinkEvent.id(of: payload) else { return }
+        guard topic.hasSuffix(Self.callTopicSuffix), let id = UplinkEvent.id(of: payload) else { return }
         let now = MonotonicClock.nanoseconds()
         guard let edge = state.withLock({ $0.undelivered.removeValue(forKey: id) }) else { return }
         let milliseconds = Double(now >= edge ? now - edge : 0) / 1e6
@@ -268,6 +283,9 @@ final class CallPointService: Sendable {
             "call delivered",
             metadata: ["call": "\(id)", "edge_to_puback_ms": "\((milliseconds * 1000).rounded() / 1000)"])
     }
+
+    private static let callTopicSuffix =
+        "/event/" + UnitEvent.callPoint(.callButton(call: 0, press: .short), callID: nil, snapshot: false).kind
 
     // MARK: - Commands and faults
 
@@ -287,12 +305,8 @@ final class CallPointService: Sendable {
         _ body: (inout CallPoint, UInt64) -> Result<[CallPoint.Action], CallPoint.Refusal>
     ) -> Result<String, CommandRefusal> {
         let result = state.withLock { state -> Result<String, CommandRefusal> in
-            guard var machine = state.machine else {
-                return .failure(
-                    CommandRefusal(
-                        code: "callpoint_unavailable",
-                        message: "the call point is out of service: \(state.fault ?? "starting")"))
-            }
+            // With the lines out of service the call goes on: the centre can still answer and end it.
+            var machine = state.machine
             guard let call = machine.call else {
                 return .failure(CommandRefusal(code: "no_call", message: CallPoint.Refusal.noCall.description))
             }
@@ -317,25 +331,22 @@ final class CallPointService: Sendable {
     /// A fault the fault LED shows (the speaker's, the self-test's).
     func setFault(_ fault: CallPoint.Fault, _ present: Bool) {
         state.withLock { state in
-            if present { state.faults.insert(fault) } else { state.faults.remove(fault) }
-            guard let actions = state.machine?.setFault(fault, present, at: MonotonicClock.nanoseconds()) else {
-                return
-            }
-            perform(actions, in: &state)
+            perform(state.machine.setFault(fault, present, at: MonotonicClock.nanoseconds()), in: &state)
         }
     }
 
     /// A self-test ran: the next scheduled one is an interval from now.
     func selfTestRan() {
-        state.withLock { state in state.machine?.selfTestRan(at: MonotonicClock.nanoseconds()) }
+        state.withLock { state in state.machine.selfTestRan(at: MonotonicClock.nanoseconds()) }
     }
 
     /// The call point's part of a self-test: the lines answer (read the inputs, set the LEDs as they are), and
     /// the button is not stuck.
     func selfTestParts() -> [SelfTestReport.Part] {
         state.withLock { state in
-            guard let lines = state.lines, let machine = state.machine else {
-                return [SelfTestReport.Part("gpio", fault: state.fault ?? "starting")]
+            let button = SelfTestReport.Part("button", fault: state.machine.buttonStuck ? "stuck" : nil)
+            guard let lines = state.lines else {
+                return [SelfTestReport.Part("gpio", fault: state.fault ?? "starting"), button]
             }
             var gpio = SelfTestReport.Part("gpio")
             do throws(GPIOError) {
@@ -344,7 +355,7 @@ final class CallPointService: Sendable {
             } catch {
                 gpio.fault = error.description
             }
-            return [gpio, SelfTestReport.Part("button", fault: machine.buttonStuck ? "stuck" : nil)]
+            return [gpio, button]
         }
     }
 
@@ -364,20 +375,16 @@ final class CallPointService: Sendable {
             return .success(())
         }
         let edge = GPIOEdge(.button, active: buttonActive, nanoseconds: MonotonicClock.nanoseconds())
-        state.withLock { state in
-            guard let actions = state.machine?.edge(edge) else { return }
-            perform(actions, in: &state)
-        }
+        state.withLock { state in perform(state.machine.edge(edge), in: &state) }
         return .success(())
     }
 
     var report: Report {
         state.withLock { state in
             Report(
-                phase: state.machine?.phase,
-                callID: state.machine?.call.flatMap { state.callIDs[$0.number] },
-                buttonStuck: state.machine?.buttonStuck ?? false, cabinetOpen: state.machine?.cabinetOpen ?? false,
-                lights: state.machine?.lights ?? CallPointLights(), fault: state.fault)
+                phase: state.machine.phase, callID: state.machine.call.flatMap { state.callIDs[$0.number] },
+                buttonStuck: state.machine.buttonStuck, cabinetOpen: state.machine.cabinetOpen,
+                lights: state.machine.lights, fault: state.fault ?? state.ledFault)
         }
     }
 }

@@ -108,6 +108,21 @@ actor SpeakerService {
 
     var report: Report { Report(output: describe(output), fault: fault, clips: clips.clips.count) }
 
+    /// The self-test's look at the speaker: when nothing is playing, the output is opened again (a USB card
+    /// unplugged while idle is found now, not by the next caller); a failure is a `speaker_fault`.
+    func check() async -> Report {
+        if fault == nil, gate.playing.load(ordering: .acquiring) == 0 {
+            let output = self.output
+            let result: Result<Void, AudioError> = await Self.offThread {
+                Result { () throws(AudioError) in try output.probe() }
+            }
+            if case .failure(let error) = result, gate.playing.load(ordering: .acquiring) == 0 {
+                failed(error.description)
+            }
+        }
+        return report
+    }
+
     // MARK: - Requests
 
     /// Queues `text` spoken by `voice` (the configured one if `nil`); returns the message id.

@@ -109,8 +109,8 @@ public final class UnitDaemon: Sendable {
             notify: { event in events.raise(event) })
         if let gpio = configuration.gpio, gpio.button != nil {
             callPoint = CallPointService(
-                settings: configuration.callPoint, open: Self.gpioOpener(gpio), events: events, speaker: speaker,
-                camera: camera, uplink: uplink, logger: logger)
+                settings: configuration.callPoint, lines: gpio, open: Self.gpioOpener(gpio), events: events,
+                speaker: speaker, camera: camera, uplink: uplink, logger: logger)
         } else {
             callPoint = nil
         }
@@ -424,7 +424,7 @@ public final class UnitDaemon: Sendable {
     /// The call point's state as `vigie status` and `vigie callpoint simulate` show it.
     static func write(_ report: CallPointService.Report, into json: inout JSONWriter) {
         json.beginObject("callpoint")
-        json.string("state", report.phase.map { "\($0)" } ?? "fault")
+        json.string("state", "\(report.phase)")
         if let call = report.callID { json.string("call", call) }
         json.bool("button_stuck", report.buttonStuck)
         json.bool("cabinet_open", report.cabinetOpen)
@@ -671,6 +671,16 @@ public final class UnitDaemon: Sendable {
                     clip: clip, repeatCount: repeatCount, priority: .command, why: "command:\(request.requestID)"))
         case .callAcknowledge(let call, let message):
             guard let callPoint else { return Self.noCallPoint(request) }
+            if let message, let limit = speaker?.settings.queue.maximumTextLength, message.count > limit {
+                // Refused before the call is answered: the caller would hear nothing of it.
+                return Self.reply(
+                    request,
+                    Result<String, CommandRefusal>.failure(
+                        CommandRefusal(
+                            code: "text_too_long",
+                            message: "the message is \(message.count) characters; the speaker says at most \(limit)")
+                    )) { _, _ in }
+            }
             return Self.reply(request, callPoint.answer(callID: call, message: message)) { $0.string("call", $1) }
         case .callEnd(let call):
             guard let callPoint else { return Self.noCallPoint(request) }
@@ -706,7 +716,7 @@ public final class UnitDaemon: Sendable {
     /// event's id.
     func selfTest(trigger: String) async -> (SelfTestFindings, String?) {
         let findings = SelfTestFindings(
-            stats: camera.currentStatistics, streaming: camera.isStreaming, voice: await speaker?.report,
+            stats: camera.currentStatistics, streaming: camera.isStreaming, voice: await speaker?.check(),
             callPoint: callPoint?.selfTestParts() ?? [], outboxDepth: uplink?.outboxDepth() ?? 0,
             outboxFault: reopening?.fault.map { "not writable, events kept in memory: \($0.summary)" },
             diskFree: SystemProbe.diskFree(launch.configuration.stateDirectory))

@@ -175,9 +175,9 @@ public actor UplinkService {
 
     /// Raises an event like `raise`, publishing it at once, and returns once it is stored: committed to the
     /// outbox, or already acknowledged by the broker, whichever comes first; while the disk fails, once its failed
-    /// commit left it in memory (a `storage_fault` says so). From then on a power cut cannot lose it. For what must
-    /// not be lost even to a power cut an instant later (a call point's call); the camera, which must not wait,
-    /// uses `raise`.
+    /// commit left it in memory (a `storage_fault` says so). From then on a power cut cannot lose it. For a caller
+    /// that may wait for that (test events); the camera and the call point, which must not wait, use `raise`
+    /// (committed within milliseconds).
     public nonisolated func raiseStored(_ event: UplinkEvent, millis: Int64? = nil) async -> String {
         await queue.raiseStored(event, millis: millis)
     }

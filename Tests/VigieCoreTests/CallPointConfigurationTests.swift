@@ -55,6 +55,14 @@ struct CallPointConfigurationTests {
         #expect(
             Self.issues("[callpoint]\npress = \"long\"\nlong_press = 8\nstuck_after = 5\n")
                 == ["unit.toml:3 callpoint.long_press"])
+        // The default long press (2 s) against a shorter stuck delay: named where the file sets it.
+        #expect(Self.issues("[callpoint]\npress = \"long\"\nstuck_after = 1\n") == ["unit.toml:3 callpoint.stuck_after"])
+        // A sentence longer than the speaker says.
+        #expect(
+            Self.issues(
+                "[gpio]\nchip = \"simulated\"\nbutton_line = 0\n[speaker]\nmax_text = 20\n"
+                    + "[callpoint]\nanswered_message = \"Un opérateur a pris votre appel.\"\n")
+                == ["unit.toml:6 callpoint.acknowledgement", "unit.toml:7 callpoint.answered_message"])
         let long = String(repeating: "a", count: 501)
         #expect(Self.issues("[callpoint]\nended_message = \"\(long)\"\n") == ["unit.toml:2 callpoint.ended_message"])
     }

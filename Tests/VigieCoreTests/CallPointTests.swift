@@ -95,6 +95,8 @@ struct CallPointTests {
         // Bounces within 50 ms of the press: ignored.
         for t in stride(from: 1002, to: 1040, by: 4) { events += rig.button(t % 8 == 2 ? false : true, at: t) }
         #expect(Rig.events(events).filter { $0.hasPrefix("call_button") }.count == 1)
+        // The bounces are not presses of the call either.
+        #expect(rig.point.call?.presses == 1)
         // A release with its own bounce: the level it settles on (released) is taken at the period's end.
         _ = rig.end(at: 1500)
         #expect(rig.button(false, at: 1600) == [])
@@ -274,14 +276,43 @@ struct CallPointTests {
         #expect(rig.point.nextDeadline == Rig.ms(400_000_000 + 86_400_000))
     }
 
-    @Test("an edge dated before the latest command counts as now: time never runs backwards")
+    @Test("a press the kernel dated before the centre ended the call belongs to that call, never a new one")
     func lateEdge() {
         var rig = Rig()
         _ = rig.press(at: 1000)
         _ = rig.end(at: 5000)
-        // An edge read after the command, stamped earlier (4 s): a new call, at 5 s.
-        #expect(Rig.events(rig.button(true, at: 4000)).last == "call_button 2 short")
-        #expect(rig.point.call?.startedAt == Rig.ms(5000))
+        // Read after the centre's call_end, stamped before it (4 s): counted in the ended call.
+        #expect(Rig.events(rig.button(true, at: 4000)) == [])
+        #expect(rig.point.call == nil)
+        _ = rig.button(false, at: 5100)
+        // Time never runs backwards inside the machine: an edge stamped before the latest input counts as now.
+        _ = rig.tick(7000)
+        #expect(Rig.events(rig.button(true, at: 6000)).last == "call_button 2 short")
+        #expect(rig.point.call?.startedAt == Rig.ms(7000))
+    }
+
+    @Test("lines reopened after a fault: the call goes on, a stuck button found released is released, the cabinet")
+    func resynchronize() {
+        var rig = Rig { $0.stuckAfter = 30 }
+        _ = rig.button(true, at: 1000)  // a call, and the button held
+        _ = rig.tick(31_000)  // stuck
+        #expect(rig.point.buttonStuck)
+        // The lines failed and came back: the button is up, the cabinet open.
+        let actions = CallPointTests.describe(
+            rig.point.resynchronize(buttonActive: false, cabinetActive: true, at: Rig.ms(40_000)))
+        #expect(
+            actions == [
+                "button_released 39.0", "cabinet_opened", "lights call=slow_blink answered=off fault=on",
+            ])
+        #expect(rig.point.call?.number == 1, "the call in progress is kept")
+        // Held when the lines come back: no call (it may be stuck), stuck after the delay from then.
+        #expect(rig.end(at: 41_000)?.first == "call_ended 1 centre 40.0s answered=false presses=1")
+        #expect(
+            Rig.events(
+                CallPointTests.describe(
+                    rig.point.resynchronize(buttonActive: true, cabinetActive: true, at: Rig.ms(50_000)))) == [])
+        #expect(Rig.events(rig.tick(79_000)) == [])
+        #expect(Rig.events(rig.tick(80_000)) == ["button_stuck 30.0"])
     }
 
     @Test("LED patterns: blinking in phase with the clock, and when each next changes")

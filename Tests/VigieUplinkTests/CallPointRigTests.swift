@@ -20,13 +20,13 @@ struct CallPointRigTests {
 
     /// Moves input `offset` as a hand would: the button (to ground, pull-up) is pressed by pulling it down.
     static func pull(_ offset: Int, up: Bool) throws {
-        let path = try environment("VIGIE_RIG_GPIO_SYSFS") + "/sim_gpio\(offset)/pull"
+        let path = try linesFolder() + "/sim_gpio\(offset)/pull"
         try (up ? "pull-up" : "pull-down").write(toFile: path, atomically: false, encoding: .utf8)
     }
 
     /// What output `offset` drives now.
     static func level(_ offset: Int) throws -> Int {
-        let path = try environment("VIGIE_RIG_GPIO_SYSFS") + "/sim_gpio\(offset)/value"
+        let path = try linesFolder() + "/sim_gpio\(offset)/value"
         return try String(contentsOfFile: path, encoding: .utf8).hasPrefix("1") ? 1 : 0
     }
 
@@ -139,5 +139,77 @@ struct CallPointRigTests {
         try Self.pull(Self.tamper, up: false)
         #expect(await waitFor("cabinet_closed"))
         #expect(await events("gpio_fault").isEmpty, "\(daemon.output)")
+    }
+
+    /// gpio-sim's configuration folder (configfs), where `live` adds and removes the chip.
+    static let simulator = "/sys/kernel/config/gpio-sim/vigie"
+
+    /// The sysfs folder of the simulator's lines now (`VIGIE_RIG_GPIO_SYSFS` at boot; it changes when the chip
+    /// comes back).
+    static func linesFolder() throws -> String {
+        let device = try String(contentsOfFile: simulator + "/dev_name", encoding: .utf8)
+        let chip = try String(contentsOfFile: simulator + "/bank0/chip_name", encoding: .utf8)
+        return "/sys/devices/platform/\(device.trimmingCharacters(in: .whitespacesAndNewlines))/"
+            + chip.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aChipThatGoesAwayMidCallIsAFaultTheCallGoesOnAndTheLinesComeBack() async throws {
+        let broker = try Broker()
+        try broker.start()
+        defer { broker.stop() }
+        let name = "unit-riggone"
+        let prefix = "vigie/v1/\(name)/"
+        let centre = try TestClient.subscriber(broker, topic: prefix + "#")
+        defer { centre.stop() }
+        #expect(await centre.ready(probe: prefix + "probe", timeout: 30), "the centre's subscription never worked")
+        let folder = try temporaryFolder(name)
+        let (speaker, _) = try SpeakerIntegrationTests.speakerSection()
+        // The chip by label: whatever number the kernel gives it when it comes back.
+        let lines =
+            speaker + """
+
+                [gpio]
+                chip = "label:vigie-sim"
+                button_line = "vigie-button"
+                led_call_line = "vigie-led-call"
+                """
+        let configuration = try unitConfiguration(
+            folder: folder, broker: broker, deviceID: name, telemetry: 3600, uplink: lines)
+        let daemon = try DaemonProcess(
+            arguments: ["--config", configuration.path], log: folder.appendingPathComponent("vigied.log"))
+        defer { daemon.kill() }
+        try #require(
+            await centre.inbox.wait(timeout: 30) {
+                $0.contains { $0.topic == prefix + "status" && $0.json?["state"] == .string("online") }
+            }, "no online status\n\(daemon.output)")
+        func waitFor(_ kind: String, timeout: Double = 10) async -> Bool {
+            await centre.inbox.wait(timeout: timeout) { $0.contains { $0.topic == prefix + "event/" + kind } }
+        }
+        try Self.pull(Self.button, up: false)
+        try await Task.sleep(for: .milliseconds(150))
+        try Self.pull(Self.button, up: true)
+        #expect(await waitFor("call_button"), "\(daemon.output)")
+
+        // The chip goes away (a driver unbound, a board fault): one gpio_fault; the call goes on.
+        try "0".write(toFile: Self.simulator + "/live", atomically: false, encoding: .utf8)
+        defer { try? "1".write(toFile: Self.simulator + "/live", atomically: false, encoding: .utf8) }
+        #expect(await waitFor("gpio_fault"), "\(daemon.output)")
+        try centre.client.publish(topic: prefix + "cmd/call_ack", payload: Array(#"{"id":"a1"}"#.utf8), qos: 1)
+        #expect(await centre.inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "reply/a1" } })
+        let reply = await centre.inbox.messages.first { $0.topic == prefix + "reply/a1" }?.json
+        #expect(
+            reply?["ok"] == .bool(true), "the centre can answer a call whose lines failed: \(String(describing: reply))"
+        )
+
+        // Back: gpio_restored within the retry, and the call LED shows the answered call again (steady).
+        try "1".write(toFile: Self.simulator + "/live", atomically: false, encoding: .utf8)
+        #expect(await waitFor("gpio_restored", timeout: 20), "\(daemon.output)")
+        try await Task.sleep(for: .milliseconds(300))
+        let callLED = try Self.linesFolder() + "/sim_gpio\(Self.callLED)/value"
+        #expect(try String(contentsOfFile: callLED, encoding: .utf8).hasPrefix("1"), "\(daemon.output)")
+        try centre.client.publish(topic: prefix + "cmd/call_end", payload: Array(#"{"id":"e1"}"#.utf8), qos: 1)
+        #expect(await waitFor("call_ended"))
+        let ended = await centre.inbox.messages.first { $0.topic == prefix + "event/call_ended" }?.json
+        #expect(ended?["details"]?["answered"] == .string("true"))
     }
 }

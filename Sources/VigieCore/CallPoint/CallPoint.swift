@@ -113,6 +113,9 @@ public struct CallPoint: Sendable {
     /// The first press of a possible double press.
     private var firstPressAt: UInt64?
     private var callsMade = 0
+    /// When the last call ended: a press the kernel dated before it (read after the centre's `call_end`) was a
+    /// press of that call, not a new one.
+    private var lastCallEndedAt: UInt64?
     /// The latest time seen: an input dated earlier (an edge read after a command) counts as happening now, so
     /// that time never runs backwards inside the machine.
     private var clock: UInt64
@@ -148,6 +151,31 @@ public struct CallPoint: Sendable {
         return actions
     }
 
+    /// The lines were (re)opened and read these levels at `time` (at start-up, after a GPIO fault): the machine
+    /// takes them as they are, the call in progress and the schedule kept. A button found held makes no call (it
+    /// may be stuck: the stuck delay counts from now); a stuck button found released is `button_released`; a
+    /// cabinet found in another state is `cabinet_opened` / `cabinet_closed`. The LEDs are shown again.
+    public mutating func resynchronize(buttonActive: Bool, cabinetActive: Bool?, at time: UInt64) -> [Action] {
+        var actions = advance(to: time)
+        let time = clock
+        if button.level != buttonActive || button.raw != buttonActive {
+            button = Debounced(level: buttonActive, raw: buttonActive, changedAt: time, debounce: button.debounce)
+            if buttonActive {
+                pressedAt = time
+                pressUsed = true
+            } else {
+                buttonChanged(false, at: time, into: &actions)
+            }
+        }
+        if let cabinetActive, let switchState = tamper, switchState.level != cabinetActive {
+            tamper = Debounced(level: cabinetActive, raw: cabinetActive, changedAt: time, debounce: button.debounce)
+            cabinetChanged(cabinetActive, into: &actions)
+        }
+        lights = computedLights()
+        actions.append(.lights(lights))
+        return actions
+    }
+
     // MARK: - Inputs
 
     /// An edge of the button or the cabinet switch (the kernel's timestamp).
@@ -157,7 +185,9 @@ public struct CallPoint: Sendable {
         switch edge.input {
         case .button:
             if let level = button.edge(edge.active, at: time) {
-                buttonChanged(level, at: time, into: &actions)
+                // A press the kernel dated before the last call ended belongs to that call.
+                let late = lastCallEndedAt.map { edge.nanoseconds < $0 } ?? false
+                buttonChanged(level, at: time, belongsToEndedCall: late, into: &actions)
             }
         case .tamper:
             if let level = tamper?.edge(edge.active, at: time) {
@@ -270,11 +300,13 @@ public struct CallPoint: Sendable {
         return actions
     }
 
-    private mutating func buttonChanged(_ pressed: Bool, at time: UInt64, into actions: inout [Action]) {
+    private mutating func buttonChanged(
+        _ pressed: Bool, at time: UInt64, belongsToEndedCall: Bool = false, into actions: inout [Action]
+    ) {
         if pressed {
             pressedAt = time
-            pressUsed = false
-            accepted(pressAt: time, into: &actions)
+            pressUsed = belongsToEndedCall
+            if !belongsToEndedCall { accepted(pressAt: time, into: &actions) }
         } else {
             if buttonStuck, let start = pressedAt {
                 buttonStuck = false
@@ -334,6 +366,7 @@ public struct CallPoint: Sendable {
         guard let ended = call else { return }
         call = nil
         phase = .idle
+        lastCallEndedAt = time
         actions.append(
             .raise(
                 .callEnded(

@@ -176,7 +176,11 @@ struct ConfigurationReader {
         let speaker = table(root, "speaker", path: "")
         configuration.speaker = readSpeaker(speaker, audio: configuration.audio, baseDirectory: baseDirectory)
 
-        if let callPoint = table(root, "callpoint", path: "") { configuration.callPoint = readCallPoint(callPoint) }
+        let callPoint = table(root, "callpoint", path: "")
+        if let callPoint { configuration.callPoint = readCallPoint(callPoint) }
+        if configuration.gpio?.button != nil {
+            checkCallPointMessages(callPoint, speaker: configuration.speaker, callPoint: configuration.callPoint)
+        }
 
         if let uplink = table(root, "uplink", path: "") {
             configuration.uplink = readUplink(uplink, baseDirectory: baseDirectory)

@@ -32,8 +32,12 @@ extension ConfigurationReader {
         {
             settings.selfTestInterval = value
         }
-        if settings.press == .long, settings.longPress >= settings.stuckAfter, let line = table["long_press"]?.line {
-            issue(line, "callpoint.long_press", "must be shorter than stuck_after (\(settings.stuckAfter) s)")
+        // Else a long press would be a stuck button and never a call.
+        if settings.press == .long, settings.longPress >= settings.stuckAfter {
+            let key = table["long_press"] != nil ? "long_press" : "stuck_after"
+            issue(
+                table[key]?.line ?? table.line, "callpoint.\(key)",
+                "long_press (\(settings.longPress) s) must be shorter than stuck_after (\(settings.stuckAfter) s)")
         }
         if let text = message(table, "acknowledgement", optional: false) { settings.acknowledgement = text }
         if let text = message(table, "answered_message", optional: true) {
@@ -43,6 +47,20 @@ extension ConfigurationReader {
             settings.endedMessage = text.isEmpty ? nil : text
         }
         return settings
+    }
+
+    /// The caller's sentences must fit the speaker's `max_text`, or the caller would hear nothing.
+    mutating func checkCallPointMessages(_ table: TOMLTable?, speaker: SpeakerSettings?, callPoint: CallPointSettings) {
+        guard let limit = speaker?.queue.maximumTextLength else { return }
+        let messages: [(String, String?)] = [
+            ("acknowledgement", callPoint.acknowledgement), ("answered_message", callPoint.answeredMessage),
+            ("ended_message", callPoint.endedMessage),
+        ]
+        for case (let key, let text?) in messages where text.count > limit {
+            issue(
+                table?[key]?.line ?? table?.line ?? 1, "callpoint.\(key)",
+                "\(text.count) characters; the speaker says at most [speaker] max_text = \(limit)")
+        }
     }
 
     /// A sentence for the caller: at most 500 characters; `""` switches an optional one off.

@@ -52,6 +52,8 @@ public enum UnitEvent: Sendable {
     case callPoint(CallPointEvent, callID: String?, snapshot: Bool)
     /// The call point's GPIO lines cannot be opened or fail (retried); the call point is out of service.
     case gpioFault(reason: String)
+    /// The call point's GPIO lines work again.
+    case gpioRestored
     /// A self-test's verdict, part by part (`trigger`: `schedule` or `command`).
     case selfTest(SelfTestReport, trigger: String)
 
@@ -79,6 +81,7 @@ public enum UnitEvent: Sendable {
             }
         case .selfTest: "selftest"
         case .gpioFault: "gpio_fault"
+        case .gpioRestored: "gpio_restored"
         }
     }
 
@@ -96,7 +99,7 @@ public enum UnitEvent: Sendable {
             case .buttonStuck, .buttonReleased, .cabinetClosed: Priority.fault
             }
         case .selfTest(let report, _): report.ok ? Priority.routine : Priority.fault
-        case .gpioFault: Priority.fault
+        case .gpioFault, .gpioRestored: Priority.fault
         }
     }
 
@@ -130,6 +133,8 @@ public enum UnitEvent: Sendable {
             UplinkEvent(kind: kind, priority: priority, details: [("reason", reason), ("output", output)])
         case .speakerRestored(let output):
             UplinkEvent(kind: kind, priority: priority, details: [("output", output)])
+        case .gpioRestored:
+            UplinkEvent(kind: kind, priority: priority)
         case .callPoint(let event, let callID, let snapshot):
             UplinkEvent(
                 kind: kind, priority: priority, details: Self.details(event, callID: callID, snapshot: snapshot))
