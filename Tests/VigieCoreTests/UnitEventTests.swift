@@ -36,6 +36,7 @@ struct UnitEventTests {
             (.callPoint(.cabinetOpened, callID: nil, snapshot: false), "cabinet_opened", Priority.alert),
             (.callPoint(.cabinetClosed, callID: nil, snapshot: false), "cabinet_closed", Priority.fault),
             (.gpioFault(reason: "EBUSY"), "gpio_fault", Priority.fault),
+            (.gpioRestored, "gpio_restored", Priority.fault),
             (.selfTest(SelfTestReport(parts: [.init("camera")]), trigger: "schedule"), "selftest", Priority.routine),
             (
                 .selfTest(
