@@ -265,7 +265,8 @@ final class CallPointService: Sendable {
         let logger = self.logger
         Task {
             guard let jpeg = await camera.snapshot() else {
-                logger.warning("call point: no snapshot of the caller (the camera gave no frame)", metadata: ["call": "\(id)"])
+                logger.warning(
+                    "call point: no snapshot of the caller (the camera gave no frame)", metadata: ["call": "\(id)"])
                 return
             }
             uplink.sendSnapshot(jpeg, ofEvent: id, priority: unitEvent.priority)

@@ -679,7 +679,8 @@ public final class UnitDaemon: Sendable {
                         CommandRefusal(
                             code: "text_too_long",
                             message: "the message is \(message.count) characters; the speaker says at most \(limit)")
-                    )) { _, _ in }
+                    )
+                ) { _, _ in }
             }
             return Self.reply(request, callPoint.answer(callID: call, message: message)) { $0.string("call", $1) }
         case .callEnd(let call):

@@ -56,7 +56,8 @@ struct CallPointConfigurationTests {
             Self.issues("[callpoint]\npress = \"long\"\nlong_press = 8\nstuck_after = 5\n")
                 == ["unit.toml:3 callpoint.long_press"])
         // The default long press (2 s) against a shorter stuck delay: named where the file sets it.
-        #expect(Self.issues("[callpoint]\npress = \"long\"\nstuck_after = 1\n") == ["unit.toml:3 callpoint.stuck_after"])
+        #expect(
+            Self.issues("[callpoint]\npress = \"long\"\nstuck_after = 1\n") == ["unit.toml:3 callpoint.stuck_after"])
         // A sentence longer than the speaker says.
         #expect(
             Self.issues(
