@@ -233,6 +233,10 @@ public final class CameraService: Sendable {
                         isArmed ? updates : [],
                         snapshot: { try? encoder.encode(masked, quality: configuration.snapshotQuality) },
                         configuration: configuration, report: &report)
+                    // Tampering is about the camera itself: reported whether the unit is armed or not.
+                    if let change = current.tamperChange {
+                        handle(change, snapshot: try? encoder.encode(masked, quality: configuration.snapshotQuality))
+                    }
                     serveSnapshots(masked, encoder: encoder, quality: configuration.snapshotQuality)
                 }
             }
@@ -333,6 +337,19 @@ public final class CameraService: Sendable {
                 notify(.motionEnded(event))
             }
         }
+    }
+
+    private func handle(_ change: TamperChange, snapshot: [UInt8]?) {
+        let measured = change.measurement
+        logger.warning(
+            "\(change.kind)",
+            metadata: [
+                "frame": "\(change.frame)", "confidence": "\(UnitEvent.rounded(change.confidence))",
+                "contrast": "\(UnitEvent.rounded(measured.contrast))",
+                "sharpness": "\(UnitEvent.rounded(measured.sharpness))",
+                "correlation": "\(UnitEvent.rounded(measured.correlation))",
+            ])
+        notify(.tamper(change, snapshot: snapshot))
     }
 
     /// Writes a snapshot file; returns its path. Failure to write degrades, never stops the camera.

@@ -6,7 +6,9 @@ import VigieCore
 /// - the floor: reading every luma byte once (a vectorised sum the optimiser cannot drop);
 /// - the privacy mask alone (three polygons, about 12 % of the image);
 /// - motion detection alone;
-/// - mask + motion, the per-frame pipeline cost, and its ratio to the floor.
+/// - mask + motion, the per-frame pipeline cost, and its ratio to the floor;
+/// - the camera's whole `FramePipeline` (mask, motion, event tracking, tamper detection) with `[tamper]` off and
+///   on, and the ratio of the latter to the floor.
 @main
 struct Benchmark {
     static func main() async throws {
@@ -29,7 +31,9 @@ struct Benchmark {
         }
         let quick = arguments.contains("--quick")
         let sizes = [(640, 480), (1280, 720), (1920, 1080)]
-        print("resolution  floor(ms)  mask(ms)  motion(ms)  mask+motion(ms)  ratio  fps(mask+motion)")
+        print(
+            "resolution  floor(ms)  mask(ms)  motion(ms)  mask+motion(ms)  ratio  fps(mask+motion)  "
+                + "pipeline(ms)  +tamper(ms)  ratio(+tamper)")
         var json: [String] = []
         for (width, height) in sizes {
             let result = try measure(width: width, height: height, iterations: quick ? 60 : 400)
@@ -37,10 +41,14 @@ struct Benchmark {
             print(
                 pad("\(width)x\(height)", 10), pad(fmt(result.floor), 10), pad(fmt(result.mask), 9),
                 pad(fmt(result.motion), 11), pad(fmt(result.pipeline), 16), pad(fmt(ratio, 2), 6),
-                Int(1000 / result.pipeline))
+                pad("\(Int(1000 / result.pipeline))", 17), pad(fmt(result.withoutTamper), 13),
+                pad(fmt(result.withTamper), 12), fmt(result.withTamper / result.floor, 2))
             json.append(
                 "{\"resolution\":\"\(width)x\(height)\",\"floor_ms\":\(fmt(result.floor)),\"mask_ms\":\(fmt(result.mask)),"
-                    + "\"motion_ms\":\(fmt(result.motion)),\"pipeline_ms\":\(fmt(result.pipeline)),\"ratio\":\(fmt(ratio, 2))}"
+                    + "\"motion_ms\":\(fmt(result.motion)),\"pipeline_ms\":\(fmt(result.pipeline)),\"ratio\":\(fmt(ratio, 2)),"
+                    + "\"pipeline_no_tamper_ms\":\(fmt(result.withoutTamper)),"
+                    + "\"pipeline_tamper_ms\":\(fmt(result.withTamper)),"
+                    + "\"ratio_tamper\":\(fmt(result.withTamper / result.floor, 2))}"
             )
         }
         if arguments.contains("--json") { print("[" + json.joined(separator: ",") + "]") }
@@ -51,6 +59,8 @@ struct Benchmark {
         var mask: Double
         var motion: Double
         var pipeline: Double
+        var withoutTamper: Double
+        var withTamper: Double
     }
 
     static func measure(width: Int, height: Int, iterations: Int) throws -> Result {
@@ -97,9 +107,49 @@ struct Benchmark {
         let pipeline = median { frame in
             raster.apply(to: frame) { masked in sink &+= UInt64(detector.detect(masked)) }
         }
+        var quiet = configuration
+        quiet.tamper.enabled = false
+        let withoutTamper = FramePipeline(configuration: quiet, geometry: geometry)
+        let withTamper = FramePipeline(configuration: configuration, geometry: geometry)
+        // Past the tamper detector's first two seconds of learning, so that it measures and compares.
+        for index in 0..<60 {
+            frames[index % frames.count].timestamp = Double(index) / 25
+            withTamper.process(frames[index % frames.count])
+        }
+        // Off and on in turn, each first on every other frame (the second to read a frame finds it in the cache), so
+        // that a load that comes and goes weighs on both alike.
+        var time = 60.0 / 25
+        var off: [Double] = []
+        var on: [Double] = []
+        for index in 0..<iterations {
+            let frame = frames[index % frames.count]
+            time += 1.0 / 25
+            frame.timestamp = time
+            for tamper in index % 2 == 0 ? [false, true] : [true, false] {
+                let start = clock.now
+                if tamper {
+                    sink &+= UInt64(withTamper.process(frame).count)
+                    if withTamper.tamperChange != nil { sink &+= 1 }
+                    on.append(milliseconds(clock.now - start))
+                } else {
+                    sink &+= UInt64(withoutTamper.process(frame).count)
+                    off.append(milliseconds(clock.now - start))
+                }
+            }
+        }
+        off.sort()
+        on.sort()
+        let without = off[off.count / 2]
+        let with = on[on.count / 2]
         if sink == 42 { print("") }  // keeps the work observable
         // The motion-alone figure includes a mask pass over already-masked pixels; report it without.
-        return Result(floor: floor, mask: mask, motion: max(0, motion - mask), pipeline: pipeline)
+        return Result(
+            floor: floor, mask: mask, motion: max(0, motion - mask), pipeline: pipeline, withoutTamper: without,
+            withTamper: with)
+    }
+
+    static func milliseconds(_ elapsed: Duration) -> Double {
+        Double(elapsed.components.attoseconds) * 1e-15 + Double(elapsed.components.seconds) * 1e3
     }
 
     /// Reads every luma byte once: the least any detector that looks at the whole image must pay.

@@ -19,7 +19,7 @@ extension Vigie {
         @Option(help: "Configuration file (masks, zones, motion settings).")
         var config: String?
 
-        @Option(help: "Write one JSON line per motion event to this file.")
+        @Option(help: "Write one JSON line per motion event and per change of the tamper state to this file.")
         var events: String?
 
         @Flag(help: "Print one JSON object with the figures of the run on standard output.")
@@ -47,6 +47,7 @@ extension Vigie {
                 summary = try OfflineAnalyzer(configuration: configuration).run(
                     source: source,
                     onEvent: { event in output?.write(event.jsonLine + "\n") },
+                    onTamper: { change in output?.write(change.jsonLine + "\n") },
                     onProgress: { frames in
                         let elapsed = clock.now - started
                         progress.update(
@@ -65,7 +66,7 @@ extension Vigie {
                 print(
                     """
                     \(summary.frames) frames (\(summary.width)x\(summary.height)), \(summary.framesWithMotion) with motion, \
-                    \(summary.events) events
+                    \(summary.events) events, \(summary.tamperChanges) tamper changes
                     pipeline: \(Int(summary.framesPerSecond)) frames/s, median \(summary.millisecondsPerFrameMedian) ms/frame
                     """)
             }

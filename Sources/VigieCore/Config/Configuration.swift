@@ -31,6 +31,8 @@ public struct Configuration: Sendable, Hashable {
     /// The size asked of a camera is the framing the masks were drawn for (see `CameraFraming`).
     public var framing: CameraFraming { CameraFraming(width: captureWidth, height: captureHeight) }
     public var motion = MotionSettings()
+    /// Camera tamper detection (`[tamper]`).
+    public var tamper = TamperSettings()
     public var mask = PrivacyMask.none
     /// Empty means the whole image.
     public var zones: [Zone] = []

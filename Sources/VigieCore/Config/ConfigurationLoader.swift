@@ -68,7 +68,7 @@ struct ConfigurationReader {
             root, path: "",
             allowed: [
                 "device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage", "gpio", "audio",
-                "speaker", "callpoint",
+                "speaker", "callpoint", "tamper",
             ])
 
         if let device = table(root, "device", path: "") {
@@ -128,6 +128,8 @@ struct ConfigurationReader {
             }
             configuration.motion = settings
         }
+
+        if let tamper = table(root, "tamper", path: "") { configuration.tamper = readTamper(tamper) }
 
         var polygons: [MaskPolygon] = []
         for (index, mask) in tables(root, "mask").enumerated() {

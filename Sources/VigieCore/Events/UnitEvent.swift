@@ -56,6 +56,9 @@ public enum UnitEvent: Sendable {
     case gpioRestored
     /// A self-test's verdict, part by part (`trigger`: `schedule` or `command`).
     case selfTest(SelfTestReport, trigger: String)
+    /// The camera's view was tampered with (covered, defocused, moved) or is right again; the masked snapshot of
+    /// the frame that decided it, when it could be encoded.
+    case tamper(TamperChange, snapshot: [UInt8]?)
 
     public var kind: String {
         switch self {
@@ -82,6 +85,7 @@ public enum UnitEvent: Sendable {
         case .selfTest: "selftest"
         case .gpioFault: "gpio_fault"
         case .gpioRestored: "gpio_restored"
+        case .tamper(let change, _): change.kind
         }
     }
 
@@ -100,6 +104,8 @@ public enum UnitEvent: Sendable {
             }
         case .selfTest(let report, _): report.ok ? Priority.routine : Priority.fault
         case .gpioFault, .gpioRestored: Priority.fault
+        // The clearing is an alert too: it tells the operator who is looking at the first that it is over.
+        case .tamper: Priority.alert
         }
     }
 
@@ -143,7 +149,23 @@ public enum UnitEvent: Sendable {
                 kind: kind, priority: priority,
                 details: [("verdict", report.ok ? "ok" : "fault"), ("trigger", trigger)]
                     + report.parts.map { ($0.name, $0.fault.map { "fault: \($0)" } ?? "ok") })
+        case .tamper(let change, let snapshot):
+            UplinkEvent(kind: kind, priority: priority, details: Self.details(change), snapshot: snapshot)
         }
+    }
+
+    private static func details(_ change: TamperChange) -> [(key: String, value: String)] {
+        let measured = change.measurement
+        var details: [(key: String, value: String)] = [("confidence", rounded(change.confidence))]
+        if change.state == nil {
+            details += [("was", change.previous?.rawValue ?? ""), ("duration_s", rounded(change.duration))]
+        } else if let previous = change.previous {
+            details.append(("previous", previous.rawValue))
+        }
+        return details + [
+            ("contrast", rounded(measured.contrast)), ("sharpness", rounded(measured.sharpness)),
+            ("correlation", rounded(measured.correlation)), ("luma", rounded(measured.luma)),
+        ]
     }
 
     private static func details(_ event: CallPointEvent, callID: String?, snapshot: Bool)

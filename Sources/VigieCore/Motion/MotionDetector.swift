@@ -160,6 +160,11 @@ public final class MotionDetector {
         return boxes.count
     }
 
+    /// Lends the last frame's grid (`columns × rows` cell means, row-major, masked cells included) to `body`.
+    func withGrid<Result>(_ body: (UnsafeBufferPointer<Float>) -> Result) -> Result {
+        current.withUnsafeBufferPointer(body)
+    }
+
     private func relearnBackground() {
         current.withUnsafeBufferPointer { cur in
             background.withUnsafeMutableBufferPointer { bg in _ = bg.update(fromContentsOf: cur) }

@@ -1,11 +1,16 @@
-/// The per-frame path of a camera: privacy mask, then motion detection, then event tracking.
+/// The per-frame path of a camera: privacy mask, then motion detection, then event tracking and tamper detection.
 ///
 /// The mask is applied first and in place, so detection and everything after it only ever see a
-/// `MaskedFrame`. Rasters and buffers are built once for the geometry.
+/// `MaskedFrame`. Tamper detection reads the motion detector's reduced grid, not the frame again. Rasters and
+/// buffers are built once for the geometry.
 public final class FramePipeline {
     public let geometry: FrameGeometry
     public let raster: MaskRaster
     public let detector: MotionDetector
+    /// `nil` when `[tamper] enabled` is false.
+    public let tamper: TamperDetector?
+    /// The tamper state change the last frame decided, if any.
+    public private(set) var tamperChange: TamperChange?
     private var tracker: MotionEventTracker
 
     public init(configuration: Configuration, geometry: FrameGeometry) {
@@ -16,16 +21,27 @@ public final class FramePipeline {
         self.tracker = MotionEventTracker(
             zoneNames: detector.zones.map(\.name), minimumFrames: configuration.motion.minimumFrames,
             endFrames: configuration.motion.endFrames)
+        self.tamper =
+            configuration.tamper.enabled
+            ? TamperDetector(
+                columns: detector.columns, rows: detector.rows, cell: detector.cellSize, mask: raster,
+                settings: configuration.tamper) : nil
     }
 
-    /// Masks `frame` in place, looks for motion, and lends the masked frame with the event updates to `body`
-    /// (to encode a snapshot of it, for instance) before the frame goes back to its source.
+    /// Masks `frame` in place, looks for motion and tampering, and lends the masked frame with the event updates to
+    /// `body` (to encode a snapshot of it, for instance) before the frame goes back to its source. A change of the
+    /// tamper state is in `tamperChange` meanwhile.
     public func process(
         _ frame: Frame, _ body: (borrowing MaskedFrame, [MotionEventTracker.Update]) throws -> Void
     ) rethrows {
         try raster.apply(to: frame) { masked in
             detector.detect(masked)
             let updates = tracker.update(frame: masked.sequence, time: masked.timestamp, boxes: detector.boxes)
+            if let tamper {
+                let frame = masked.sequence
+                let time = masked.timestamp
+                tamperChange = detector.withGrid { tamper.update(grid: $0, frame: frame, time: time) }
+            }
             try body(masked, updates)
         }
     }
@@ -41,9 +57,12 @@ public final class FramePipeline {
     /// Whether an event is in progress.
     public var hasActiveEvent: Bool { tracker.isActive }
 
-    /// Re-learns the background (after a camera reconnect): no motion from the first frames back.
+    /// Re-learns the background and the tamper reference (after a camera reconnect): no motion from the first
+    /// frames back.
     public func restart() -> [MotionEventTracker.Update] {
         detector.reset()
+        tamper?.reset()
+        tamperChange = nil
         return tracker.finish()
     }
 

@@ -13,6 +13,8 @@ public struct OfflineAnalyzer {
         public var width = 0
         public var height = 0
         public var events = 0
+        /// Changes of the tamper state (each raised tampering and each clearing).
+        public var tamperChanges = 0
 
         /// The object printed by `vigie analyze --summary-json`.
         public var json: String {
@@ -26,6 +28,7 @@ public struct OfflineAnalyzer {
             json.integer("frames_with_motion", framesWithMotion)
             json.string("resolution", "\(width)x\(height)")
             json.integer("events", events)
+            json.integer("tamper_changes", tamperChanges)
             json.endObject()
             return json.text
         }
@@ -35,10 +38,11 @@ public struct OfflineAnalyzer {
 
     public init(configuration: Configuration) { self.configuration = configuration }
 
-    /// Reads every frame of `source`, calling `onEvent` for each finished event and `onProgress` with the
-    /// number of frames done (every 16 frames).
+    /// Reads every frame of `source`, calling `onEvent` for each finished event, `onTamper` for each change of the
+    /// tamper state, and `onProgress` with the number of frames done (every 16 frames).
     public func run(
-        source: FillingFrameSource, onEvent: (MotionEvent) throws -> Void, onProgress: (Int) -> Void = { _ in }
+        source: FillingFrameSource, onEvent: (MotionEvent) throws -> Void,
+        onTamper: (TamperChange) throws -> Void = { _ in }, onProgress: (Int) -> Void = { _ in }
     ) throws -> Summary {
         let clock = ContinuousClock()
         let started = clock.now
@@ -63,6 +67,10 @@ public struct OfflineAnalyzer {
             durations.append(Self.seconds(spent))
             if !pipeline.detector.boxes.isEmpty { summary.framesWithMotion += 1 }
             try handle(updates)
+            if let change = pipeline.tamperChange {
+                summary.tamperChanges += 1
+                try onTamper(change)
+            }
             summary.frames += 1
             if summary.frames % 16 == 0 { onProgress(summary.frames) }
         }
