@@ -339,6 +339,8 @@ public final class MQTTClient: Sendable {
     private func prepare(_ version: MQTTVersion) -> String? {
         let mosq = handle.pointer
         mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311)
+        // No Nagle: a small PUBLISH (an emergency call) must not wait behind the unacknowledged end of a snapshot.
+        mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)
         var properties: OpaquePointer?
         defer { mosquitto_property_free_all(&properties) }
         if version == .v5 {
