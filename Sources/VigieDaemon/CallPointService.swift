@@ -114,8 +114,10 @@ final class CallPointService: Sendable {
     private func run() {
         var reported = false
         while !stopping.load(ordering: .acquiring) {
+            var opened: (any GPIOLines)?
             do throws(GPIOError) {
                 let lines = try open()
+                opened = lines
                 try begin(with: lines)
                 if reported {
                     logger.notice("call point: its GPIO lines work again")
@@ -126,8 +128,9 @@ final class CallPointService: Sendable {
                 lines.close()
                 return
             } catch {
+                // Released whether or not `begin` got as far as keeping them (a line left requested stays busy).
+                opened?.close()
                 state.withLock { state in
-                    state.lines?.close()
                     state.lines = nil
                     state.lit = [:]
                     state.fault = error.description
