@@ -8,7 +8,9 @@ import VigieCore
 /// - motion detection alone;
 /// - mask + motion, the per-frame pipeline cost, and its ratio to the floor;
 /// - the camera's whole `FramePipeline` (mask, motion, event tracking, tamper detection) with `[tamper]` off and
-///   on, and the ratio of the latter to the floor.
+///   on, and the ratio of the latter to the floor;
+/// - the same with the rules too (two intrusion zones, two density zones, the crowd rule): mask + motion + rules +
+///   tamper, and its ratio to the floor.
 @main
 struct Benchmark {
     static func main() async throws {
@@ -33,7 +35,7 @@ struct Benchmark {
         let sizes = [(640, 480), (1280, 720), (1920, 1080)]
         print(
             "resolution  floor(ms)  mask(ms)  motion(ms)  mask+motion(ms)  ratio  fps(mask+motion)  "
-                + "pipeline(ms)  +tamper(ms)  ratio(+tamper)")
+                + "pipeline(ms)  +tamper(ms)  ratio(+tamper)  +rules(ms)  ratio(+rules+tamper)")
         var json: [String] = []
         for (width, height) in sizes {
             let result = try measure(width: width, height: height, iterations: quick ? 60 : 400)
@@ -42,13 +44,16 @@ struct Benchmark {
                 pad("\(width)x\(height)", 10), pad(fmt(result.floor), 10), pad(fmt(result.mask), 9),
                 pad(fmt(result.motion), 11), pad(fmt(result.pipeline), 16), pad(fmt(ratio, 2), 6),
                 pad("\(Int(1000 / result.pipeline))", 17), pad(fmt(result.withoutTamper), 13),
-                pad(fmt(result.withTamper), 12), fmt(result.withTamper / result.floor, 2))
+                pad(fmt(result.withTamper), 12), pad(fmt(result.withTamper / result.floor, 2), 14),
+                pad(fmt(result.withRules), 11), fmt(result.withRules / result.floor, 2))
             json.append(
                 "{\"resolution\":\"\(width)x\(height)\",\"floor_ms\":\(fmt(result.floor)),\"mask_ms\":\(fmt(result.mask)),"
                     + "\"motion_ms\":\(fmt(result.motion)),\"pipeline_ms\":\(fmt(result.pipeline)),\"ratio\":\(fmt(ratio, 2)),"
                     + "\"pipeline_no_tamper_ms\":\(fmt(result.withoutTamper)),"
                     + "\"pipeline_tamper_ms\":\(fmt(result.withTamper)),"
-                    + "\"ratio_tamper\":\(fmt(result.withTamper / result.floor, 2))}"
+                    + "\"ratio_tamper\":\(fmt(result.withTamper / result.floor, 2)),"
+                    + "\"pipeline_rules_tamper_ms\":\(fmt(result.withRules)),"
+                    + "\"ratio_rules_tamper\":\(fmt(result.withRules / result.floor, 2))}"
             )
         }
         if arguments.contains("--json") { print("[" + json.joined(separator: ",") + "]") }
@@ -61,6 +66,7 @@ struct Benchmark {
         var pipeline: Double
         var withoutTamper: Double
         var withTamper: Double
+        var withRules: Double
     }
 
     static func measure(width: Int, height: Int, iterations: Int) throws -> Result {
@@ -111,27 +117,52 @@ struct Benchmark {
         quiet.tamper.enabled = false
         let withoutTamper = FramePipeline(configuration: quiet, geometry: geometry)
         let withTamper = FramePipeline(configuration: configuration, geometry: geometry)
+        var ruled = configuration
+        ruled.crowd.enabled = true
+        ruled.zones = [
+            Zone(
+                name: "yard", polygon: try MaskPolygon(name: "yard", points: rect(0.5, 0.5, 0.45, 0.45)),
+                sensitivity: 0.5, minimumArea: 0.002, kind: .intrusion),
+            Zone(
+                name: "porch", polygon: try MaskPolygon(name: "porch", points: rect(0.05, 0.55, 0.3, 0.4)),
+                sensitivity: 0.5, minimumArea: 0.002, kind: .intrusion),
+            Zone(
+                name: "square", polygon: try MaskPolygon(name: "square", points: rect(0, 0.5, 1, 0.5)),
+                sensitivity: 0.5, minimumArea: 0.001, kind: .density),
+            Zone(
+                name: "crossing", polygon: try MaskPolygon(name: "crossing", points: rect(0.3, 0.6, 0.4, 0.3)),
+                sensitivity: 0.5, minimumArea: 0.001, kind: .density),
+        ]
+        let withRules = FramePipeline(configuration: ruled, geometry: geometry)
         // Past the tamper detector's first two seconds of learning, so that it measures and compares.
         for index in 0..<60 {
             frames[index % frames.count].timestamp = Double(index) / 25
             withTamper.process(frames[index % frames.count])
+            withRules.process(frames[index % frames.count])
         }
-        // Off and on in turn, each first on every other frame (the second to read a frame finds it in the cache), so
-        // that a load that comes and goes weighs on both alike.
+        // The three in turn, each first on every third frame (the later ones to read a frame find it in the cache),
+        // so that a load that comes and goes weighs on all alike.
         var time = 60.0 / 25
         var off: [Double] = []
         var on: [Double] = []
+        var all: [Double] = []
+        let orders = [[0, 1, 2], [1, 2, 0], [2, 0, 1]]
         for index in 0..<iterations {
             let frame = frames[index % frames.count]
             time += 1.0 / 25
             frame.timestamp = time
-            for tamper in index % 2 == 0 ? [false, true] : [true, false] {
+            for variant in orders[index % 3] {
                 let start = clock.now
-                if tamper {
+                switch variant {
+                case 1:
                     sink &+= UInt64(withTamper.process(frame).count)
                     if withTamper.tamperChange != nil { sink &+= 1 }
                     on.append(milliseconds(clock.now - start))
-                } else {
+                case 2:
+                    sink &+= UInt64(withRules.process(frame).count)
+                    sink &+= UInt64(withRules.ruleAlerts.count)
+                    all.append(milliseconds(clock.now - start))
+                default:
                     sink &+= UInt64(withoutTamper.process(frame).count)
                     off.append(milliseconds(clock.now - start))
                 }
@@ -139,13 +170,14 @@ struct Benchmark {
         }
         off.sort()
         on.sort()
+        all.sort()
         let without = off[off.count / 2]
         let with = on[on.count / 2]
         if sink == 42 { print("") }  // keeps the work observable
         // The motion-alone figure includes a mask pass over already-masked pixels; report it without.
         return Result(
             floor: floor, mask: mask, motion: max(0, motion - mask), pipeline: pipeline, withoutTamper: without,
-            withTamper: with)
+            withTamper: with, withRules: all[all.count / 2])
     }
 
     static func milliseconds(_ elapsed: Duration) -> Double {

@@ -33,6 +33,8 @@ public final class FramePipeline {
                 columns: detector.columns, rows: detector.rows, cell: detector.cellSize, mask: raster,
                 settings: configuration.tamper) : nil
         self.rules = RuleEngine(zones: configuration.zones, crowd: configuration.crowd, detector: detector)
+        // More rules (region tracking with line crossing and wrong way, abandoned objects) plug in here, as one
+        // `RuleSource` each: `rules.add(source)`. They run after the zone rules, armed and reset with them.
     }
 
     /// Masks `frame` in place, looks for motion, runs the rules and looks for tampering, and lends the masked frame

@@ -43,14 +43,36 @@ public final class RuleEngine {
         }
         wasArmed = true
         let count = min(flicker.count, frame.changed.count)
+        guard count > 0 else {
+            var alerts: [RuleAlert] = []
+            for source in sources { alerts += source.update(frame) }
+            return alerts
+        }
         let rate = Self.flickerRate
         return flicker.withUnsafeMutableBufferPointer { flicker in
             previous.withUnsafeMutableBufferPointer { previous in
-                for cell in 0..<count {
+                // Eight cells at a time: this runs on every frame over the whole grid.
+                let changed = UnsafeRawPointer(frame.changed.baseAddress!)
+                let before = UnsafeMutableRawPointer(previous.baseAddress!)
+                let average = UnsafeMutableRawPointer(flicker.baseAddress!)
+                let rateVector = SIMD8<Float>(repeating: rate)
+                var cell = 0
+                while cell + 8 <= count {
+                    let now = changed.loadUnaligned(fromByteOffset: cell, as: SIMD8<UInt8>.self)
+                    let then = before.loadUnaligned(fromByteOffset: cell, as: SIMD8<UInt8>.self)
+                    let flipped = SIMD8<Float>(now ^ then)  // flags are 0 or 1
+                    let old = average.loadUnaligned(fromByteOffset: cell * 4, as: SIMD8<Float>.self)
+                    average.storeBytes(
+                        of: old + (flipped - old) * rateVector, toByteOffset: cell * 4, as: SIMD8<Float>.self)
+                    before.storeBytes(of: now, toByteOffset: cell, as: SIMD8<UInt8>.self)
+                    cell += 8
+                }
+                while cell < count {
                     let now = frame.changed[cell]
                     let flipped: Float = now != previous[cell] ? 1 : 0
                     flicker[cell] += (flipped - flicker[cell]) * rate
                     previous[cell] = now
+                    cell += 1
                 }
                 var frame = frame
                 frame.flicker = UnsafeBufferPointer(flicker)
