@@ -66,14 +66,33 @@ struct AbandonedObjectTests {
 
     @Test func aPersonStandingStillThenLeavingWithinSecondsRaisesNothing() throws {
         let scene = try H.scene()
-        // Walks in over 3 s, stands for 8 s (of the 10), walks off.
+        // Walks in over 3 s, stands for 9.5 s (of the 10), walks off.
         scene.objects = [
             .init(x: 10, y: 70, width: 12, height: 30, dx: 2, dy: 0, luma: 225, frames: 20..<50),
-            .init(x: 70, y: 70, width: 12, height: 30, dx: 0, dy: 0, luma: 225, frames: 50..<130),
-            .init(x: 70, y: 70, width: 12, height: 30, dx: 2, dy: 0, luma: 225, frames: 130..<175),
+            .init(x: 70, y: 70, width: 12, height: 30, dx: 0, dy: 0, luma: 225, frames: 50..<145),
+            .init(x: 70, y: 70, width: 12, height: 30, dx: 2, dy: 0, luma: 225, frames: 145..<185),
         ]
         let alerts = H.run(scene, frames: 300, configuration: Self.configuration)
         #expect(alerts.isEmpty, "\(H.describe(alerts))")
+    }
+
+    @Test func anObjectWithSomeoneStandingByIsReportedOnceTheyGo() throws {
+        let scene = try H.scene()
+        let bag = Self.bag(stop: 60, taken: 400)
+        // Someone comes to stand against the bag's right side 6 s after it was left, and goes 8 s later (the bag's
+        // time is up meanwhile).
+        scene.objects =
+            bag + [
+                .init(x: 140, y: 76, width: 12, height: 30, dx: -2, dy: 0, luma: 40, frames: 92..<120),
+                .init(x: 84, y: 76, width: 12, height: 30, dx: 0, dy: 0, luma: 40, frames: 120..<200),
+                .init(x: 84, y: 76, width: 12, height: 30, dx: 2, dy: 0, luma: 40, frames: 200..<230),
+            ]
+        let alerts = H.run(scene, frames: 240, configuration: Self.configuration)
+        #expect(alerts.map(\.kind) == [.abandonedObject], "\(H.describe(alerts))")
+        let raised = try #require(alerts.first)
+        #expect((200...215) ~= raised.frame, "raised at \(raised.frame)")
+        let box = try #require(raised.boxes.first)
+        #expect(box.iou(H.truth(bag[1], frame: raised.frame)) >= 0.5, "\(box)")
     }
 
     @Test func aParkedCarLargerThanMaxAreaRaisesNothing() throws {
