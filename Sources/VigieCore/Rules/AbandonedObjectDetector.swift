@@ -23,10 +23,12 @@
 /// *ghost*: where something present in the reference has left (a car parked at start-up that drives off), the
 /// region's outline has more contrast in the reference than in the view, and such a region is learnt into the
 /// reference at once instead. A person standing still and leaving before `seconds` stops the clock; a car too big
-/// for `max_area` is never reported and, when it drives off, its cells simply match the reference again.
+/// for `max_area` is never reported, nor is what is left of it in view while it drives off (its cells are set aside
+/// until they match the reference again).
 ///
 /// A reported object keeps its cells: it is cleared when fewer than 30 % of them still differ from the reference for
-/// a second. Cells touching a privacy mask are blank and take no part in anything. Memory is allocated at `init`;
+/// a second. Everything here takes seconds, so frames are looked at about five times a second (`interval`), not
+/// every frame. Cells touching a privacy mask are blank and take no part in anything. Memory is allocated at `init`;
 /// `update` allocates only the alerts it raises.
 final class AbandonedObjectDetector {
     let settings: AbandonedSettings
@@ -38,20 +40,23 @@ final class AbandonedObjectDetector {
     private let cellArea: Double
     /// Grey levels between view and reference that make a cell foreground.
     private let threshold: Float
-    private let valid: [Bool]
+    // Per-cell state lives in buffers owned by the detector (allocated at `init`, freed at `deinit`): the per-frame
+    // passes over them then cost no exclusivity or bounds checks.
+    private let valid: UnsafeMutableBufferPointer<Bool>
     private let validCount: Int
-    private var view: [Float]
-    private var reference: [Float]
+    private let view: UnsafeMutableBufferPointer<Float>
+    private let reference: UnsafeMutableBufferPointer<Float>
     /// Per cell: the time its clock started, or −1.
-    private var stillSince: [Double]
+    private let stillSince: UnsafeMutableBufferPointer<Double>
     /// Per cell: seconds spent foreground and not still since the clock started.
-    private var unsteady: [Float]
-    /// Per cell: the index of the reported object it belongs to, or −1.
-    private var owner: [Int16]
-    private var labels: [Int32]
-    private var stack: [Int32]
+    private let unsteady: UnsafeMutableBufferPointer<Float>
+    /// Per cell: the index of the reported object it belongs to, `tooLarge`, or −1.
+    private let owner: UnsafeMutableBufferPointer<Int16>
+    private let labels: UnsafeMutableBufferPointer<Int32>
+    private let stack: UnsafeMutableBufferPointer<Int32>
     private var objects: [ActiveObject]
     private var lastTime: Double?
+    private var lastFrame = 0
     private var learnt = 0.0
     private var settling = 0.0
     /// Seconds per frame, followed from the frames' times (to name the frame an object's clock started).
@@ -68,6 +73,10 @@ final class AbandonedObjectDetector {
         var startTime = 0.0
     }
 
+    /// `owner` of a cell that was part of a still region above `max_area`, until it matches the reference again.
+    static let tooLarge: Int16 = -2
+    /// Least time between two frames looked at, seconds (frames in between are skipped).
+    static let interval = 0.19
     /// Seconds the first reference is learnt over, and re-learnt over after a global change.
     static let learning = 2.0
     /// Time constant of the view's smoothing, seconds.
@@ -100,7 +109,7 @@ final class AbandonedObjectDetector {
         cellHeight = Double(cellSize) / height
         cellArea = Double(cellSize * cellSize) / (width * height)
         self.threshold = threshold
-        var valid = [Bool](repeating: true, count: count)
+        let valid = Self.buffer(count, true)
         let luma = mask.luma
         for y in 0..<luma.height {
             for k in Int(luma.rowStart[y])..<Int(luma.rowStart[y + 1]) {
@@ -111,14 +120,31 @@ final class AbandonedObjectDetector {
         }
         self.valid = valid
         validCount = valid.reduce(0) { $0 + ($1 ? 1 : 0) }
-        view = [Float](repeating: 0, count: count)
-        reference = [Float](repeating: 0, count: count)
-        stillSince = [Double](repeating: -1, count: count)
-        unsteady = [Float](repeating: 0, count: count)
-        owner = [Int16](repeating: -1, count: count)
-        labels = [Int32](repeating: 0, count: count)
-        stack = [Int32](repeating: 0, count: count)
+        view = Self.buffer(count, 0)
+        reference = Self.buffer(count, 0)
+        stillSince = Self.buffer(count, -1)
+        unsteady = Self.buffer(count, 0)
+        owner = Self.buffer(count, -1)
+        labels = Self.buffer(count, 0)
+        stack = Self.buffer(count, 0)
         objects = [ActiveObject](repeating: ActiveObject(), count: Self.capacity)
+    }
+
+    deinit {
+        valid.deallocate()
+        view.deallocate()
+        reference.deallocate()
+        stillSince.deallocate()
+        unsteady.deallocate()
+        owner.deallocate()
+        labels.deallocate()
+        stack.deallocate()
+    }
+
+    private static func buffer<Element>(_ count: Int, _ value: Element) -> UnsafeMutableBufferPointer<Element> {
+        let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: max(1, count))
+        buffer.initialize(repeating: value)
+        return buffer
     }
 
     /// Forgets the reference and every object (after a camera reconnect or a reload): what is in view when frames
@@ -139,9 +165,16 @@ final class AbandonedObjectDetector {
     /// Takes the next frame's grid (`columns × rows` cell means).
     func update(grid: UnsafeBufferPointer<Float>, frame: Int, time: Double, into alerts: inout [RuleAlert]) {
         precondition(grid.count >= count, "grid smaller than the detector's")
+        // Everything here takes seconds: five looks a second are plenty, and cost a third of looking at every frame
+        // at 15 frames per second.
+        if let lastTime, time - lastTime < Self.interval && time >= lastTime { return }
         let dt = lastTime.map { min(1, max(0, time - $0)) } ?? 0
+        if dt > 0 && frame > lastFrame {
+            let perFrame = dt / Double(frame - lastFrame)
+            frameTime = frameTime == 0 ? perFrame : frameTime + (perFrame - frameTime) * 0.05
+        }
         lastTime = time
-        if dt > 0 { frameTime = frameTime == 0 ? dt : frameTime + (dt - frameTime) * 0.05 }
+        lastFrame = frame
         if learnt == 0 {
             for index in 0..<count {
                 view[index] = grid[index]
@@ -175,6 +208,7 @@ final class AbandonedObjectDetector {
             guard isForeground else {
                 stillSince[index] = -1
                 unsteady[index] = 0
+                if object == Int(Self.tooLarge) { owner[index] = -1 }
                 if isStill && object < 0 { reference[index] += (s / gain - reference[index]) * beta }
                 continue
             }
@@ -183,6 +217,7 @@ final class AbandonedObjectDetector {
                 objects[object].present += 1
                 continue
             }
+            if object == Int(Self.tooLarge) { continue }
             if stillSince[index] < 0 {
                 if isStill { stillSince[index] = time }
             } else if !isStill {
@@ -290,7 +325,13 @@ final class AbandonedObjectDetector {
             // The whole still thing must be ripe, not the first part of it to stop (the back of a car that parked):
             // its size is the size of the whole.
             guard 3 * ripeCells >= 2 * cells else { continue }
-            guard area >= settings.minimumArea, area <= settings.maximumArea else { continue }
+            guard area <= settings.maximumArea else {
+                // Too big to be an object left behind (a car parked): so are its parts, when it drives off and what
+                // is left of it in view shrinks, until each cell is the scene again.
+                for k in 0..<top { owner[Int(stack[k])] = Self.tooLarge }
+                continue
+            }
+            guard area >= settings.minimumArea else { continue }
             guard outlineView > outlineReference else {
                 // A ghost: the reference held something that has gone. The view there is the scene.
                 for k in 0..<top {
@@ -326,7 +367,7 @@ final class AbandonedObjectDetector {
     }
 
     /// Foreground, still (its clock running) and not part of an object already reported.
-    private func isPending(_ index: Int) -> Bool { valid[index] && owner[index] < 0 && stillSince[index] >= 0 }
+    private func isPending(_ index: Int) -> Bool { valid[index] && owner[index] == -1 && stillSince[index] >= 0 }
 
     /// Ratio of view to reference over the cells that agree with a first estimate (as `MotionDetector` does).
     private func estimateGain() -> Float {
