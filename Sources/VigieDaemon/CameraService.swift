@@ -8,7 +8,8 @@ import VigieImage
     import Glibc
 #endif
 
-/// Runs one camera: frames from the source, masked, analysed; motion reported with a masked snapshot.
+/// Runs one camera: frames from the source, masked, analysed; motion and the rules' alerts reported with a masked
+/// snapshot.
 ///
 /// Runs on the caller's thread (blocking) until the source ends, `frameLimit` is reached or `stop()` is
 /// called. Other threads talk to it through thread-safe requests (snapshot, arm/disarm, reload) that the
@@ -20,6 +21,8 @@ public final class CameraService: Sendable {
         public var eventsStarted = 0
         public var eventsEnded = 0
         public var snapshots = 0
+        /// Alerts the rules raised.
+        public var alerts = 0
     }
 
     /// What the camera tells the rest of the daemon: motion, and changes of the camera's condition.
@@ -228,11 +231,19 @@ public final class CameraService: Sendable {
                     current = FramePipeline(configuration: configuration, geometry: frame.geometry)
                     pipeline = current
                 }
-                current.process(frame) { masked, updates in
+                let armed = isArmed
+                current.process(frame, armed: armed, localTime: Self.localNow()) { masked, updates in
                     handle(
-                        isArmed ? updates : [],
+                        armed ? updates : [],
                         snapshot: { try? encoder.encode(masked, quality: configuration.snapshotQuality) },
                         configuration: configuration, report: &report)
+                    // The rules raise nothing while disarmed (the pipeline does not run them).
+                    if !current.ruleAlerts.isEmpty {
+                        let jpeg = try? encoder.encode(masked, quality: configuration.snapshotQuality)
+                        for alert in current.ruleAlerts {
+                            handle(alert, snapshot: jpeg, configuration: configuration, report: &report)
+                        }
+                    }
                     // Tampering is about the camera itself: reported whether the unit is armed or not.
                     if let change = current.tamperChange {
                         handle(change, snapshot: try? encoder.encode(masked, quality: configuration.snapshotQuality))
@@ -339,6 +350,26 @@ public final class CameraService: Sendable {
         }
     }
 
+    private func handle(
+        _ alert: RuleAlert, snapshot: [UInt8]?, configuration: Configuration, report: inout Report
+    ) {
+        var metadata: Logger.Metadata = [
+            "rule": "\(alert.rule)", "frame": "\(alert.frame)", "start": "\(UnitEvent.rounded(alert.startTime))",
+            "confidence": "\(UnitEvent.rounded(alert.confidence))",
+            "boxes": "\(alert.boxes.map { Self.describe($0) }.joined(separator: " "))",
+        ]
+        if let zone = alert.zone { metadata["event.zone"] = "\(zone)" }
+        if let line = alert.line { metadata["line"] = "\(line)" }
+        if let direction = alert.direction { metadata["direction"] = "\(direction.rawValue)" }
+        if let snapshot, let path = write(snapshot, deviceID: configuration.deviceID, zone: alert.zone ?? alert.rule) {
+            report.snapshots += 1
+            metadata["snapshot"] = "\(path)"
+        }
+        report.alerts += 1
+        logger.notice("\(alert.kind.rawValue)", metadata: metadata)
+        notify(.rule(alert, snapshot: snapshot))
+    }
+
     private func handle(_ change: TamperChange, snapshot: [UInt8]?) {
         let measured = change.measurement
         logger.warning(
@@ -388,6 +419,16 @@ public final class CameraService: Sendable {
     }
 
     private static func sleep(_ duration: Duration) { SystemCall.sleep(duration) }
+
+    /// The local wall-clock time now, for the zones' schedules (the system's time zone, as `localtime_r` has it).
+    static func localNow() -> LocalTime {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var broken = tm()
+        localtime_r(&seconds, &broken)
+        return LocalTime(seconds: Double(now.tv_sec + broken.tm_gmtoff) + Double(now.tv_nsec) / 1e9)
+    }
 
     static func monotonicMillis() -> Int {
         var now = timespec()

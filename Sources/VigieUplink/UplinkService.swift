@@ -437,7 +437,7 @@ public actor UplinkService {
             _ = try? client?.publish(topic: topic, payload: payload, qos: 1, correlationData: correlation)
         case .request(let request):
             let name = request.command.name
-            switch gate.admit(name, now: elapsedSeconds()) {
+            switch gate.admit(name, now: elapsedSeconds(), reserved: request.command.isReserved) {
             case .run:
                 endRefusals("rate_limited \(name)")
                 endRefusals("busy")
@@ -469,7 +469,7 @@ public actor UplinkService {
         }
         _ = try? client?.publish(
             topic: request.replyTopic, payload: reply, qos: 1, correlationData: request.correlationData)
-        gate.finished()
+        gate.finished(reserved: request.command.isReserved)
     }
 
     /// Answers a valid command with an error without running it; logs the first of an episode only.

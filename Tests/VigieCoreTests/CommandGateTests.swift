@@ -65,6 +65,24 @@ struct CommandGateTests {
         #expect(gate.inProgress == 0)
     }
 
+    /// The call point's commands have places of their own: a queue full of snapshots does not keep a caller
+    /// waiting, and a flood of call commands does not take the ordinary places either.
+    @Test func callCommandsHaveTheirOwnPlaces() {
+        var gate = CommandGate(burst: 100, perMinute: 600, queueLimit: 3, reserve: 2)
+        let snapshots = (0..<4).map { _ in gate.admit("snapshot", now: 0) }
+        #expect(snapshots == [.run, .run, .run, .busy(limit: 3)])
+        let calls = (0..<3).map { _ in gate.admit("call_end", now: 0, reserved: true) }
+        #expect(calls == [.run, .run, .busy(limit: 2)])
+        #expect(gate.inProgress == 3 && gate.reservedInProgress == 2)
+        gate.finished(reserved: true)
+        let again = [gate.admit("snapshot", now: 0), gate.admit("call_ack", now: 0, reserved: true)]
+        #expect(again == [.busy(limit: 3), .run], "a reserved place freed serves a call, not a snapshot")
+        gate.finished()
+        #expect(gate.admit("snapshot", now: 0) == .run)
+        #expect(Command.callEnd(call: nil).isReserved && Command.callAcknowledge(call: nil, message: nil).isReserved)
+        #expect(!Command.snapshot.isReserved && !Command.reload.isReserved)
+    }
+
     @Test func defaultsComeFromTheSettings() {
         let gate = CommandGate(settings: UplinkSettings())
         #expect(gate.burst == 5 && gate.perMinute == 30 && gate.queueLimit == 32)

@@ -146,6 +146,9 @@ struct UplinkServiceTests {
             #expect(reply?["error"]?["code"] == .string("busy"))
         }
         #expect(await centre.inbox.messages.filter { $0.json?["ok"] == .bool(true) }.isEmpty)
+        // The queue is full, but a call command has places of its own: it runs.
+        try centre.client.publish(topic: "vigie/v1/unit-svc/cmd/call_end", payload: Array(#"{"id":"c"}"#.utf8), qos: 1)
+        #expect(await waitFor(timeout: 15) { await hold.entered == 5 }, "call_end runs beside four snapshots")
 
         await hold.open()
         let first = (0..<4).map { "vigie/v1/unit-svc/reply/b\($0)" }
@@ -158,7 +161,8 @@ struct UplinkServiceTests {
             await centre.inbox.wait(timeout: 15) {
                 $0.contains { $0.topic == "vigie/v1/unit-svc/reply/after" && $0.json?["ok"] == .bool(true) }
             })
-        #expect(await hold.entered == 5)
+        #expect(await centre.inbox.messages.contains { $0.topic.hasSuffix("reply/c") && $0.json?["ok"] == .bool(true) })
+        #expect(await hold.entered == 6)
         await uplink.shutdown(drain: 0)
     }
 }

@@ -38,8 +38,10 @@ public struct Configuration: Sendable, Hashable {
     /// Abandoned objects (`[abandoned]`), off by default.
     public var abandoned = AbandonedSettings()
     public var mask = PrivacyMask.none
-    /// Empty means the whole image.
+    /// Motion zones (empty: the whole image) and rule zones (`intrusion`, `density`), in the file's order.
     public var zones: [Zone] = []
+    /// The crowd movement rule (`[crowd]`).
+    public var crowd = CrowdSettings()
     /// JPEG quality for snapshots, 1…100.
     public var snapshotQuality = 80
     /// Where the outbox and the unit's counters live (must survive reboots).

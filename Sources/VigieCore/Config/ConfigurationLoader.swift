@@ -68,7 +68,7 @@ struct ConfigurationReader {
             root, path: "",
             allowed: [
                 "device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage", "gpio", "audio",
-                "speaker", "callpoint", "tamper", "line", "abandoned",
+                "speaker", "callpoint", "tamper", "crowd", "line", "abandoned",
             ])
 
         if let device = table(root, "device", path: "") {
@@ -144,20 +144,9 @@ struct ConfigurationReader {
 
         var names: Set<String> = []
         for (index, zone) in tables(root, "zone").enumerated() {
-            let path = "zone[\(index + 1)]"
-            checkKeys(zone, path: path, allowed: ["name", "points", "sensitivity", "min_area"])
-            let name = string(zone, "name", path: path)
-            if let name, !names.insert(name.value).inserted {
-                issue(name.line, "\(path).name", "zone '\(name.value)' is defined twice")
-            }
-            let zoneName = name?.value ?? "zone \(index + 1)"
-            let outline = polygon(zone, path: path, name: zoneName, required: false)
-            let sensitivity =
-                number(zone, "sensitivity", path: path, in: 0...1) ?? configuration.motion.sensitivity
-            let area = number(zone, "min_area", path: path, in: 0.00001...1) ?? configuration.motion.minimumArea
-            configuration.zones.append(
-                Zone(name: zoneName, polygon: outline, sensitivity: sensitivity, minimumArea: area))
+            configuration.zones.append(readZone(zone, index: index, motion: configuration.motion, names: &names))
         }
+        if let crowd = table(root, "crowd", path: "") { configuration.crowd = readCrowd(crowd) }
 
         if let snapshot = table(root, "snapshot", path: "") {
             checkKeys(snapshot, path: "snapshot", allowed: ["quality"])
@@ -423,7 +412,7 @@ struct ConfigurationReader {
         return number
     }
 
-    private mutating func polygon(_ parent: TOMLTable, path: String, name: String, required: Bool) -> MaskPolygon? {
+    mutating func polygon(_ parent: TOMLTable, path: String, name: String, required: Bool) -> MaskPolygon? {
         let key = join(path, "points")
         guard let value = parent["points"] else {
             if required { issue(parent.line, key, "missing: a list of [x, y] points, fractions of the image") }

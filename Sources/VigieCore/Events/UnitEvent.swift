@@ -59,6 +59,9 @@ public enum UnitEvent: Sendable {
     /// The camera's view was tampered with (covered, defocused, moved) or is right again; the masked snapshot of
     /// the frame that decided it, when it could be encoded.
     case tamper(TamperChange, snapshot: [UInt8]?)
+    /// A rule found a situation for a human to look at (intrusion, density, crowd movement, a line crossed, an
+    /// object left); the masked snapshot of the frame that decided it, when it could be encoded.
+    case rule(RuleAlert, snapshot: [UInt8]?)
 
     public var kind: String {
         switch self {
@@ -86,6 +89,7 @@ public enum UnitEvent: Sendable {
         case .gpioFault: "gpio_fault"
         case .gpioRestored: "gpio_restored"
         case .tamper(let change, _): change.kind
+        case .rule(let alert, _): alert.kind.rawValue
         }
     }
 
@@ -106,6 +110,7 @@ public enum UnitEvent: Sendable {
         case .gpioFault, .gpioRestored: Priority.fault
         // The clearing is an alert too: it tells the operator who is looking at the first that it is over.
         case .tamper: Priority.alert
+        case .rule: Priority.alert
         }
     }
 
@@ -151,7 +156,22 @@ public enum UnitEvent: Sendable {
                     + report.parts.map { ($0.name, $0.fault.map { "fault: \($0)" } ?? "ok") })
         case .tamper(let change, let snapshot):
             UplinkEvent(kind: kind, priority: priority, details: Self.details(change), snapshot: snapshot)
+        case .rule(let alert, let snapshot):
+            UplinkEvent(
+                kind: kind, priority: priority, zone: alert.zone, boxes: alert.boxes, details: Self.details(alert),
+                snapshot: snapshot)
         }
+    }
+
+    private static func details(_ alert: RuleAlert) -> [(key: String, value: String)] {
+        var details: [(key: String, value: String)] = [("rule", alert.rule)]
+        if let line = alert.line { details.append(("line", line)) }
+        if let direction = alert.direction { details.append(("direction", direction.rawValue)) }
+        return details + [
+            ("confidence", rounded(alert.confidence)),
+            ("start_s", rounded(alert.startTime)),
+            ("duration_s", rounded(alert.time - alert.startTime)),
+        ]
     }
 
     private static func details(_ change: TamperChange) -> [(key: String, value: String)] {

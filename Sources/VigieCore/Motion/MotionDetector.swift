@@ -4,9 +4,10 @@
 /// cost and averages sensor noise away. Per cell it keeps a background level and a noise estimate; a
 /// cell changes when it leaves the background by more than its zone's threshold or four times its
 /// noise. Global light changes are removed first: the scene's gain against the background is estimated
-/// robustly and divided out, and if more than `globalChangeFraction` of the image still changes (the
-/// IR switch, a floodlight), the background is re-learnt and no motion is reported. Cells touching a
-/// privacy mask are never considered. Changed cells with no changed neighbour are dropped as noise;
+/// robustly and divided out, and if more than `globalChangeFraction` of the image still changes (a floodlight),
+/// or the black level jumped (an offset of more than `maximumOffset` grey levels in a line fitted through the
+/// same cells: the infrared switch, an exposure jump), the background is re-learnt and no motion is reported.
+/// Cells touching a privacy mask are never considered. Changed cells with no changed neighbour are dropped as noise;
 /// the rest are grouped into 8-connected regions per zone, and regions smaller than the zone's
 /// minimum area are ignored.
 ///
@@ -143,26 +144,51 @@ public final class MotionDetector {
             framesSeen += 1
             settleFrames = max(0, settleFrames - 1)
             lastGain = 1
+            clearChanged()
             return 0
         }
         framesSeen += 1
-        let gain = estimateGain()
-        lastGain = gain
-        let changedCount = classifyAndLearn(gain: gain)
-        if validCount > 0 && Double(changedCount) > settings.globalChangeFraction * Double(validCount) {
+        let light = estimateLight()
+        lastGain = light.gain
+        let changedCount = classifyAndLearn(gain: light.gain)
+        let isLightChange =
+            validCount > 0 && Double(changedCount) > settings.globalChangeFraction * Double(validCount)
+        // A black level that jumped (the infrared switch) is a change of the camera, not motion, however few cells
+        // a gain alone leaves unexplained.
+        if isLightChange || abs(light.offset) > Self.maximumOffset {
             // Light change, not motion: re-learn over a few frames (lamps and IR cut filters take a moment).
             lastWasGlobalChange = true
             relearnBackground()
             settleFrames = 2
+            clearChanged()
             return 0
         }
         if changedCount > 0 { findRegions() }
         return boxes.count
     }
 
+    /// Lends the last frame's changed cells (`columns × rows`, row-major, 1 where the cell changed) to `body`: all
+    /// zero on a frame that found nothing by construction (learning, settling, a light change).
+    public func withChanged<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        changed.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<(columns * rows)])) }
+    }
+
+    /// Whether detection looks at grid cell `cell` (not masked; inside a motion zone, or any cell without one).
+    public func isWatched(cell: Int) -> Bool { cellZone[cell] >= 0 }
+
+    /// The share of the image detection looks at (0…1), in whole cells.
+    public var watchedArea: Double { Double(validCount) * cellArea }
+
     /// Lends the last frame's grid (`columns × rows` cell means, row-major, masked cells included) to `body`.
     func withGrid<Result>(_ body: (UnsafeBufferPointer<Float>) -> Result) -> Result {
         current.withUnsafeBufferPointer(body)
+    }
+
+    /// Grey levels of black-level jump (see the type's description) above which a frame is a light change.
+    static let maximumOffset: Float = 15
+
+    private func clearChanged() {
+        changed.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
     private func relearnBackground() {
@@ -171,8 +197,10 @@ public final class MotionDetector {
         }
     }
 
-    /// Ratio of the scene's brightness to the background's, ignoring cells that moved.
-    private func estimateGain() -> Float {
+    /// Ratio of the scene's brightness to the background's, ignoring cells that moved; and the offset of a line
+    /// fitted through the same cells (`current ≈ g × background + offset`), which a change of black level (the
+    /// infrared switch, an exposure jump) shows and a change of light alone does not.
+    private func estimateLight() -> (gain: Float, offset: Float) {
         current.withUnsafeBufferPointer { cur in
             background.withUnsafeBufferPointer { bg in
                 cellWeight.withUnsafeBufferPointer { weight in
@@ -195,13 +223,16 @@ public final class MotionDetector {
                         sumBackground += bv * wv
                         offset += 32
                     }
-                    guard sumBackground.sum() > 0 else { return 1 }
+                    guard sumBackground.sum() > 0 else { return (1, 0) }
                     let first = sumCurrent.sum() / sumBackground.sum()
                     // Second pass without the cells that disagree with the first estimate (moving objects).
                     let gain = SIMD8<Float>(repeating: first)
                     let limit = SIMD8<Float>(repeating: 12)
                     sumCurrent = SIMD8<Float>()
                     sumBackground = SIMD8<Float>()
+                    var sumWeight = SIMD8<Float>()
+                    var sumSquares = SIMD8<Float>()
+                    var sumProducts = SIMD8<Float>()
                     offset = 0
                     while offset < count * 4 {
                         let cv = c.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
@@ -211,12 +242,23 @@ public final class MotionDetector {
                         wv.replace(
                             with: 0,
                             where: (bv .<= low) .| (bv .>= high) .| (residual .>= limit) .| (residual .<= -limit))
+                        let wb = bv * wv
                         sumCurrent += cv * wv
-                        sumBackground += bv * wv
+                        sumBackground += wb
+                        sumWeight += wv
+                        sumSquares += wb * bv
+                        sumProducts += wb * cv
                         offset += 32
                     }
                     let second = sumBackground.sum() > 0 ? sumCurrent.sum() / sumBackground.sum() : first
-                    return min(4, max(0.25, second))
+                    let n = sumWeight.sum()
+                    guard n > 0 else { return (min(4, max(0.25, second)), 0) }
+                    let meanB = sumBackground.sum() / n
+                    let meanC = sumCurrent.sum() / n
+                    let variance = sumSquares.sum() / n - meanB * meanB
+                    // Too flat a scene cannot tell a gain from an offset.
+                    let slope = variance > 25 ? (sumProducts.sum() / n - meanB * meanC) / variance : second
+                    return (min(4, max(0.25, second)), meanC - slope * meanB)
                 }
             }
         }

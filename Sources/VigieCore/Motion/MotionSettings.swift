@@ -24,24 +24,76 @@ public struct MotionSettings: Sendable, Hashable {
     }
 }
 
-/// An area of the image where motion is looked for, with its own sensitivity and minimum size.
+/// An area of the image with a purpose: where motion is looked for (`motion`), or where a rule watches the motion
+/// found (`intrusion`, `density`).
 public struct Zone: Sendable, Hashable {
+    /// What a zone is for. Only `motion` zones limit where motion is detected; the others add a rule and limit
+    /// nothing.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// Motion inside is reported as motion events (all of the image when no motion zone is configured).
+        case motion
+        /// Motion of at least `minimumArea` with its foot point inside for `dwell` seconds raises `intrusion`.
+        case intrusion
+        /// Moving cells covering more than `highOccupancy` of the zone for `dwell` seconds raise `density_high`.
+        case density
+    }
+
     public var name: String
     /// Outline; `nil` means the whole image.
     public var polygon: MaskPolygon?
     public var sensitivity: Double
+    /// For `motion` and `intrusion` zones, the smallest moving area that counts, as a fraction of the image.
     public var minimumArea: Double
+    public var kind: Kind
+    /// When an `intrusion` or `density` zone's rule is armed (local time); `.always` by default.
+    public var schedule: ZoneSchedule
+    /// Seconds the situation must last before an `intrusion` or `density` zone raises its alert.
+    public var dwell: Double
+    /// For a `density` zone, the share of the zone (0…1) that moving cells must cover.
+    public var highOccupancy: Double
 
-    public init(name: String, polygon: MaskPolygon?, sensitivity: Double, minimumArea: Double) {
+    public init(
+        name: String, polygon: MaskPolygon?, sensitivity: Double, minimumArea: Double, kind: Kind = .motion,
+        schedule: ZoneSchedule = .always, dwell: Double = Zone.defaultDwell,
+        highOccupancy: Double = Zone.defaultHighOccupancy
+    ) {
         self.name = name
         self.polygon = polygon
         self.sensitivity = sensitivity
         self.minimumArea = minimumArea
+        self.kind = kind
+        self.schedule = schedule
+        self.dwell = dwell
+        self.highOccupancy = highOccupancy
     }
+
+    /// `dwell` when the file sets none, seconds.
+    public static let defaultDwell = 2.0
+    /// `high_occupancy` when the file sets none.
+    public static let defaultHighOccupancy = 0.3
 
     /// The whole image, with the global settings.
     public static func wholeImage(_ settings: MotionSettings) -> Zone {
         Zone(name: "image", polygon: nil, sensitivity: settings.sensitivity, minimumArea: settings.minimumArea)
+    }
+
+    /// Whether `point` lies inside the zone (always, for the whole image).
+    public func contains(_ point: NormalizedPoint) -> Bool {
+        guard let polygon else { return true }
+        // Even-odd ray casting: zones are simple polygons (validated), so this is the inside.
+        let points = polygon.points
+        var inside = false
+        var j = points.count - 1
+        for i in points.indices {
+            let a = points[i]
+            let b = points[j]
+            if (a.y > point.y) != (b.y > point.y) {
+                let x = a.x + (point.y - a.y) / (b.y - a.y) * (b.x - a.x)
+                if point.x < x { inside.toggle() }
+            }
+            j = i
+        }
+        return inside
     }
 }
 

@@ -1,8 +1,9 @@
-/// The per-frame path of a camera: privacy mask, then motion detection, then event tracking and tamper detection.
+/// The per-frame path of a camera: privacy mask, then motion detection, then event tracking, the rules and tamper
+/// detection.
 ///
 /// The mask is applied first and in place, so detection and everything after it only ever see a
-/// `MaskedFrame`. Tamper detection reads the motion detector's reduced grid, not the frame again. Rasters and
-/// buffers are built once for the geometry.
+/// `MaskedFrame`. The rules read the detector's regions and changed cells, and tamper detection its reduced grid,
+/// not the frame again. Rasters and buffers are built once for the geometry.
 public final class FramePipeline {
     public let geometry: FrameGeometry
     public let raster: MaskRaster
@@ -11,13 +12,18 @@ public final class FramePipeline {
     public let tamper: TamperDetector?
     /// The tamper state change the last frame decided, if any.
     public private(set) var tamperChange: TamperChange?
+    /// The zone, crowd (and later line and object) rules; more sources plug in with `rules.add`.
+    public let rules: RuleEngine
+    /// The alerts the last frame decided (none while disarmed).
+    public private(set) var ruleAlerts: [RuleAlert] = []
     private var tracker: MotionEventTracker
 
     public init(configuration: Configuration, geometry: FrameGeometry) {
         self.geometry = geometry
         self.raster = configuration.mask.raster(for: geometry)
         self.detector = MotionDetector(
-            geometry: geometry, mask: raster, settings: configuration.motion, zones: configuration.zones)
+            geometry: geometry, mask: raster, settings: configuration.motion,
+            zones: configuration.zones.filter { $0.kind == .motion })
         self.tracker = MotionEventTracker(
             zoneNames: detector.zones.map(\.name), minimumFrames: configuration.motion.minimumFrames,
             endFrames: configuration.motion.endFrames)
@@ -26,17 +32,39 @@ public final class FramePipeline {
             ? TamperDetector(
                 columns: detector.columns, rows: detector.rows, cell: detector.cellSize, mask: raster,
                 settings: configuration.tamper) : nil
+        self.rules = RuleEngine(zones: configuration.zones, crowd: configuration.crowd, detector: detector)
     }
 
-    /// Masks `frame` in place, looks for motion and tampering, and lends the masked frame with the event updates to
-    /// `body` (to encode a snapshot of it, for instance) before the frame goes back to its source. A change of the
-    /// tamper state is in `tamperChange` meanwhile.
+    /// Masks `frame` in place, looks for motion, runs the rules and looks for tampering, and lends the masked frame
+    /// with the event updates to `body` (to encode a snapshot of it, for instance) before the frame goes back to its
+    /// source. The rules' alerts are in `ruleAlerts` and a change of the tamper state in `tamperChange` meanwhile.
+    ///
+    /// - Parameters:
+    ///   - armed: false while the unit is disarmed: no rule runs or raises anything (tamper still runs).
+    ///   - localTime: the frame's local wall-clock time, for the zones' schedules; `nil` arms every zone.
     public func process(
-        _ frame: Frame, _ body: (borrowing MaskedFrame, [MotionEventTracker.Update]) throws -> Void
+        _ frame: Frame, armed: Bool = true, localTime: LocalTime? = nil,
+        _ body: (borrowing MaskedFrame, [MotionEventTracker.Update]) throws -> Void
     ) rethrows {
         try raster.apply(to: frame) { masked in
             detector.detect(masked)
             let updates = tracker.update(frame: masked.sequence, time: masked.timestamp, boxes: detector.boxes)
+            if rules.isEmpty {
+                ruleAlerts = []
+            } else {
+                let sequence = masked.sequence
+                let cellWidth = Double(detector.cellSize) / Double(geometry.width)
+                let cellHeight = Double(detector.cellSize) / Double(geometry.height)
+                let time = masked.timestamp
+                ruleAlerts = detector.withChanged { changed in
+                    rules.update(
+                        RuleFrame(
+                            frame: sequence, time: time, localTime: localTime, boxes: detector.boxes,
+                            changed: changed, columns: detector.columns, rows: detector.rows,
+                            watchedArea: detector.watchedArea, cellWidth: cellWidth, cellHeight: cellHeight),
+                        armed: armed)
+                }
+            }
             if let tamper {
                 let frame = masked.sequence
                 let time = masked.timestamp
@@ -46,11 +74,13 @@ public final class FramePipeline {
         }
     }
 
-    /// Masks `frame` in place and looks for motion; returns the event updates.
+    /// Masks `frame` in place and looks for motion (and runs the rules); returns the event updates.
     @discardableResult
-    public func process(_ frame: Frame) -> [MotionEventTracker.Update] {
+    public func process(
+        _ frame: Frame, armed: Bool = true, localTime: LocalTime? = nil
+    ) -> [MotionEventTracker.Update] {
         var result: [MotionEventTracker.Update] = []
-        process(frame) { _, updates in result = updates }
+        process(frame, armed: armed, localTime: localTime) { _, updates in result = updates }
         return result
     }
 
@@ -63,6 +93,8 @@ public final class FramePipeline {
         detector.reset()
         tamper?.reset()
         tamperChange = nil
+        rules.reset()
+        ruleAlerts = []
         return tracker.finish()
     }
 

@@ -15,6 +15,8 @@ public struct OfflineAnalyzer {
         public var events = 0
         /// Changes of the tamper state (each raised tampering and each clearing).
         public var tamperChanges = 0
+        /// Alerts the rules raised.
+        public var alerts = 0
 
         /// The object printed by `vigie analyze --summary-json`.
         public var json: String {
@@ -29,20 +31,28 @@ public struct OfflineAnalyzer {
             json.string("resolution", "\(width)x\(height)")
             json.integer("events", events)
             json.integer("tamper_changes", tamperChanges)
+            json.integer("alerts", alerts)
             json.endObject()
             return json.text
         }
     }
 
     public let configuration: Configuration
+    /// The local wall-clock time of the first frame, for the zones' schedules; `nil` arms every zone all along.
+    public let start: LocalTime?
 
-    public init(configuration: Configuration) { self.configuration = configuration }
+    public init(configuration: Configuration, start: LocalTime? = nil) {
+        self.configuration = configuration
+        self.start = start
+    }
 
     /// Reads every frame of `source`, calling `onEvent` for each finished event, `onTamper` for each change of the
-    /// tamper state, and `onProgress` with the number of frames done (every 16 frames).
+    /// tamper state, `onAlert` for each alert of the rules, `onBoxes` with every frame's number and regions (for
+    /// `--boxes`), and `onProgress` with the number of frames done (every 16 frames).
     public func run(
         source: FillingFrameSource, onEvent: (MotionEvent) throws -> Void,
-        onTamper: (TamperChange) throws -> Void = { _ in }, onProgress: (Int) -> Void = { _ in }
+        onTamper: (TamperChange) throws -> Void = { _ in }, onAlert: (RuleAlert) throws -> Void = { _ in },
+        onBoxes: ((Int, [MotionBox]) throws -> Void)? = nil, onProgress: (Int) -> Void = { _ in }
     ) throws -> Summary {
         let clock = ContinuousClock()
         let started = clock.now
@@ -61,12 +71,17 @@ public struct OfflineAnalyzer {
         }
         while try source.next(into: frame) {
             let before = clock.now
-            let updates = pipeline.process(frame)
+            let updates = pipeline.process(frame, localTime: start?.advanced(by: frame.timestamp))
             let spent = clock.now - before
             pipelineTime += spent
             durations.append(Self.seconds(spent))
             if !pipeline.detector.boxes.isEmpty { summary.framesWithMotion += 1 }
             try handle(updates)
+            try onBoxes?(frame.sequence, pipeline.detector.boxes)
+            for alert in pipeline.ruleAlerts {
+                summary.alerts += 1
+                try onAlert(alert)
+            }
             if let change = pipeline.tamperChange {
                 summary.tamperChanges += 1
                 try onTamper(change)

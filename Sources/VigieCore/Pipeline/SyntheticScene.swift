@@ -100,8 +100,11 @@ public final class SyntheticScene: FillingFrameSource {
         var luma = background
         for object in objects where object.frames.contains(index) {
             let rect = object.rect(at: index)
-            for y in max(0, rect.y)..<max(0, min(height, rect.y + rect.height)) {
-                for x in max(0, rect.x)..<max(0, min(width, rect.x + rect.width)) { luma[y * width + x] = object.luma }
+            // Clipped to the image: an object may walk out of it on any side.
+            let top = min(height, max(0, rect.y))
+            let left = min(width, max(0, rect.x))
+            for y in top..<max(top, min(height, rect.y + rect.height)) {
+                for x in left..<max(left, min(width, rect.x + rect.width)) { luma[y * width + x] = object.luma }
             }
         }
         luma.withUnsafeBufferPointer { source in

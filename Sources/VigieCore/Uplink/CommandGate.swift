@@ -38,7 +38,9 @@ public struct TokenBucket: Sendable, Hashable {
 
 /// Decides whether a valid command runs: a rate limit per command name (a token bucket each) and a bound on
 /// the commands in progress, so that a flood from the centre (or from whoever holds its credentials) costs a
-/// short error reply each, never the camera's time or the unit's memory. Pure: time comes from the caller.
+/// short error reply each, never the camera's time or the unit's memory. The call point's commands (`call_ack`,
+/// `call_end`) have places of their own (`reserve`): a flood of snapshots never keeps a caller waiting.
+/// Pure: time comes from the caller.
 public struct CommandGate: Sendable {
     public enum Decision: Sendable, Hashable {
         /// Run it; call `finished()` when its reply is sent.
@@ -52,38 +54,58 @@ public struct CommandGate: Sendable {
     public let burst: Int
     public let perMinute: Double
     public let queueLimit: Int
+    /// Places kept for reserved commands, beyond `queueLimit`.
+    public let reserve: Int
+    /// Ordinary commands in progress.
     public private(set) var inProgress = 0
+    /// Reserved commands in progress.
+    public private(set) var reservedInProgress = 0
     private var buckets: [String: TokenBucket] = [:]
 
-    /// `burst` commands of one name at once, refilled at `perMinute`; at most `queueLimit` in progress.
-    public init(burst: Int, perMinute: Double, queueLimit: Int) {
-        precondition(burst >= 1 && perMinute > 0 && queueLimit >= 1)
+    /// `burst` commands of one name at once, refilled at `perMinute`; at most `queueLimit` ordinary and `reserve`
+    /// reserved commands in progress.
+    public init(burst: Int, perMinute: Double, queueLimit: Int, reserve: Int = CommandGate.callReserve) {
+        precondition(burst >= 1 && perMinute > 0 && queueLimit >= 1 && reserve >= 1)
         self.burst = burst
         self.perMinute = perMinute
         self.queueLimit = queueLimit
+        self.reserve = reserve
     }
+
+    /// Places for the call point's commands: a centre answers one call at a time, a few in flight are plenty.
+    public static let callReserve = 4
 
     public init(settings: UplinkSettings) {
         self.init(
             burst: settings.commandBurst, perMinute: settings.commandsPerMinute, queueLimit: settings.commandQueue)
     }
 
-    /// Whether the command `name` may run at `now` (seconds, monotonic). A refused command uses up nothing:
-    /// a `busy` one keeps its token.
-    public mutating func admit(_ name: String, now: Double) -> Decision {
+    /// Whether the command `name` may run at `now` (seconds, monotonic); a `reserved` one counts against
+    /// `reserve`, not `queueLimit`. A refused command uses up nothing: a `busy` one keeps its token.
+    public mutating func admit(_ name: String, now: Double, reserved: Bool = false) -> Decision {
         var bucket = buckets[name] ?? TokenBucket(capacity: burst, perSecond: perMinute / 60)
         defer { buckets[name] = bucket }
         let wait = bucket.wait(now: now)
         if wait > 0 { return .rateLimited(retryAfter: wait) }
-        if inProgress >= queueLimit { return .busy(limit: queueLimit) }
+        if reserved {
+            if reservedInProgress >= reserve { return .busy(limit: reserve) }
+            reservedInProgress += 1
+        } else {
+            if inProgress >= queueLimit { return .busy(limit: queueLimit) }
+            inProgress += 1
+        }
         _ = bucket.take(now: now)
-        inProgress += 1
         return .run
     }
 
-    /// A command that was let run has sent its reply.
-    public mutating func finished() {
-        precondition(inProgress > 0, "finished() without a running command")
-        inProgress -= 1
+    /// A command that was let run has sent its reply (`reserved` as it was admitted).
+    public mutating func finished(reserved: Bool = false) {
+        if reserved {
+            precondition(reservedInProgress > 0, "finished(reserved:) without a running reserved command")
+            reservedInProgress -= 1
+        } else {
+            precondition(inProgress > 0, "finished() without a running command")
+            inProgress -= 1
+        }
     }
 }

@@ -34,6 +34,14 @@ public enum Command: Sendable, Hashable {
         case .callEnd: "call_end"
         }
     }
+
+    /// Whether it runs in the places `CommandGate` keeps for it: a caller is waiting on these.
+    public var isReserved: Bool {
+        switch self {
+        case .callAcknowledge, .callEnd: true
+        case .snapshot, .selftest, .reload, .arm, .disarm, .say, .play: false
+        }
+    }
 }
 
 /// A valid request and where its reply goes.
