@@ -33,6 +33,10 @@ public struct Configuration: Sendable, Hashable {
     public var motion = MotionSettings()
     /// Camera tamper detection (`[tamper]`).
     public var tamper = TamperSettings()
+    /// Lines whose crossing is reported (`[[line]]`).
+    public var lines: [LineRule] = []
+    /// Abandoned objects (`[abandoned]`), off by default.
+    public var abandoned = AbandonedSettings()
     public var mask = PrivacyMask.none
     /// Motion zones (empty: the whole image) and rule zones (`intrusion`, `density`), in the file's order.
     public var zones: [Zone] = []

@@ -68,7 +68,7 @@ struct ConfigurationReader {
             root, path: "",
             allowed: [
                 "device", "source", "motion", "mask", "zone", "snapshot", "uplink", "storage", "gpio", "audio",
-                "speaker", "callpoint", "tamper", "crowd",
+                "speaker", "callpoint", "tamper", "crowd", "line", "abandoned",
             ])
 
         if let device = table(root, "device", path: "") {
@@ -130,6 +130,8 @@ struct ConfigurationReader {
         }
 
         if let tamper = table(root, "tamper", path: "") { configuration.tamper = readTamper(tamper) }
+        configuration.lines = readLines(tables(root, "line"))
+        if let abandoned = table(root, "abandoned", path: "") { configuration.abandoned = readAbandoned(abandoned) }
 
         var polygons: [MaskPolygon] = []
         for (index, mask) in tables(root, "mask").enumerated() {
@@ -338,7 +340,7 @@ struct ConfigurationReader {
     }
 
     /// `[[key]]` entries; a single `[key]` table is accepted as one entry.
-    private mutating func tables(_ parent: TOMLTable, _ key: String) -> [TOMLTable] {
+    mutating func tables(_ parent: TOMLTable, _ key: String) -> [TOMLTable] {
         guard let value = parent[key] else { return [] }
         switch value.kind {
         case .table(let table): return [table]
@@ -444,7 +446,7 @@ struct ConfigurationReader {
         }
     }
 
-    private static func double(_ value: TOMLValue) -> Double? {
+    static func double(_ value: TOMLValue) -> Double? {
         switch value.kind {
         case .float(let float): float
         case .integer(let integer): Double(integer)

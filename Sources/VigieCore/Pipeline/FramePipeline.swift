@@ -12,7 +12,8 @@ public final class FramePipeline {
     public let tamper: TamperDetector?
     /// The tamper state change the last frame decided, if any.
     public private(set) var tamperChange: TamperChange?
-    /// The zone, crowd (and later line and object) rules; more sources plug in with `rules.add`.
+    /// The zone and crowd rules, then lines and abandoned objects (`ObjectRules`); more sources plug in with
+    /// `rules.add`.
     public let rules: RuleEngine
     /// The alerts the last frame decided (none while disarmed).
     public private(set) var ruleAlerts: [RuleAlert] = []
@@ -33,8 +34,10 @@ public final class FramePipeline {
                 columns: detector.columns, rows: detector.rows, cell: detector.cellSize, mask: raster,
                 settings: configuration.tamper) : nil
         self.rules = RuleEngine(zones: configuration.zones, crowd: configuration.crowd, detector: detector)
-        // More rules (region tracking with line crossing and wrong way, abandoned objects) plug in here, as one
-        // `RuleSource` each: `rules.add(source)`. They run after the zone rules, armed and reset with them.
+        // Rules that follow regions over time (lines, wrong way, abandoned objects) run after the zone rules,
+        // armed and reset with them.
+        let objects = ObjectRules(configuration: configuration, detector: detector, mask: raster)
+        if objects.isActive { rules.add(ObjectRuleSource(rules: objects, detector: detector)) }
     }
 
     /// Masks `frame` in place, looks for motion, runs the rules and looks for tampering, and lends the masked frame
