@@ -59,6 +59,8 @@ public enum UnitEvent: Sendable {
     /// The camera's view was tampered with (covered, defocused, moved) or is right again; the masked snapshot of
     /// the frame that decided it, when it could be encoded.
     case tamper(TamperChange, snapshot: [UInt8]?)
+    /// Someone exported recorded footage, or a reload changed the privacy masks: who, when, what and why.
+    case audit(AuditRecord)
 
     public var kind: String {
         switch self {
@@ -86,6 +88,7 @@ public enum UnitEvent: Sendable {
         case .gpioFault: "gpio_fault"
         case .gpioRestored: "gpio_restored"
         case .tamper(let change, _): change.kind
+        case .audit(let record): record.kind
         }
     }
 
@@ -106,6 +109,8 @@ public enum UnitEvent: Sendable {
         case .gpioFault, .gpioRestored: Priority.fault
         // The clearing is an alert too: it tells the operator who is looking at the first that it is over.
         case .tamper: Priority.alert
+        // The centre must see who took footage or changed what the camera hides, as soon as it can.
+        case .audit: Priority.alert
         }
     }
 
@@ -151,6 +156,8 @@ public enum UnitEvent: Sendable {
                     + report.parts.map { ($0.name, $0.fault.map { "fault: \($0)" } ?? "ok") })
         case .tamper(let change, let snapshot):
             UplinkEvent(kind: kind, priority: priority, details: Self.details(change), snapshot: snapshot)
+        case .audit(let record):
+            UplinkEvent(kind: kind, priority: priority, details: record.details)
         }
     }
 
