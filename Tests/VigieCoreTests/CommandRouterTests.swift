@@ -223,6 +223,10 @@ struct UplinkHelperTests {
         #expect(marked["historical"] == .bool(true))
         #expect(marked["seq"]?.intValue == 7)
         #expect(marked["zone"]?.stringValue == "gate")
+        // A replayed event (marked when resent) that is also late is marked once: JSON.parse refuses duplicate keys.
+        let twice = UplinkEvent.markHistorical(UplinkEvent.markHistorical(payload))
+        #expect(twice == UplinkEvent.markHistorical(payload))
+        #expect(try JSON.parse(twice)["historical"] == .bool(true))
     }
 }
 
