@@ -174,17 +174,45 @@ public final class UnitDaemon: Sendable {
         }
     }
 
-    /// Records `record` in the store and tells the centre (`export`, `mask_change`).
-    func audit(_ record: AuditRecord) async -> String? {
+    /// Records `record` in the store and tells the centre (`export`, `mask_change`); returns the event's id (nil
+    /// without an uplink) or why the store could not keep the record.
+    @discardableResult
+    func audit(_ record: AuditRecord) async -> Result<String?, SQLiteError> {
         let id = await events.raiseStored(.audit(record))
         logger.notice(
             "audit", metadata: ["kind": "\(record.kind)", "user": "\(record.user)", "reason": "\(record.reason)"])
+        guard let recorder else {
+            return .failure(SQLiteError(code: 14, message: "no event store", context: "audit"))
+        }
         do {
-            try recorder?.store.record(record, event: id, millis: UplinkService.nowMillis())
+            try recorder.store.record(record, event: id, millis: UplinkService.nowMillis())
+            return .success(id)
         } catch {
             logger.error("event store: the audit record cannot be written", metadata: ["error": "\(error)"])
+            return .failure(error)
         }
-        return id
+    }
+
+    /// `vigie export`: its audit record kept and sent before it writes anything; an error reply stops the export.
+    func recordExport(_ claim: ControlRequest.ExportClaim) async -> String {
+        let record = AuditRecord(
+            action: .export(
+                since: claim.since, until: claim.until, events: claim.events, snapshots: claim.snapshots,
+                output: claim.output),
+            user: claim.user, reason: claim.reason)
+        switch await audit(record) {
+        case .failure(let error):
+            return ControlServer.errorReply("the audit record cannot be kept (\(error.summary)): export refused")
+        case .success(let id):
+            var json = JSONWriter()
+            json.beginObject()
+            json.bool("ok", true)
+            json.string("user", claim.user)
+            if let id { json.string("event", id) }
+            json.string("time", Timestamp.rfc3339(millis: UplinkService.nowMillis()))
+            json.endObject()
+            return json.text
+        }
     }
 
     /// Opens the call point's lines: in memory for a simulated chip (the same lines each time, so that
@@ -410,6 +438,7 @@ public final class UnitDaemon: Sendable {
                 case .status: await statusReport()
                 case .doctor: await doctorReport()
                 case .callPoint(let action): await simulate(action)
+                case .export(let claim): await recordExport(claim)
                 }
             }
             logger.info("control socket listening", metadata: ["path": "\(path)"])
@@ -654,7 +683,7 @@ public final class UnitDaemon: Sendable {
         }
         // What the camera hides changed: the centre must know who changed it and when (the reload's caller).
         if let record = AuditRecord.maskChange(from: previous.mask, to: next.mask, user: "vigied", reason: "reload") {
-            Task { _ = await audit(record) }
+            Task { await audit(record) }
         }
         logger.notice(
             "configuration reloaded",

@@ -31,6 +31,13 @@ struct StateDirectoryOption: ParsableArguments {
 
 /// `--since` and `--until`, parsed against one `now`.
 struct PeriodOption: ParsableArguments {
+    init() {}
+
+    init(since: String?, until: String?) {
+        self.since = since
+        self.until = until
+    }
+
     @Option(help: "From this time on: RFC 3339 (2026-11-30T14:00:00Z), a date, or a span back from now (2h, 3d).")
     var since: String?
 
@@ -146,25 +153,28 @@ extension Vigie {
             return parts.joined(separator: "  ")
         }
 
+        /// One event as `vigie events --json` and `vigie export` write it: the event as the centre received it
+        /// (docs/mqtt.md), its snapshot's size and its operator verdict.
+        static func write(_ event: StoredEvent, into json: inout JSONWriter) {
+            json.beginObject()
+            json.raw("event", String(decoding: event.payload, as: UTF8.self))
+            json.integer("snapshot_bytes", event.snapshotBytes)
+            if let verdict = event.verdict {
+                json.beginObject("verdict")
+                json.string("verdict", verdict.confirmed ? "confirmed" : "dismissed")
+                json.string("operator", verdict.operatorName)
+                if let note = verdict.note { json.string("note", note) }
+                json.string("time", Timestamp.rfc3339(millis: verdict.millis))
+                json.endObject()
+            }
+            json.endObject()
+        }
+
         static func json(_ events: [StoredEvent], spans: [ActivitySpan]?) -> String {
             var json = JSONWriter()
             json.beginObject()
             json.beginArray("events")
-            for event in events {
-                json.beginObject()
-                // The event as the centre received it (docs/mqtt.md), as the unit wrote it.
-                json.raw("event", String(decoding: event.payload, as: UTF8.self))
-                json.integer("snapshot_bytes", event.snapshotBytes)
-                if let verdict = event.verdict {
-                    json.beginObject("verdict")
-                    json.string("verdict", verdict.confirmed ? "confirmed" : "dismissed")
-                    json.string("operator", verdict.operatorName)
-                    if let note = verdict.note { json.string("note", note) }
-                    json.string("time", Timestamp.rfc3339(millis: verdict.millis))
-                    json.endObject()
-                }
-                json.endObject()
-            }
+            for event in events { write(event, into: &json) }
             json.endArray()
             if let spans {
                 json.beginArray("activity")
