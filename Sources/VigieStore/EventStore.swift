@@ -218,13 +218,15 @@ public final class EventStore: Sendable {
                 result.events += try Self.deleteEvents(database, before: cutoff)
                 result.minutes += try Self.deleteMinutes(database, before: cutoff)
                 while try Self.bytesInUse(database) > maximumBytes {
-                    // The oldest few at a time across both tables: events and minutes go in the order they happened.
+                    // The oldest 1 % (32 at least) at a time across both tables: events and minutes go in the order
+                    // they happened, and a store far over its cap is brought back in a hundred steps or so.
                     var threshold: Int64?
                     try database.query(
                         """
                         SELECT t FROM (SELECT time_ms AS t FROM events UNION ALL SELECT minute * 60000 FROM activity)
-                        ORDER BY t LIMIT 1 OFFSET (SELECT min(31, (SELECT count(*) FROM events)
-                                                                 + (SELECT count(*) FROM activity) - 1))
+                        ORDER BY t LIMIT 1 OFFSET (
+                            WITH n(rows) AS (SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM activity))
+                            SELECT min(max(31, rows / 100), rows - 1) FROM n)
                         """, label: "purge oldest"
                     ) { threshold = $0.integer(0) }
                     guard let threshold else { break }
