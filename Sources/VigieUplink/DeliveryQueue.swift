@@ -121,11 +121,29 @@ final class DeliveryQueue: Sendable {
         for continuation in ready { continuation.resume() }
     }
 
-    /// Told of every event numbered here (the daemon's event store records them).
-    private let raisedObserver = Mutex<(@Sendable (UplinkEvent, RaisedEvent) -> Void)?>(nil)
+    /// Told of every event numbered here (the daemon's event store records them); those numbered before anyone
+    /// listened (the uplink's reports at its start) wait for the first listener, 16 at most.
+    private struct Raised: Sendable {
+        var observer: (@Sendable (UplinkEvent, RaisedEvent) -> Void)?
+        var early: [(UplinkEvent, RaisedEvent)] = []
+    }
+    private let raised = Mutex(Raised())
 
     func observeRaised(_ observer: @escaping @Sendable (UplinkEvent, RaisedEvent) -> Void) {
-        raisedObserver.withLock { $0 = observer }
+        let early = raised.withLock { raised in
+            raised.observer = observer
+            defer { raised.early = [] }
+            return raised.early
+        }
+        for (event, numbered) in early { observer(event, numbered) }
+    }
+
+    private func tellRaised(_ event: UplinkEvent, _ numbered: RaisedEvent) {
+        let observer = raised.withLock { raised in
+            if raised.observer == nil && raised.early.count < 16 { raised.early.append((event, numbered)) }
+            return raised.observer
+        }
+        observer?(event, numbered)
     }
 
     /// Sends again a stored event's payload (and its snapshot) marked `historical`, through the outbox, with no
@@ -185,7 +203,7 @@ final class DeliveryQueue: Sendable {
             let raised = added.sequence.map { RaisedEvent(id: id, sequence: $0, millis: now, payload: payload) }
             return (id, added.ids.last ?? 0, state.ledger.takeEvicted(), raised)
         }
-        if let raised, let observer = raisedObserver.withLock({ $0 }) { observer(event, raised) }
+        if let raised { tellRaised(event, raised) }
         added()
         noteDrops(evicted, byReport: event.kind == OutboxOverflowReport.kind, millis: now)
         return (id, last)
