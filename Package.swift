@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "vigie",
             dependencies: [
-                "VigieCore", "VigieImage", "VigieCapture", "VigieAudio", "VigieGPIO", "CLinux",
+                "VigieCore", "VigieImage", "VigieCapture", "VigieAudio", "VigieGPIO", "VigieStore", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,5 +1,10 @@
 #ifndef VIGIE_CLINUX_SHIM_H
 #define VIGIE_CLINUX_SHIM_H
+// `struct ucred` (SO_PEERCRED) is a GNU extension.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sys/socket.h>
 // Linux calls of the C library that Swift cannot import as they are (variadic).
 #include <errno.h>
 #include <linux/gpio.h>
@@ -8,6 +13,16 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 #include <sys/timex.h>
+
+// The user id of the process at the other end of a connected Unix socket, as the kernel knows it (SO_PEERCRED):
+// who asked, whatever the request says. Returns 0, or -1 with errno.
+static inline int clinux_peer_uid(int fd, unsigned int *uid) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    *uid = credentials.uid;
+    return 0;
+}
 
 // The process can no longer dump core, nor be attached to by a debugger of the same user: its memory holds
 // frames before masking. Returns 0, or -1 with errno.

@@ -56,6 +56,7 @@ public final class CameraService: Sendable {
     private let identityFile: String?
     private let paced: Bool
     private let notify: @Sendable (Notice) -> Void
+    private let activity: (@Sendable (Int64, ActivityGrid) -> Void)?
     private let stopping = Atomic<Bool>(false)
     /// Wakes a camera blocked waiting for a frame or for the device to come back.
     private let cameraStop = StopSignal()
@@ -78,11 +79,15 @@ public final class CameraService: Sendable {
     ///   - identityFile: where a camera's identity is remembered, to report `camera_replaced`; `nil` keeps none.
     ///   - paced: wait for each frame's time (true for a daemon; false to run a file as fast as possible).
     ///   - notify: called on the camera thread for each alert; must not block for long.
+    ///   - activity: called on the camera thread with each finished minute of motion activity (wall-clock minute,
+    ///     16×16 grid of frames with motion), while armed; must not block (the event store queues it).
     public init(
         configuration: Configuration, logger: Logger, frameLimit: Int? = nil, snapshotDirectory: String? = nil,
         snapshotLimits: SnapshotArchive.Limits = .init(), identityFile: String? = nil, paced: Bool = true,
-        notify: @escaping @Sendable (Notice) -> Void = { _ in }
+        notify: @escaping @Sendable (Notice) -> Void = { _ in },
+        activity: (@Sendable (_ minute: Int64, _ grid: ActivityGrid) -> Void)? = nil
     ) {
+        self.activity = activity
         self.identityFile = identityFile
         self.configuration = Mutex(configuration)
         self.logger = logger
@@ -134,6 +139,13 @@ public final class CameraService: Sendable {
         }
     }
 
+    /// The wall clock in milliseconds since the epoch (activity minutes are the wall clock's).
+    static func wallMillis() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
     public var isArmed: Bool { disarmedUntil.load(ordering: .relaxed) <= Self.monotonicMillis() }
 
     /// Applies a new, already validated configuration between two frames (masks, zones, motion settings,
@@ -174,6 +186,8 @@ public final class CameraService: Sendable {
         var paceFrames = 0
         var period = Duration.seconds(1 / source.framesPerSecond)
         var report = Report()
+        var accumulator = ActivityAccumulator()
+        defer { if let finished = accumulator.finish() { activity?(finished.minute, finished.grid) } }
         statistics.withLock {
             $0.running = true
             $0.nominalRate = source.framesPerSecond
@@ -249,6 +263,12 @@ public final class CameraService: Sendable {
                         handle(change, snapshot: try? encoder.encode(masked, quality: configuration.snapshotQuality))
                     }
                     serveSnapshots(masked, encoder: encoder, quality: configuration.snapshotQuality)
+                    if let activity, isArmed,
+                        let finished = accumulator.frame(
+                            millis: Self.wallMillis(), boxes: current.detector.boxes.lazy.map(\.rect))
+                    {
+                        activity(finished.minute, finished.grid)
+                    }
                 }
             }
             guard processed != nil else {

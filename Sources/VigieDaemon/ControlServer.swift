@@ -1,3 +1,4 @@
+import CLinux
 import Logging
 import Synchronization
 import VigieCore
@@ -76,7 +77,13 @@ final class ControlServer: Sendable {
             guard let line = try connection.readLine(limit: ControlSocket.maximumRequest, timeout: Self.requestTimeout)
             else { return }
             switch ControlRequest.parse(line) {
-            case .success(let request): reply = Self.answer(request, handler) ?? Self.errorReply("no answer in time")
+            case .success(var request):
+                // Who exports is what the kernel says of the peer, never what the request says.
+                if case .export(var claim) = request {
+                    claim.user = Self.peerUser(connection.descriptor)
+                    request = .export(claim)
+                }
+                reply = Self.answer(request, handler) ?? Self.errorReply("no answer in time")
             case .failure(let error): reply = Self.errorReply(error.message)
             }
         } catch {
@@ -103,6 +110,19 @@ final class ControlServer: Sendable {
         }
         box.done.wait(for: replyTimeout)
         return box.reply.withLock { $0 }
+    }
+
+    /// The name of the Unix user at the other end of `descriptor` (`uid <n>` if it has none, `unknown` if the
+    /// kernel does not say).
+    static func peerUser(_ descriptor: Int32) -> String {
+        var uid: UInt32 = 0
+        guard clinux_peer_uid(descriptor, &uid) == 0 else { return "unknown" }
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name
+        else { return "uid \(uid)" }
+        return String(cString: name)
     }
 
     static func errorReply(_ message: String) -> String {

@@ -1,11 +1,13 @@
 import Logging
 import Synchronization
 import VigieCore
+import VigieStore
 import VigieUplink
 
 /// The one path of the daemon's events (`UnitEvent`, typed: kind, priority and details are decided there): each is
-/// handed to the uplink (which numbers, stores and publishes it), logged with its id, and kept among the last few
-/// for `vigie status`.
+/// handed to the uplink (which numbers, stores and publishes it), recorded in the local event store (with or
+/// without an uplink, off the caller's thread), logged with its id, and kept among the last few for
+/// `vigie status`.
 final class EventSink: Sendable {
     struct Recent: Sendable {
         var id: String
@@ -20,9 +22,27 @@ final class EventSink: Sendable {
     private let recent = Mutex<[Recent]>([])
     private let observers = Mutex<[@Sendable (UnitEvent) -> Void]>([])
 
-    init(uplink: UplinkService?, logger: Logger) {
+    /// The local event store's writer; `nil` when the store cannot be opened (the unit runs without it).
+    let recorder: EventRecorder?
+    private let deviceID: String
+    /// Ids for the events of a unit without an uplink (which numbers them otherwise).
+    private let localIDs = Mutex(EventIDGenerator())
+
+    init(uplink: UplinkService?, recorder: EventRecorder? = nil, deviceID: String = "", logger: Logger) {
         self.uplink = uplink
         self.logger = logger
+        self.recorder = recorder
+        self.deviceID = deviceID
+        // Every event the uplink numbers, its own reports included, as the centre receives it.
+        if let recorder {
+            uplink?.observeRaised { event, raised in
+                recorder.record(
+                    StoredEvent(
+                        id: raised.id, sequence: raised.sequence, millis: raised.millis, kind: event.kind,
+                        priority: event.priority, zone: event.zone, boxes: event.boxes, payload: raised.payload),
+                    snapshot: event.snapshot)
+            }
+        }
         // The uplink's own reports (storage, overflow, quarantine, its own faults) are among the last events too;
         // the uplink logs them itself.
         uplink?.observeReports { [weak self] event, id in
@@ -62,7 +82,25 @@ final class EventSink: Sendable {
         observers.withLock { $0.append(observer) }
     }
 
+    /// Records an event in the store on a unit without an uplink, numbered here (no sequence number).
+    private func recordLocally(_ event: UnitEvent) -> String? {
+        guard uplink == nil, let recorder else { return nil }
+        let millis = UplinkService.nowMillis()
+        let id = localIDs.withLock { $0.next(millis: millis) }
+        let uplinkEvent = event.uplinkEvent
+        let payload = uplinkEvent.payload(
+            id: id, sequence: 0, millis: millis, deviceID: deviceID,
+            snapshotTopic: uplinkEvent.snapshot == nil ? nil : Topics(deviceID: deviceID).snapshot(id))
+        recorder.record(
+            StoredEvent(
+                id: id, sequence: nil, millis: millis, kind: uplinkEvent.kind, priority: uplinkEvent.priority,
+                zone: uplinkEvent.zone, boxes: uplinkEvent.boxes, payload: payload),
+            snapshot: uplinkEvent.snapshot)
+        return id
+    }
+
     private func noted(_ event: UnitEvent, id: String?) {
+        let id = id ?? recordLocally(event)
         remember(Recent(id: id ?? "", kind: event.kind, priority: event.priority, millis: UplinkService.nowMillis()))
         let level: Logger.Level = event.priority >= Priority.fault ? .notice : .info
         logger.log(

@@ -44,6 +44,10 @@ public final class UnitDaemon: Sendable {
     private let speaker: SpeakerService?
     /// Where every event goes (see `EventSink`).
     private let events: EventSink
+    /// The local event store's writer; `nil` when the store cannot be opened (logged; the unit runs without it).
+    private let recorder: EventRecorder?
+    /// How often the store is purged (and once at start).
+    static let purgeInterval = Duration.seconds(3600)
     /// The emergency call point; `nil` on a unit without a button line in `[gpio]`.
     private let callPoint: CallPointService?
     /// Set when the outbox could not be opened for writing at boot: it opens itself once it can.
@@ -97,22 +101,117 @@ public final class UnitDaemon: Sendable {
         } else {
             (uplink, reopening, recovery) = (nil, nil, nil)
         }
-        let events = EventSink(uplink: uplink, logger: logger)
+        let recorder = Self.openStore(configuration, logger: logger)
+        self.recorder = recorder
+        let events = EventSink(uplink: uplink, recorder: recorder, deviceID: configuration.deviceID, logger: logger)
         self.events = events
         speaker = configuration.speaker.map {
             SpeakerService(settings: $0, clips: clips, events: events, logger: logger)
+        }
+        var activity: (@Sendable (Int64, ActivityGrid) -> Void)?
+        if let recorder {
+            activity = { minute, grid in recorder.record(minute: minute, grid: grid) }
         }
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
             snapshotDirectory: launch.snapshotDirectory, snapshotLimits: launch.snapshotLimits,
             identityFile: identityFile,
-            notify: { event in events.raise(event) })
+            notify: { event in events.raise(event) },
+            activity: activity)
         if let gpio = configuration.gpio, gpio.button != nil {
             callPoint = CallPointService(
                 settings: configuration.callPoint, lines: gpio, open: Self.gpioOpener(gpio), events: events,
                 speaker: speaker, camera: camera, uplink: uplink, logger: logger)
         } else {
             callPoint = nil
+        }
+    }
+
+    /// Opens the event store in the state folder and starts its writer; a damaged store is set aside and a new
+    /// one made; a store that cannot be opened at all is logged and the unit runs without one.
+    private static func openStore(_ configuration: Configuration, logger: Logger) -> EventRecorder? {
+        do {
+            let (store, recovery) = try EventStore.openRecovering(
+                directory: configuration.stateDirectory, millis: UplinkService.nowMillis())
+            if let recovery {
+                logger.error(
+                    "storage fault: the event store was damaged; it is set aside and a new one is used",
+                    metadata: ["error": "\(recovery.reason)", "set_aside": "\(recovery.setAside)"])
+            }
+            let recorder = EventRecorder(store: store)
+            recorder.onProblems(
+                failure: { error in
+                    logger.error(
+                        "event store: cannot write; events wait in memory and are tried again",
+                        metadata: ["error": "\(error)"])
+                },
+                recovery: { logger.notice("event store: writes again") })
+            return recorder
+        } catch {
+            logger.error(
+                "event store unavailable: events are not kept on the unit", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Purges the event store now, with the retention and size cap of the running configuration.
+    func purgeStore() {
+        guard let recorder else { return }
+        let storage = current.withLock(\.storage)
+        do {
+            let result = try recorder.store.purge(
+                now: UplinkService.nowMillis(), retentionMillis: storage.retentionMillis,
+                maximumBytes: storage.maximumBytes)
+            if result.events + result.minutes > 0 {
+                logger.info(
+                    "event store purged",
+                    metadata: [
+                        "events": "\(result.events)", "minutes": "\(result.minutes)", "for_size": "\(result.forSize)",
+                    ])
+            }
+        } catch {
+            logger.error("event store: purge failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Records `record` in the store and tells the centre (`export`, `mask_change`); returns the event's id (nil
+    /// without an uplink) or why the store could not keep the record.
+    @discardableResult
+    func audit(_ record: AuditRecord) async -> Result<String?, SQLiteError> {
+        let id = await events.raiseStored(.audit(record))
+        logger.notice(
+            "audit", metadata: ["kind": "\(record.kind)", "user": "\(record.user)", "reason": "\(record.reason)"])
+        guard let recorder else {
+            return .failure(SQLiteError(code: 14, message: "no event store", context: "audit"))
+        }
+        do {
+            try recorder.store.record(record, event: id, millis: UplinkService.nowMillis())
+            return .success(id)
+        } catch {
+            logger.error("event store: the audit record cannot be written", metadata: ["error": "\(error)"])
+            return .failure(error)
+        }
+    }
+
+    /// `vigie export`: its audit record kept and sent before it writes anything; an error reply stops the export.
+    func recordExport(_ claim: ControlRequest.ExportClaim) async -> String {
+        let record = AuditRecord(
+            action: .export(
+                since: claim.since, until: claim.until, events: claim.events, snapshots: claim.snapshots,
+                output: claim.output),
+            user: claim.user, reason: claim.reason)
+        switch await audit(record) {
+        case .failure(let error):
+            return ControlServer.errorReply("the audit record cannot be kept (\(error.summary)): export refused")
+        case .success(let id):
+            var json = JSONWriter()
+            json.beginObject()
+            json.bool("ok", true)
+            json.string("user", claim.user)
+            if let id { json.string("event", id) }
+            json.string("time", Timestamp.rfc3339(millis: UplinkService.nowMillis()))
+            json.endObject()
+            return json.text
         }
     }
 
@@ -196,6 +295,24 @@ public final class UnitDaemon: Sendable {
     /// (`UnitServices`), stopped in reverse order within `shutdownBound`.
     public func run() async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // First in, so last out: the camera's last minute of activity and the uplink's last events are recorded.
+        if let recorder {
+            services.append(
+                .init(
+                    service: UnitServices.Until(
+                        description: "event store",
+                        body: { [self] in
+                            while !Task.isCancelled {
+                                purgeStore()
+                                do { try await Task.sleep(for: Self.purgeInterval) } catch { return }
+                            }
+                        },
+                        finish: {
+                            _ = await recorder.flush(timeout: .seconds(3))
+                            recorder.stop()
+                        }),
+                    successTerminationBehavior: .ignore))
+        }
         if let uplink {
             await uplink.configure(
                 commands: { [self] request in await self.handle(request) },
@@ -321,6 +438,7 @@ public final class UnitDaemon: Sendable {
                 case .status: await statusReport()
                 case .doctor: await doctorReport()
                 case .callPoint(let action): await simulate(action)
+                case .export(let claim): await recordExport(claim)
                 }
             }
             logger.info("control socket listening", metadata: ["path": "\(path)"])
@@ -559,7 +677,14 @@ public final class UnitDaemon: Sendable {
         let restartNeeded: [String]
         (next, restartNeeded) = next.applicable(over: launch.configuration)
         camera.reload(next)
-        current.withLock { $0 = next }
+        let previous = current.withLock { current in
+            defer { current = next }
+            return current
+        }
+        // What the camera hides changed: the centre must know who changed it and when (the reload's caller).
+        if let record = AuditRecord.maskChange(from: previous.mask, to: next.mask, user: "vigied", reason: "reload") {
+            Task { await audit(record) }
+        }
         logger.notice(
             "configuration reloaded",
             metadata: [
@@ -686,6 +811,67 @@ public final class UnitDaemon: Sendable {
         case .callEnd(let call):
             guard let callPoint else { return Self.noCallPoint(request) }
             return Self.reply(request, callPoint.end(callID: call)) { $0.string("call", $1) }
+        case .replay(let from, let to):
+            return await replay(request, from: from, to: to)
+        case .alertVerdict(let verdict):
+            return await record(request, verdict: verdict)
+        }
+    }
+
+    /// `cmd/replay`: the stored events numbered `from`…`to` sent again, marked `historical`.
+    private func replay(_ request: CommandRequest, from: Int64, to: Int64) async -> [UInt8] {
+        let name = request.command.name
+        guard let uplink, let recorder else {
+            return CommandReply.error(
+                requestID: request.requestID, command: name, code: "store_unavailable",
+                message: "this unit keeps no event store (see its log)")
+        }
+        // What was raised a moment ago may still wait for its commit.
+        _ = await recorder.flush(timeout: .seconds(2))
+        do {
+            let found = try recorder.store.events(fromSequence: from, to: to)
+            for (event, snapshot) in found {
+                uplink.resend(payload: event.payload, kind: event.kind, priority: event.priority, snapshot: snapshot)
+            }
+            logger.info(
+                "replay", metadata: ["from_seq": "\(from)", "to_seq": "\(to)", "events": "\(found.count)"])
+            return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                json.integer("events", found.count)
+                json.integer("missing", Int(to - from + 1) - found.count)
+            }
+        } catch {
+            return CommandReply.error(
+                requestID: request.requestID, command: name, code: "store_error", message: error.summary)
+        }
+    }
+
+    /// `cmd/alert_confirm` and `cmd/alert_dismiss`: the operator's verdict recorded with the alert.
+    private func record(_ request: CommandRequest, verdict: AlertVerdict) async -> [UInt8] {
+        let name = request.command.name
+        guard let recorder else {
+            return CommandReply.error(
+                requestID: request.requestID, command: name, code: "store_unavailable",
+                message: "this unit keeps no event store (see its log)")
+        }
+        _ = await recorder.flush(timeout: .seconds(2))
+        do {
+            guard try recorder.store.record(verdict, millis: UplinkService.nowMillis()) else {
+                return CommandReply.error(
+                    requestID: request.requestID, command: name, code: "unknown_event",
+                    message: "no event '\(verdict.event)' in the store (never raised here, or purged)")
+            }
+            logger.info(
+                "alert verdict",
+                metadata: [
+                    "event.id": "\(verdict.event)", "verdict": "\(verdict.word)", "operator": "\(verdict.operatorName)",
+                ])
+            return CommandReply.ok(requestID: request.requestID, command: name) { json in
+                json.string("event", verdict.event)
+                json.string("verdict", verdict.word)
+            }
+        } catch {
+            return CommandReply.error(
+                requestID: request.requestID, command: name, code: "store_error", message: error.summary)
         }
     }
 

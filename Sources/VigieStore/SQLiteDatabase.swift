@@ -100,6 +100,8 @@ final class SQLiteDatabase {
         case integer(Int64)
         case text(String)
         case blob([UInt8])
+        case real(Double)
+        case null
     }
 
     /// Runs `sql` with `parameters`, calling `row` for each result row. An error names `label` (the statement
@@ -133,6 +135,8 @@ final class SQLiteDatabase {
                 _ = value.withUnsafeBytes {
                     sqlite3_bind_blob(statement, position, $0.baseAddress, Int32($0.count), csqlite_transient())
                 }
+            case .real(let value): sqlite3_bind_double(statement, position, value)
+            case .null: sqlite3_bind_null(statement, position)
             }
         }
         while true {
@@ -156,6 +160,10 @@ final class SQLiteDatabase {
         let statement: OpaquePointer
 
         func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+
+        func real(_ column: Int32) -> Double { sqlite3_column_double(statement, column) }
+
+        func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
 
         func text(_ column: Int32) -> String {
             guard let text = sqlite3_column_text(statement, column) else { return "" }

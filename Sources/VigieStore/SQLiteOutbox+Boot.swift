@@ -63,11 +63,11 @@ extension SQLiteOutbox {
     /// the state folder with them.
     static let setAsideKept = 2
 
-    /// Renames the outbox file of `directory`, and its `-wal` and `-shm` if there are any, with `suffix` (another
+    /// Renames the outbox file (or another store's, `fileName`) of `directory`, and its `-wal` and `-shm` if there are any, with `suffix` (another
     /// number added if that name is taken), then lets go of the oldest set-aside outboxes beyond `setAsideKept`.
     /// Returns the new name of the main file.
-    static func setAside(directory: String, suffix: String) throws(SQLiteError) -> String {
-        let path = path(directory: directory)
+    static func setAside(directory: String, fileName: String = fileName, suffix: String) throws(SQLiteError) -> String {
+        let path = directory + "/" + fileName
         let name = String(path.split(separator: "/").last ?? "") + ".corrupt-"
         // A unit without a clock may boot at the same time again: number those, never reusing a number.
         let same = setAsideFiles(directory: directory, prefix: name).filter { $0.hasPrefix(name + suffix.dropFirst(8)) }

@@ -121,13 +121,66 @@ final class DeliveryQueue: Sendable {
         for continuation in ready { continuation.resume() }
     }
 
+    /// Told of every event numbered here (the daemon's event store records them); those numbered before anyone
+    /// listened (the uplink's reports at its start) wait for the first listener, 16 at most.
+    private struct Raised: Sendable {
+        var observer: (@Sendable (UplinkEvent, RaisedEvent) -> Void)?
+        var early: [(UplinkEvent, RaisedEvent)] = []
+    }
+    private let raised = Mutex(Raised())
+
+    func observeRaised(_ observer: @escaping @Sendable (UplinkEvent, RaisedEvent) -> Void) {
+        let early = raised.withLock { raised in
+            raised.observer = observer
+            defer { raised.early = [] }
+            return raised.early
+        }
+        for (event, numbered) in early { observer(event, numbered) }
+    }
+
+    private func tellRaised(_ event: UplinkEvent, _ numbered: RaisedEvent) {
+        let observer = raised.withLock { raised in
+            if raised.observer == nil && raised.early.count < 16 { raised.early.append((event, numbered)) }
+            return raised.observer
+        }
+        observer?(event, numbered)
+    }
+
+    /// Sends again a stored event's payload (and its snapshot) marked `historical`, through the outbox, with no
+    /// new number: `cmd/replay`.
+    func resend(payload: [UInt8], kind: String, priority: Int, snapshot: [UInt8]?) {
+        let now = Self.nowMillis()
+        let topics = self.topics
+        guard let id = UplinkEvent.id(of: payload) else { return }
+        let evicted = state.withLock { state -> OutboxDrops in
+            state.ledger.add(event: false) { _ in
+                var items = [
+                    OutboxItem(
+                        topic: topics.event(kind), payload: UplinkEvent.markHistorical(payload), priority: priority,
+                        kind: .event, createdAt: now)
+                ]
+                if let snapshot {
+                    items.append(
+                        OutboxItem(
+                            topic: topics.snapshot(id), payload: snapshot, priority: priority, kind: .snapshot,
+                            createdAt: now))
+                }
+                return items
+            }
+            return state.ledger.takeEvicted()
+        }
+        added()
+        noteDrops(evicted, byReport: false, millis: now)
+    }
+
     /// Numbers the event and adds its items; returns its id and the ledger id of its last item.
     private func add(_ event: UplinkEvent, millis: Int64?) -> (id: String, last: Int64) {
         let now = millis ?? Self.nowMillis()
         let topics = self.topics
         let deviceID = self.deviceID
-        let (id, last, evicted) = state.withLock { state -> (String, Int64, OutboxDrops) in
+        let (id, last, evicted, raised) = state.withLock { state -> (String, Int64, OutboxDrops, RaisedEvent?) in
             let id = state.ids.next(millis: now)
+            var payload: [UInt8] = []
             let added = state.ledger.add(event: true) { sequence in
                 let snapshotTopic = event.snapshot == nil ? nil : topics.snapshot(id)
                 var items = [
@@ -138,6 +191,7 @@ final class DeliveryQueue: Sendable {
                             snapshotTopic: snapshotTopic),
                         priority: event.priority, kind: .event, createdAt: now)
                 ]
+                payload = items[0].payload
                 if let snapshot = event.snapshot, let snapshotTopic {
                     items.append(
                         OutboxItem(
@@ -146,8 +200,10 @@ final class DeliveryQueue: Sendable {
                 }
                 return items
             }
-            return (id, added.ids.last ?? 0, state.ledger.takeEvicted())
+            let raised = added.sequence.map { RaisedEvent(id: id, sequence: $0, millis: now, payload: payload) }
+            return (id, added.ids.last ?? 0, state.ledger.takeEvicted(), raised)
         }
+        if let raised { tellRaised(event, raised) }
         added()
         noteDrops(evicted, byReport: event.kind == OutboxOverflowReport.kind, millis: now)
         return (id, last)
@@ -262,4 +318,14 @@ final class DeliveryQueue: Sendable {
     }
 
     static func nowMillis() -> Int64 { UplinkService.nowMillis() }
+}
+
+/// An event as the uplink numbered it.
+public struct RaisedEvent: Sendable, Hashable {
+    public var id: String
+    public var sequence: Int64
+    /// When it was raised, milliseconds since the epoch.
+    public var millis: Int64
+    /// Its JSON as the centre receives it (without a `historical` mark).
+    public var payload: [UInt8]
 }

@@ -182,6 +182,19 @@ public actor UplinkService {
         await queue.raiseStored(event, millis: millis)
     }
 
+    /// Calls `observer` with every event numbered from now on (the unit's own and the uplink's reports), with its
+    /// id, sequence number, time and payload as the centre receives them: the daemon's event store records them.
+    /// It runs on the raiser's thread and must be quick (append to a queue, no I/O).
+    public nonisolated func observeRaised(_ observer: @escaping @Sendable (UplinkEvent, RaisedEvent) -> Void) {
+        queue.observeRaised(observer)
+    }
+
+    /// Sends a stored event again (`cmd/replay`): its payload as first sent, marked `historical`, and its snapshot,
+    /// through the outbox (same id and sequence number: the centre de-duplicates). Never waits on the disk.
+    public nonisolated func resend(payload: [UInt8], kind: String, priority: Int, snapshot: [UInt8]?) {
+        queue.resend(payload: payload, kind: kind, priority: priority, snapshot: snapshot)
+    }
+
     /// Publishes a masked snapshot that belongs to no event (the `snapshot` command), through the outbox. It has
     /// an id of its own and uses no event sequence number.
     public nonisolated func sendSnapshot(_ jpeg: [UInt8]) -> (id: String, topic: String) {

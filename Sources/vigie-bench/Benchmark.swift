@@ -27,6 +27,14 @@ struct Benchmark {
             try await FleetBenchmark.run(Array(arguments.dropFirst()))
             return
         }
+        if arguments.first == "store" {
+            try StoreBenchmark.run(Array(arguments.dropFirst()))
+            return
+        }
+        if arguments.first == "store-writer" {
+            try StoreBenchmark.writer(Array(arguments.dropFirst()))
+            return
+        }
         if arguments.first == "fleet-shard" {
             try await FleetShard.run(Array(arguments.dropFirst()))
             return

@@ -12,7 +12,7 @@ struct Vigie: AsyncParsableCommand {
             """,
         subcommands: [
             Status.self, Doctor.self, Camera.self, Config.self, Mask.self, Analyze.self, Generate.self,
-            Say.self, Speaker.self, Clips.self, CallPoint.self, Button.self, LED.self,
+            Say.self, Speaker.self, Clips.self, CallPoint.self, Button.self, LED.self, Events.self, Export.self,
         ]
     )
 }

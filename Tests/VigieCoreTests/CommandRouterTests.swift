@@ -223,6 +223,10 @@ struct UplinkHelperTests {
         #expect(marked["historical"] == .bool(true))
         #expect(marked["seq"]?.intValue == 7)
         #expect(marked["zone"]?.stringValue == "gate")
+        // A replayed event (marked when resent) that is also late is marked once: JSON.parse refuses duplicate keys.
+        let twice = UplinkEvent.markHistorical(UplinkEvent.markHistorical(payload))
+        #expect(twice == UplinkEvent.markHistorical(payload))
+        #expect(try JSON.parse(twice)["historical"] == .bool(true))
     }
 }
 
@@ -295,5 +299,44 @@ struct SpeakerCommandRouterTests {
         ])
     func malformedCallCommandsAreRefused(name: String, payload: String, code: String) {
         #expect(Self.code(name, payload) == code)
+    }
+
+    @Test func storeCommandsAreRouted() {
+        #expect(Self.command("replay", #"{"id":"r1","from_seq":4,"to_seq":6}"#) == .replay(from: 4, to: 6))
+        #expect(Self.command("replay", #"{"id":"r1","from_seq":9,"to_seq":9}"#) == .replay(from: 9, to: 9))
+        #expect(
+            Self.command("alert_confirm", #"{"id":"r2","event":"01JD8","operator":"agent 12","note":"rixe"}"#)
+                == .alertVerdict(AlertVerdict(event: "01JD8", confirmed: true, operatorName: "agent 12", note: "rixe")))
+        #expect(
+            Self.command("alert_dismiss", #"{"id":"r3","event":"01JD8","operator":"Zoé"}"#)
+                == .alertVerdict(AlertVerdict(event: "01JD8", confirmed: false, operatorName: "Zoé")))
+        #expect(
+            Command.alertVerdict(AlertVerdict(event: "e", confirmed: false, operatorName: "o")).name == "alert_dismiss")
+    }
+
+    @Test(
+        arguments: [
+            ("replay", #"{"id":"r1","to_seq":6}"#, "missing_field"),
+            ("replay", #"{"id":"r1","from_seq":4}"#, "missing_field"),
+            ("replay", #"{"id":"r1","from_seq":0,"to_seq":6}"#, "invalid_field"),
+            ("replay", #"{"id":"r1","from_seq":"4","to_seq":6}"#, "invalid_field"),
+            ("replay", #"{"id":"r1","from_seq":7,"to_seq":6}"#, "invalid_field"),
+            ("replay", #"{"id":"r1","from_seq":1,"to_seq":1000}"#, "ok"),
+            ("replay", #"{"id":"r1","from_seq":1,"to_seq":1001}"#, "range_too_large"),
+            ("replay", #"{"id":"r1","from_seq":1,"to_seq":2,"all":true}"#, "unknown_field"),
+            ("alert_confirm", #"{"id":"r1","operator":"a"}"#, "missing_field"),
+            ("alert_confirm", #"{"id":"r1","event":"e1"}"#, "missing_field"),
+            ("alert_confirm", #"{"id":"r1","event":"../e","operator":"a"}"#, "invalid_field"),
+            ("alert_dismiss", #"{"id":"r1","event":"e1","operator":"  "}"#, "invalid_field"),
+            ("alert_dismiss", #"{"id":"r1","event":"e1","operator":"a\u0007b"}"#, "invalid_field"),
+            (
+                "alert_dismiss", #"{"id":"r1","event":"e1","operator":"\#(String(repeating: "a", count: 65))"}"#,
+                "invalid_field"
+            ),
+            ("alert_dismiss", #"{"id":"r1","event":"e1","operator":"a","note":42}"#, "invalid_field"),
+            ("alert_dismiss", #"{"id":"r1","event":"e1","operator":"a","verdict":"no"}"#, "unknown_field"),
+        ])
+    func malformedStoreCommandsAreRefused(name: String, payload: String, code: String) {
+        #expect((Self.code(name, payload) ?? "ok") == code)
     }
 }

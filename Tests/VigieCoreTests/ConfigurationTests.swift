@@ -57,6 +57,13 @@ struct ConfigurationTests {
         #expect(configuration.mask.polygons.isEmpty)
     }
 
+    @Test func storageRetentionDefaultsToTheLegalMaximumAndMayBeShorter() throws {
+        #expect(try Configuration.parse("", file: "empty.toml").storage.retentionDays == 30)
+        let storage = try Configuration.parse("[storage]\nretention_days = 7\nmax_mb = 64\n", file: "u.toml").storage
+        #expect(storage.retentionDays == 7 && storage.retentionMillis == 7 * 86_400_000)
+        #expect(storage.maximumBytes == 64 << 20)
+    }
+
     @Test(
         "errors name file, line and key",
         arguments: [
@@ -83,6 +90,9 @@ struct ConfigurationTests {
             ("[snapshot]\nquality = 0\n", 2, "snapshot.quality", "out of range"),
             ("[motion]\nsensitivity = \n", 2, "", "TOML syntax"),
             ("motion = 3\n", 1, "motion", "expected a table"),
+            ("[storage]\nretention_days = 31\n", 2, "storage.retention_days", "more than the law allows"),
+            ("[storage]\nretention_days = 0\n", 2, "storage.retention_days", "out of range"),
+            ("[storage]\nmax_mb = 1\n", 2, "storage.max_mb", "out of range"),
         ])
     func errorsAreLocated(text: String, line: Int, key: String, message: String) {
         Self.expectOneError(in: text, line: line, key: key, message: message)

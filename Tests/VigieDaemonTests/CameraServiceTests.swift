@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import Testing
 import VigieCore
 import VigieDaemon
@@ -73,6 +74,38 @@ struct CameraServiceTests {
                 }
             }
         }
+    }
+
+    /// The camera hands each minute's activity grid to the store: the cells under the boxes of the motion it
+    /// reported counted frames, none more than the frames it ran, and the minute in progress at the end is handed
+    /// over too.
+    @Test func motionActivityIsCountedPerMinute() throws {
+        let configuration = try Configuration.parse(DemoConfiguration.text, file: "<demo>")
+        let minutes = Mutex<[(minute: Int64, grid: ActivityGrid)]>([])
+        let started = Mutex<[NormalizedRect]>([])
+        let service = CameraService(
+            configuration: configuration, logger: Logger(label: "test"), frameLimit: 130, paced: false,
+            notify: { event in
+                if case .motionStarted(_, let boxes, _) = event { started.withLock { $0 += boxes } }
+            },
+            activity: { minute, grid in minutes.withLock { $0.append((minute, grid)) } })
+        let before = Self.wallMinute()
+        _ = try service.run()
+        let handed = minutes.withLock { $0 }
+        #expect(!handed.isEmpty && handed.count <= 2, "130 frames unpaced: one minute, two across its end")
+        #expect(handed.allSatisfy { $0.minute >= before && $0.minute <= Self.wallMinute() })
+        var total = ActivityGrid()
+        for (_, grid) in handed { total.merge(grid) }
+        let boxes = started.withLock { $0 }
+        #expect(!boxes.isEmpty)
+        for box in boxes { #expect(total.peak(in: ActivityCells(covering: box)) > 0, "\(box)") }
+        #expect(total.counts.allSatisfy { $0 <= 130 })
+    }
+
+    static func wallMinute() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) / 60
     }
 
     /// The health a self-test reports can fail: streaming while frames flow at the measured rate, not once the

@@ -18,4 +18,19 @@ enum SQLiteShell {
             throw Failure(description: error.map { String(cString: $0) } ?? "error")
         }
     }
+
+    /// The first column of each row `sql` gives, as text.
+    static func rows(_ path: String, _ sql: String, _ row: (String) -> Void) throws {
+        var db: OpaquePointer?
+        defer { sqlite3_close(db) }
+        guard sqlite3_open(path, &db) == SQLITE_OK else { throw Failure(description: "cannot open \(path)") }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK else {
+            throw Failure(description: String(cString: sqlite3_errmsg(db)))
+        }
+        defer { sqlite3_finalize(statement) }
+        while sqlite3_step(statement) == SQLITE_ROW {
+            row(sqlite3_column_text(statement, 0).map { String(cString: $0) } ?? "")
+        }
+    }
 }

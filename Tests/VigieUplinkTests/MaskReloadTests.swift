@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigieCore
 import VigieImage
+import VigieStore
 import VigieUplink
 
 /// Masks changed on a running unit reach the very next snapshot: `cmd/reload` with a mask moved elsewhere, then
@@ -118,5 +119,21 @@ struct MaskReloadTests {
         #expect(Self.luma(after, in: Self.right).maximum <= 3, "the new mask hides the right at once")
         #expect(Self.luma(after, in: Self.left).mean > 40, "the old mask is gone")
         #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "event/config_changed" } })
+        // The change of what the camera hides is audited: sent to the centre and kept in the store.
+        #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "event/mask_change" } })
+        let audit = await inbox.messages.first { $0.topic == prefix + "event/mask_change" }?.json
+        #expect(audit?["details"]?["user"]?.stringValue == "vigied")
+        #expect(audit?["details"]?["reason"]?.stringValue == "reload")
+        #expect(audit?["details"]?["masks"]?.stringValue == "1")
+        let kept = await waitFor(timeout: 10) {
+            ((try? EventStore(readingFrom: folder.path + "/state").audits().map(\.kind)) ?? []) == ["mask_change"]
+        }
+        #expect(kept)
+        // A reload that leaves the masks as they are is no mask change.
+        #expect(try await request("reload", id: "r2")["ok"] == .bool(true))
+        // A self-test as a fence: its event is raised after anything the reload raised.
+        _ = try await request("selftest", id: "fence")
+        #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "event/selftest" } })
+        #expect(await inbox.messages.filter { $0.topic == prefix + "event/mask_change" }.count == 1)
     }
 }

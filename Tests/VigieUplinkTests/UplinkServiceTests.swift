@@ -43,6 +43,27 @@ struct UplinkServiceTests {
     static let identity = UplinkService.Identity(
         deviceID: "unit-svc", role: "pole", board: "test", firmware: "test", capabilities: [])
 
+    /// The event store hears of every numbered event with its id, number and payload as sent, those raised before
+    /// it listened (the uplink's reports at its start) included; a replay re-sends without a new number.
+    @Test func everyNumberedEventIsToldToTheStore() throws {
+        let folder = try temporaryFolder("svc-raised")
+        var settings = UplinkSettings()
+        settings.brokers = [BrokerURL("mqtt://127.0.0.1:1")!]
+        let uplink = try Self.service(settings, folder: folder, logger: LogRecorder().logger)
+        let early = uplink.raise(UplinkEvent(kind: "camera_lost", priority: Priority.fault))
+        let told = Mutex<[(kind: String, raised: RaisedEvent)]>([])
+        uplink.observeRaised { event, raised in told.withLock { $0.append((event.kind, raised)) } }
+        let late = uplink.raise(UplinkEvent(kind: "motion", zone: "gate"))
+        uplink.resend(payload: told.withLock { $0[0].raised.payload }, kind: "camera_lost", priority: 40, snapshot: nil)
+        let seen = told.withLock { $0 }
+        #expect(seen.map(\.kind) == ["camera_lost", "motion"])
+        #expect(seen.map(\.raised.id) == [early, late])
+        #expect(seen.map(\.raised.sequence) == [1, 2])
+        let payload = try JSON.parse(seen[1].raised.payload)
+        #expect(payload["id"]?.stringValue == late && payload["seq"]?.intValue == 2)
+        #expect(payload["zone"]?.stringValue == "gate" && payload["historical"] == nil)
+    }
+
     static func service(_ settings: UplinkSettings, folder: URL, logger: Logger) throws -> UplinkService {
         try UplinkService(
             identity: identity, settings: settings, outbox: SQLiteOutbox(directory: folder.path), logger: logger)

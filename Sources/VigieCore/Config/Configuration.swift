@@ -46,6 +46,8 @@ public struct Configuration: Sendable, Hashable {
     public var snapshotQuality = 80
     /// Where the outbox and the unit's counters live (must survive reboots).
     public var stateDirectory = "/var/lib/vigie"
+    /// What the local event store keeps, and for how long (`[storage] retention_days`, `max_mb`).
+    public var storage = StorageSettings()
     /// The call point's button and LEDs and the cabinet's tamper switch; `nil` on a unit without GPIO.
     public var gpio: GPIOSettings?
     /// The speaker; `nil` on a unit without one.

@@ -155,10 +155,21 @@ struct ConfigurationReader {
             }
         }
         if let storage = table(root, "storage", path: "") {
-            checkKeys(storage, path: "storage", allowed: ["state_dir"])
+            checkKeys(storage, path: "storage", allowed: ["state_dir", "retention_days", "max_mb"])
             if let folder = string(storage, "state_dir", path: "storage") {
                 configuration.stateDirectory =
                     folder.value.hasPrefix("/") ? folder.value : baseDirectory + "/" + folder.value
+            }
+            let legal = StorageSettings.maximumRetentionDays
+            if let value = storage["retention_days"], case .integer(let days) = value.kind, days > legal {
+                issue(
+                    value.line, "storage.retention_days",
+                    "\(days) days is more than the law allows: images are kept \(legal) days at most")
+            } else if let days = integer(storage, "retention_days", path: "storage", in: 1...legal) {
+                configuration.storage.retentionDays = days
+            }
+            if let megabytes = integer(storage, "max_mb", path: "storage", in: 16...1_048_576) {
+                configuration.storage.maximumMB = megabytes
             }
         }
 

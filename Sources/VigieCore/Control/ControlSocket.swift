@@ -158,6 +158,31 @@ public enum ControlRequest: Sendable, Hashable {
     case status
     case doctor
     case callPoint(CallPointSimulation)
+    /// `vigie export` asks the daemon to record its audit record and send it to the centre before it writes
+    /// anything: `{"request":"export","since":ms,"until":ms,"events":n,"snapshots":n,"reason":"…","output":"…"}`.
+    case export(ExportClaim)
+
+    /// What an export takes and why, as the technician's `vigie export` states it. The user is not the client's to
+    /// say: the daemon sets it from the socket's peer credentials.
+    public struct ExportClaim: Sendable, Hashable {
+        public var since: Int64
+        public var until: Int64
+        public var events: Int
+        public var snapshots: Int
+        public var reason: String
+        public var output: String
+        /// The Unix user at the other end of the socket (set by the daemon, empty from the parser).
+        public var user = ""
+
+        public init(since: Int64, until: Int64, events: Int, snapshots: Int, reason: String, output: String) {
+            self.since = since
+            self.until = until
+            self.events = events
+            self.snapshots = snapshots
+            self.reason = reason
+            self.output = output
+        }
+    }
 
     /// What `vigie callpoint simulate` does.
     public enum CallPointSimulation: String, Sendable, Hashable, CaseIterable {
@@ -171,7 +196,7 @@ public enum ControlRequest: Sendable, Hashable {
         case end
     }
 
-    public static let names = ["status", "doctor", "callpoint"]
+    public static let names = ["status", "doctor", "callpoint", "export"]
 
     /// Parses one request line; the error is the reply's message.
     public static func parse(_ line: [UInt8]) -> Result<ControlRequest, ControlRequestError> {
@@ -190,6 +215,26 @@ public enum ControlRequest: Sendable, Hashable {
                 return .failure(ControlRequestError("unknown call point action; known: \(known)"))
             }
             return .success(.callPoint(action))
+        case "export":
+            guard let since = value["since"]?.intValue, let until = value["until"]?.intValue, since < until else {
+                return .failure(ControlRequestError("export: 'since' and 'until' must be times in ms, since first"))
+            }
+            guard let events = value["events"]?.intValue, let snapshots = value["snapshots"]?.intValue, events >= 0,
+                snapshots >= 0, snapshots <= events
+            else {
+                return .failure(ControlRequestError("export: 'events' and 'snapshots' must be counts"))
+            }
+            guard let reason = value["reason"]?.stringValue, CommandRouter.isPlainText(reason, maximum: 500) else {
+                return .failure(ControlRequestError("export: 'reason' must be a text of 1 to 500 characters"))
+            }
+            guard let output = value["output"]?.stringValue, CommandRouter.isPlainText(output, maximum: 1024) else {
+                return .failure(ControlRequestError("export: 'output' must be the folder written"))
+            }
+            return .success(
+                .export(
+                    ExportClaim(
+                        since: Int64(since), until: Int64(until), events: events, snapshots: snapshots, reason: reason,
+                        output: output)))
         default:
             return .failure(ControlRequestError("unknown request; known: \(names.joined(separator: ", "))"))
         }
@@ -201,6 +246,20 @@ public enum ControlRequest: Sendable, Hashable {
         case .status: #"{"request":"status"}"#
         case .doctor: #"{"request":"doctor"}"#
         case .callPoint(let action): #"{"request":"callpoint","action":"\#(action.rawValue)"}"#
+        case .export(let claim):
+            {
+                var json = JSONWriter()
+                json.beginObject()
+                json.string("request", "export")
+                json.integer("since", Int(claim.since))
+                json.integer("until", Int(claim.until))
+                json.integer("events", claim.events)
+                json.integer("snapshots", claim.snapshots)
+                json.string("reason", claim.reason)
+                json.string("output", claim.output)
+                json.endObject()
+                return json.text
+            }()
         }
     }
 }

@@ -55,6 +55,13 @@ public struct JSONWriter: Sendable {
         text += value ? "true" : "false"
     }
 
+    /// JSON text written as it is: only for JSON this code wrote itself (an event's stored payload), never for
+    /// outside input.
+    public mutating func raw(_ key: String?, _ json: String) {
+        prefix(key)
+        text += json
+    }
+
     /// A rectangle as `{"x":…,"y":…,"w":…,"h":…}`.
     public mutating func rect(_ key: String?, _ rect: NormalizedRect) {
         beginObject(key)

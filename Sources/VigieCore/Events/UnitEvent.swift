@@ -62,6 +62,8 @@ public enum UnitEvent: Sendable {
     /// A rule found a situation for a human to look at (intrusion, density, crowd movement, a line crossed, an
     /// object left); the masked snapshot of the frame that decided it, when it could be encoded.
     case rule(RuleAlert, snapshot: [UInt8]?)
+    /// Someone exported recorded footage, or a reload changed the privacy masks: who, when, what and why.
+    case audit(AuditRecord)
 
     public var kind: String {
         switch self {
@@ -90,6 +92,7 @@ public enum UnitEvent: Sendable {
         case .gpioRestored: "gpio_restored"
         case .tamper(let change, _): change.kind
         case .rule(let alert, _): alert.kind.rawValue
+        case .audit(let record): record.kind
         }
     }
 
@@ -111,6 +114,8 @@ public enum UnitEvent: Sendable {
         // The clearing is an alert too: it tells the operator who is looking at the first that it is over.
         case .tamper: Priority.alert
         case .rule: Priority.alert
+        // The centre must see who took footage or changed what the camera hides, as soon as it can.
+        case .audit: Priority.alert
         }
     }
 
@@ -160,6 +165,8 @@ public enum UnitEvent: Sendable {
             UplinkEvent(
                 kind: kind, priority: priority, zone: alert.zone, boxes: alert.boxes, details: Self.details(alert),
                 snapshot: snapshot)
+        case .audit(let record):
+            UplinkEvent(kind: kind, priority: priority, details: record.details)
         }
     }
 

@@ -19,6 +19,11 @@ public enum Command: Sendable, Hashable {
     case callAcknowledge(call: String?, message: String?)
     /// The centre ends the call in progress.
     case callEnd(call: String?)
+    /// Send again the stored events numbered `from`…`to` (their uplink `seq`, at most `CommandRouter.maximumReplay`
+    /// of them), marked `historical`: a centre that lost messages on its side fills the gap.
+    case replay(from: Int64, to: Int64)
+    /// An operator confirmed or dismissed an alert: recorded with it in the event store.
+    case alertVerdict(AlertVerdict)
 
     /// Name as it appears in the topic `cmd/<name>`.
     public var name: String {
@@ -32,6 +37,8 @@ public enum Command: Sendable, Hashable {
         case .play: "play"
         case .callAcknowledge: "call_ack"
         case .callEnd: "call_end"
+        case .replay: "replay"
+        case .alertVerdict(let verdict): verdict.confirmed ? "alert_confirm" : "alert_dismiss"
         }
     }
 
@@ -39,7 +46,7 @@ public enum Command: Sendable, Hashable {
     public var isReserved: Bool {
         switch self {
         case .callAcknowledge, .callEnd: true
-        case .snapshot, .selftest, .reload, .arm, .disarm, .say, .play: false
+        case .snapshot, .selftest, .reload, .arm, .disarm, .say, .play, .replay, .alertVerdict: false
         }
     }
 }
@@ -75,6 +82,8 @@ public enum CommandRoute: Sendable, Hashable {
 public enum CommandRouter {
     /// Largest command payload accepted.
     public static let maximumPayload = 8192
+    /// The most events one `replay` may ask for (a bigger gap takes several requests).
+    public static let maximumReplay: Int64 = 1000
     static let limits: JSONLimits = {
         var limits = JSONLimits()
         limits.maximumBytes = maximumPayload
@@ -217,6 +226,54 @@ public enum CommandRouter {
                 message = text
             }
             command = name == "call_ack" ? .callAcknowledge(call: call, message: message) : .callEnd(call: call)
+        case "replay":
+            allowed = ["id", "from_seq", "to_seq"]
+            var bounds: [Int64] = []
+            for key in ["from_seq", "to_seq"] {
+                guard let value = document[key] else {
+                    return reject(requestID, "missing_field", "field '\(key)' is required")
+                }
+                guard let number = value.intValue, number >= 1 else {
+                    return reject(requestID, "invalid_field", "'\(key)' must be an event sequence number, 1 or more")
+                }
+                bounds.append(Int64(number))
+            }
+            guard bounds[0] <= bounds[1] else {
+                return reject(requestID, "invalid_field", "'from_seq' must not be after 'to_seq'")
+            }
+            guard bounds[1] - bounds[0] < maximumReplay else {
+                return reject(
+                    requestID, "range_too_large",
+                    "\(bounds[1] - bounds[0] + 1) events asked; one replay sends at most \(maximumReplay)")
+            }
+            command = .replay(from: bounds[0], to: bounds[1])
+        case "alert_confirm", "alert_dismiss":
+            allowed = ["id", "event", "operator", "note"]
+            guard let value = document["event"] else {
+                return reject(requestID, "missing_field", "field 'event' is required")
+            }
+            guard let event = value.stringValue, isRequestID(event) else {
+                return reject(requestID, "invalid_field", "'event' must be the id of an event of this unit")
+            }
+            guard let value = document["operator"] else {
+                return reject(requestID, "missing_field", "field 'operator' is required")
+            }
+            guard let person = value.stringValue, isPlainText(person, maximum: 64) else {
+                return reject(
+                    requestID, "invalid_field", "'operator' must be a text of 1 to 64 characters, no control characters"
+                )
+            }
+            var note: String?
+            if let value = document["note"] {
+                guard let text = value.stringValue, isPlainText(text, maximum: 500) else {
+                    return reject(
+                        requestID, "invalid_field",
+                        "'note' must be a text of 1 to 500 characters, no control characters")
+                }
+                note = text
+            }
+            command = .alertVerdict(
+                AlertVerdict(event: event, confirmed: name == "alert_confirm", operatorName: person, note: note))
         default:
             return reject(requestID, "unknown_command", "unknown command '\(name.prefix(64))'")
         }
@@ -234,6 +291,13 @@ public enum CommandRouter {
         guard let value = document["repeat"] else { return 1 }
         guard let count = value.intValue, (1...SpeakerQueue.maximumRepeat).contains(count) else { return nil }
         return count
+    }
+
+    /// A short human text: not blank, at most `maximum` characters, no control characters (it ends up in logs
+    /// and in `vigie events`).
+    static func isPlainText(_ text: String, maximum: Int) -> Bool {
+        !text.allSatisfy(\.isWhitespace) && text.count <= maximum
+            && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
     static func isRequestID(_ text: String) -> Bool {

@@ -65,7 +65,10 @@ public struct UplinkEvent: Sendable {
 
     /// Marks a stored event payload as delivered late: `{"historical":true,…}`.
     public static func markHistorical(_ payload: [UInt8]) -> [UInt8] {
-        guard payload.first == UInt8(ascii: "{") else { return payload }
-        return Array("{\"historical\":true,".utf8) + payload.dropFirst()
+        // Marked once: a replayed event that waits in the outbox must not gain a second, duplicate key.
+        guard payload.first == UInt8(ascii: "{"), !payload.starts(with: historicalMark) else { return payload }
+        return historicalMark + payload.dropFirst()
     }
+
+    private static let historicalMark = Array("{\"historical\":true,".utf8)
 }

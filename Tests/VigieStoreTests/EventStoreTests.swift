@@ -1,0 +1,221 @@
+import Testing
+import VigieCore
+import VigieStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("Event store")
+struct EventStoreTests {
+    static let day: Int64 = 86_400_000
+    /// 2025-11-30 00:00 UTC: the tests' clock, never the wall's.
+    static let now: Int64 = 1_764_460_800_000
+
+    static func event(
+        _ index: Int, millis: Int64, kind: String = "motion", zone: String? = "street", boxes: [NormalizedRect] = []
+    ) -> StoredEvent {
+        StoredEvent(
+            id: "E\(100_000 + index)", sequence: Int64(index), millis: millis, kind: kind, priority: Priority.alert,
+            zone: zone, boxes: boxes, payload: Array(#"{"id":"E\#(100_000 + index)","seq":\#(index)}"#.utf8))
+    }
+
+    static func write(_ store: EventStore, _ events: [(StoredEvent, [UInt8]?)], minutes: [(Int64, ActivityGrid)] = [])
+        throws
+    {
+        var batch = EventStore.Batch()
+        batch.events = events.map { ($0.0, $0.1) }
+        batch.minutes = minutes.map { ($0.0, $0.1) }
+        try store.write(batch)
+    }
+
+    @Test func eventsAreKeptAndFoundByKindTimeAndArea() throws {
+        let store = try EventStore(directory: SQLiteOutboxTests.directory())
+        let left = NormalizedRect(x: 0.1, y: 0.5, width: 0.1, height: 0.2)
+        let right = NormalizedRect(x: 0.7, y: 0.5, width: 0.1, height: 0.2)
+        try Self.write(
+            store,
+            [
+                (Self.event(1, millis: Self.now - 3_600_000, boxes: [left]), [0xFF, 0xD8, 1, 2]),
+                (Self.event(2, millis: Self.now - 1_800_000, boxes: [right, left]), nil),
+                (Self.event(3, millis: Self.now - 600_000, kind: "camera_lost", zone: nil), nil),
+                (Self.event(4, millis: Self.now - 60_000, boxes: [right]), nil),
+            ])
+        #expect(try store.events(EventFilter()).map(\.sequence) == [1, 2, 3, 4])
+        #expect(try store.events(EventFilter(kinds: ["camera_lost"])).map(\.id) == ["E100003"])
+        #expect(try store.events(EventFilter(since: Self.now - 1_800_000, until: Self.now - 60_000)).count == 2)
+        let area = NormalizedRect(x: 0, y: 0.4, width: 0.3, height: 0.4)
+        #expect(try store.events(EventFilter(area: area)).map(\.sequence) == [1, 2], "boxes overlapping the area")
+        #expect(try store.events(EventFilter()).first?.snapshotBytes == 4)
+        #expect(try store.snapshot(of: "E100001") == [0xFF, 0xD8, 1, 2])
+        #expect(try store.snapshot(of: "E100002") == nil)
+        // Written twice (a retry after a failed commit): kept once.
+        try Self.write(store, [(Self.event(1, millis: Self.now - 3_600_000), nil)])
+        #expect(try store.counts().events == 4)
+    }
+
+    @Test func verdictsAreRecordedWithTheAlert() throws {
+        let store = try EventStore(directory: SQLiteOutboxTests.directory())
+        try Self.write(store, [(Self.event(1, millis: Self.now), nil), (Self.event(2, millis: Self.now), nil)])
+        let verdict = AlertVerdict(event: "E100001", confirmed: true, operatorName: "agent 7", note: "fight")
+        #expect(try store.record(verdict, millis: Self.now + 5000))
+        #expect(!(try store.record(AlertVerdict(event: "E999", confirmed: true, operatorName: "a"), millis: 0)))
+        var events = try store.events(EventFilter())
+        #expect(
+            events[0].verdict
+                == StoredEvent.Verdict(confirmed: true, operatorName: "agent 7", note: "fight", millis: Self.now + 5000)
+        )
+        #expect(events[1].verdict == nil)
+        // The last verdict is the one shown.
+        #expect(try store.record(AlertVerdict(event: "E100001", confirmed: false, operatorName: "chef"), millis: 9))
+        events = try store.events(EventFilter())
+        #expect(events[0].verdict?.confirmed == false && events[0].verdict?.operatorName == "chef")
+    }
+
+    @Test func replayFindsEventsBySequenceNumber() throws {
+        let store = try EventStore(directory: SQLiteOutboxTests.directory())
+        try Self.write(store, (1...20).map { (Self.event($0, millis: Self.now + Int64($0)), $0 == 5 ? [9, 9] : nil) })
+        let found = try store.events(fromSequence: 4, to: 6)
+        #expect(found.map(\.event.sequence) == [4, 5, 6])
+        #expect(found.map(\.snapshot) == [nil, [9, 9], nil])
+        #expect(found[0].event.payload == Array(#"{"id":"E100004","seq":4}"#.utf8))
+        #expect(try store.events(fromSequence: 30, to: 40).isEmpty)
+    }
+
+    @Test func activityFindsWhenSomethingMovedInAnArea() throws {
+        let store = try EventStore(directory: SQLiteOutboxTests.directory())
+        let minute = Self.now / 60_000
+        var door = ActivityGrid()
+        for _ in 0..<7 { door.add(frame: [NormalizedRect(x: 0.8, y: 0.8, width: 0.1, height: 0.1)]) }
+        var street = ActivityGrid()
+        street.add(frame: [NormalizedRect(x: 0.1, y: 0.1, width: 0.2, height: 0.1)])
+        // Minutes 0, 1, 2 and 10 at the door; 5 in the street; 2 also in the street.
+        var both = door
+        both.merge(street)
+        try Self.write(
+            store, [],
+            minutes: [
+                (minute, door), (minute + 1, door), (minute + 2, both), (minute + 5, street), (minute + 10, door),
+            ])
+        let doorArea = NormalizedRect(x: 0.75, y: 0.75, width: 0.25, height: 0.25)
+        let spans = try store.activity(in: doorArea, since: nil, until: nil)
+        #expect(
+            spans == [
+                ActivitySpan(start: Self.now, end: Self.now + 180_000, minutes: 3, peak: 7),
+                ActivitySpan(start: Self.now + 600_000, end: Self.now + 660_000, minutes: 1, peak: 7),
+            ])
+        let streetArea = NormalizedRect(x: 0, y: 0, width: 0.3, height: 0.3)
+        #expect(try store.activity(in: streetArea, since: nil, until: nil).map(\.minutes) == [1, 1])
+        #expect(try store.activity(in: doorArea, since: Self.now + 60_000, until: Self.now + 120_000).count == 1)
+        #expect(
+            try store.activity(in: NormalizedRect(x: 0.4, y: 0.4, width: 0.1, height: 0.1), since: nil, until: nil)
+                .isEmpty)
+        // A minute written again (the camera restarted within it) adds up.
+        try Self.write(store, [], minutes: [(minute + 10, door)])
+        #expect(try store.activity(in: doorArea, since: Self.now + 600_000, until: nil).first?.peak == 14)
+    }
+
+    @Test func retentionPurgesByAgeWithATestClock() throws {
+        let store = try EventStore(directory: SQLiteOutboxTests.directory())
+        var grid = ActivityGrid()
+        grid.add(frame: [NormalizedRect(x: 0, y: 0, width: 1, height: 1)])
+        // One event and one minute a day for 40 days, the newest today.
+        try Self.write(
+            store, (0..<40).map { (Self.event($0, millis: Self.now - Int64($0) * Self.day), [1, 2, 3]) },
+            minutes: (0..<40).map { ((Self.now - Int64($0) * Self.day) / 60_000, grid) })
+        #expect(try store.record(AlertVerdict(event: "E100035", confirmed: true, operatorName: "a"), millis: 0))
+        let result = try store.purge(now: Self.now, retentionMillis: 30 * Self.day, maximumBytes: 1 << 30)
+        // Day 30 is exactly 30 days old: kept (older than the retention goes).
+        #expect(result.events == 9 && result.minutes == 9 && result.forSize == 0)
+        let kept = try store.events(EventFilter())
+        #expect(kept.count == 31)
+        #expect(kept.allSatisfy { $0.millis >= Self.now - 30 * Self.day })
+        #expect(try store.counts().snapshots == 31)
+        #expect(
+            try store.activity(in: NormalizedRect(x: 0, y: 0, width: 1, height: 1), since: nil, until: nil).count == 31)
+        // A millisecond later, day 30 is too old; a day later, day 29; then nothing more until the next day.
+        let later = [Self.now + 1, Self.now + Self.day + 1, Self.now + Self.day + 2]
+        #expect(
+            try later.map { try store.purge(now: $0, retentionMillis: 30 * Self.day, maximumBytes: 1 << 30).events }
+                == [1, 1, 0])
+    }
+
+    @Test func aSizeCapPurgesTheOldestFirst() throws {
+        let store = try EventStore(directory: SQLiteOutboxTests.directory())
+        // 200 events with a 10 KiB snapshot each, one a minute: about 2 MiB.
+        let jpeg = [UInt8](repeating: 0xAB, count: 10 << 10)
+        for chunk in stride(from: 0, to: 200, by: 50) {
+            try Self.write(
+                store, (chunk..<chunk + 50).map { (Self.event($0, millis: Self.now + Int64($0) * 60_000), jpeg) })
+        }
+        let before = try store.bytesInUse()
+        #expect(before > 2_000_000)
+        let cap: Int64 = 512 << 10
+        let result = try store.purge(now: Self.now + 200 * 60_000, retentionMillis: 30 * Self.day, maximumBytes: cap)
+        #expect(try store.bytesInUse() <= cap)
+        #expect(result.forSize == result.events && result.events > 100)
+        let kept = try store.events(EventFilter()).compactMap(\.sequence)
+        #expect(!kept.isEmpty)
+        #expect(kept == Array(Int64(200 - kept.count)..<200), "the newest are kept, the oldest went")
+        #expect(try store.counts().snapshots == kept.count)
+    }
+
+    @Test func auditsAreKept() throws {
+        let store = try EventStore(directory: SQLiteOutboxTests.directory())
+        let record = AuditRecord(
+            action: .export(since: Self.now - Self.day, until: Self.now, events: 3, snapshots: 2, output: "/tmp/x"),
+            user: "tech", reason: "réquisition 2026-117")
+        try store.record(record, event: "E1", millis: Self.now)
+        let audits = try store.audits()
+        #expect(audits.count == 1)
+        #expect(audits[0].user == "tech" && audits[0].reason == "réquisition 2026-117" && audits[0].kind == "export")
+        #expect(audits[0].details.contains("events=3") && audits[0].event == "E1")
+    }
+
+    @Test func aDamagedStoreIsSetAsideAndANewOneMade() throws {
+        let directory = SQLiteOutboxTests.directory()
+        do {
+            let store = try EventStore(directory: directory)
+            try Self.write(store, [(Self.event(1, millis: Self.now), nil)])
+        }
+        let path = EventStore.path(directory: directory)
+        let garbage = [UInt8](repeating: 0x5A, count: 8192)
+        let fd = open(path, O_WRONLY | O_TRUNC)
+        #expect(fd >= 0)
+        _ = garbage.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        unlink(path + "-wal")
+        unlink(path + "-shm")
+        #expect(throws: SQLiteError.self) { try EventStore(directory: directory) }
+        let (store, recovery) = try EventStore.openRecovering(directory: directory, millis: Self.now)
+        let aside = try #require(recovery?.setAside)
+        #expect(aside.hasPrefix(path + ".corrupt-"))
+        #expect(access(aside, F_OK) == 0)
+        #expect(try store.counts().events == 0)
+        try Self.write(store, [(Self.event(2, millis: Self.now), nil)])
+        #expect(try store.counts().events == 1)
+    }
+
+    @Test func aReaderOpensWithoutWriting() throws {
+        let directory = SQLiteOutboxTests.directory()
+        #expect(throws: SQLiteError.self) { try EventStore(readingFrom: directory) }
+        let store = try EventStore(directory: directory)
+        try Self.write(store, [(Self.event(1, millis: Self.now), nil)])
+        let reader = try EventStore(readingFrom: directory)
+        #expect(try reader.events(EventFilter()).map(\.id) == ["E100001"])
+        #expect(throws: SQLiteError.self) { try reader.purge(now: 0, retentionMillis: 0, maximumBytes: 0) }
+    }
+
+    @Test func theRecorderCommitsOffTheCallersThread() async throws {
+        let store = try EventStore(directory: SQLiteOutboxTests.directory())
+        let recorder = EventRecorder(store: store)
+        defer { recorder.stop() }
+        for index in 1...500 { recorder.record(Self.event(index, millis: Self.now + Int64(index)), snapshot: nil) }
+        var grid = ActivityGrid()
+        grid.add(frame: [NormalizedRect(x: 0, y: 0, width: 0.1, height: 0.1)])
+        recorder.record(minute: Self.now / 60_000, grid: grid)
+        #expect(await recorder.flush())
+        #expect(try store.counts().events == 500 && store.counts().minutes == 1)
+        #expect(try store.events(EventFilter()).compactMap(\.sequence) == Array(1...500))
+    }
+}
