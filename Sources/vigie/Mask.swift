@@ -12,8 +12,15 @@ extension Vigie {
 extension Vigie.Mask {
     struct Preview: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write one frame as the centre will see it: masked, with the mask outlines drawn.",
-            discussion: "Check on site that every window, garden and doorway is covered before the unit streams."
+            abstract:
+                "Write one frame as the centre will see it, masked, with the masks, zones and lines drawn and named.",
+            discussion: """
+                Check on site that every window, garden and doorway is covered, and that every zone lies where it \
+                should, before the unit streams. Masks are outlined in white on their edge (inside a mask nothing \
+                else is drawn); motion zones in yellow, each with its name beside its topmost corner; a legend in \
+                the corner least covered by masks. Names are drawn in capitals; a character outside ASCII letters, \
+                digits, '-', '_', '.' and space shows as a box.
+                """
         )
 
         @Option(help: "Configuration file with the [[mask]] polygons.")
@@ -44,16 +51,35 @@ extension Vigie.Mask {
                 }
                 let encoder = try JPEGEncoder()
                 var jpeg: [UInt8] = []
+                let overlay = Self.overlay(configuration)
                 try configuration.mask.raster(for: picture.geometry).apply(
-                    to: picture, outlining: configuration.mask.polygons
+                    to: picture, outlining: configuration.mask.polygons, overlay: overlay
                 ) { masked in jpeg = try encoder.encode(masked, quality: configuration.snapshotQuality) }
                 try OutputFile(path: output).write(jpeg)
-                print("\(output): frame \(frame), \(configuration.mask.polygons.count) masks, \(jpeg.count) bytes")
+                print(
+                    "\(output): frame \(frame), \(configuration.mask.polygons.count) masks, "
+                        + "\(overlay.zones.count) zones, \(jpeg.count) bytes")
+                if !configuration.mask.polygons.isEmpty { print("  white: masks (outline on the mask's edge)") }
+                for zone in overlay.zones { print("  yellow: motion zone '\(zone.name)'") }
             } catch let error as CLIError {
                 throw error
             } catch {
                 throw CLIError(String(describing: error))
             }
+        }
+
+        /// What the picture draws besides the masks: today's zones, all of kind motion (a zone without an outline
+        /// covers the whole image and is drawn along its border).
+        static func overlay(_ configuration: Configuration) -> CommissioningOverlay {
+            let wholeImage = [
+                NormalizedPoint(x: 0, y: 0), NormalizedPoint(x: 1, y: 0), NormalizedPoint(x: 1, y: 1),
+                NormalizedPoint(x: 0, y: 1),
+            ]
+            return CommissioningOverlay(
+                zones: configuration.zones.map { zone in
+                    CommissioningOverlay.ZoneShape(
+                        name: zone.name, polygon: zone.polygon?.points ?? wholeImage, kind: .motion)
+                })
         }
     }
 }
