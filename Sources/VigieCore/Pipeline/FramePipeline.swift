@@ -13,7 +13,14 @@ public final class FramePipeline {
     public private(set) var tamperChange: TamperChange?
     private var tracker: MotionEventTracker
 
-    public init(configuration: Configuration, geometry: FrameGeometry) {
+    /// - Parameters:
+    ///   - previous: the pipeline this one replaces (a reload, a camera back at another size), if any: its tamper
+    ///     reference and state are carried over when the grid and masks allow; otherwise a tampering in progress
+    ///     there is over, and `tamperChange` holds its clearing, with `reason`, to report before the first frame.
+    public init(
+        configuration: Configuration, geometry: FrameGeometry, replacing previous: FramePipeline? = nil,
+        reason: TamperChange.Reason = .reload
+    ) {
         self.geometry = geometry
         self.raster = configuration.mask.raster(for: geometry)
         self.detector = MotionDetector(
@@ -26,6 +33,9 @@ public final class FramePipeline {
             ? TamperDetector(
                 columns: detector.columns, rows: detector.rows, cell: detector.cellSize, mask: raster,
                 settings: configuration.tamper) : nil
+        if let old = previous?.tamper, tamper?.carry(from: old) != true {
+            tamperChange = old.abandon(reason: reason)
+        }
     }
 
     /// Masks `frame` in place, looks for motion and tampering, and lends the masked frame with the event updates to
@@ -37,6 +47,7 @@ public final class FramePipeline {
         try raster.apply(to: frame) { masked in
             detector.detect(masked)
             let updates = tracker.update(frame: masked.sequence, time: masked.timestamp, boxes: detector.boxes)
+            tamperChange = nil
             if let tamper {
                 let frame = masked.sequence
                 let time = masked.timestamp
@@ -57,11 +68,12 @@ public final class FramePipeline {
     /// Whether an event is in progress.
     public var hasActiveEvent: Bool { tracker.isActive }
 
-    /// Re-learns the background and the tamper reference (after a camera reconnect): no motion from the first
-    /// frames back.
+    /// Re-learns the background after a gap in the frames (a camera reconnect): no motion from the first frames
+    /// back. The tamper reference and a tampering in progress are kept (`TamperDetector.resume()`): the camera is
+    /// judged against the view it had, so one plugged back covered is still covered.
     public func restart() -> [MotionEventTracker.Update] {
         detector.reset()
-        tamper?.reset()
+        tamper?.resume()
         tamperChange = nil
         return tracker.finish()
     }
