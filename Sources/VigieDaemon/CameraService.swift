@@ -179,6 +179,8 @@ public final class CameraService: Sendable {
         // Built for the geometry of the frames that actually arrive: a camera may come back at another size of
         // the same aspect ratio, and a reload brings new masks. Never a frame with the old raster on a new size.
         var pipeline: FramePipeline?
+        // The pipeline a reload retired, until the next frame builds its successor: its tamper state carries over.
+        var retired: FramePipeline?
         log(started: configuration, source: source)
         let encoder = try JPEGEncoder()
         let clock = ContinuousClock()
@@ -224,6 +226,7 @@ public final class CameraService: Sendable {
                 }
                 configuration = next
                 self.configuration.withLock { $0 = next }
+                retired = pipeline ?? retired
                 pipeline = nil
                 log(started: configuration, source: source)
             }
@@ -241,9 +244,14 @@ public final class CameraService: Sendable {
                     if let pipeline {
                         handle(pipeline.finish(), configuration: configuration, report: &report)
                     }
-                    _ = source.takeRelearn()
-                    current = FramePipeline(configuration: configuration, geometry: frame.geometry)
+                    let reconnected = source.takeRelearn()
+                    current = FramePipeline(
+                        configuration: configuration, geometry: frame.geometry, replacing: pipeline ?? retired,
+                        reason: reconnected ? .reconnect : .reload)
                     pipeline = current
+                    retired = nil
+                    // A tampering the new pipeline could not take over is over: the centre is told why.
+                    if let change = current.tamperChange { handle(change, snapshot: nil) }
                 }
                 let armed = isArmed
                 current.process(frame, armed: armed, localTime: Self.localNow()) { masked, updates in

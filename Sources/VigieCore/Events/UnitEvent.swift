@@ -185,7 +185,10 @@ public enum UnitEvent: Sendable {
         let measured = change.measurement
         var details: [(key: String, value: String)] = [("confidence", rounded(change.confidence))]
         if change.state == nil {
-            details += [("was", change.previous?.rawValue ?? ""), ("duration_s", rounded(change.duration))]
+            details += [
+                ("was", change.previous?.rawValue ?? ""), ("duration_s", rounded(change.duration)),
+                ("reason", (change.reason ?? .view).rawValue),
+            ]
         } else if let previous = change.previous {
             details.append(("previous", previous.rawValue))
         }

@@ -19,7 +19,14 @@ public final class FramePipeline {
     public private(set) var ruleAlerts: [RuleAlert] = []
     private var tracker: MotionEventTracker
 
-    public init(configuration: Configuration, geometry: FrameGeometry) {
+    /// - Parameters:
+    ///   - previous: the pipeline this one replaces (a reload, a camera back at another size), if any: its tamper
+    ///     reference and state are carried over when the grid and masks allow; otherwise a tampering in progress
+    ///     there is over, and `tamperChange` holds its clearing, with `reason`, to report before the first frame.
+    public init(
+        configuration: Configuration, geometry: FrameGeometry, replacing previous: FramePipeline? = nil,
+        reason: TamperChange.Reason = .reload
+    ) {
         self.geometry = geometry
         self.raster = configuration.mask.raster(for: geometry)
         self.detector = MotionDetector(
@@ -38,6 +45,9 @@ public final class FramePipeline {
         // armed and reset with them.
         let objects = ObjectRules(configuration: configuration, detector: detector, mask: raster)
         if objects.isActive { rules.add(ObjectRuleSource(rules: objects, detector: detector)) }
+        if let old = previous?.tamper, tamper?.carry(from: old) != true {
+            tamperChange = old.abandon(reason: reason)
+        }
     }
 
     /// Masks `frame` in place, looks for motion, runs the rules and looks for tampering, and lends the masked frame
@@ -70,6 +80,7 @@ public final class FramePipeline {
                         armed: armed)
                 }
             }
+            tamperChange = nil
             if let tamper {
                 let frame = masked.sequence
                 let time = masked.timestamp
@@ -92,11 +103,12 @@ public final class FramePipeline {
     /// Whether an event is in progress.
     public var hasActiveEvent: Bool { tracker.isActive }
 
-    /// Re-learns the background and the tamper reference (after a camera reconnect): no motion from the first
-    /// frames back.
+    /// Re-learns the background after a gap in the frames (a camera reconnect): no motion from the first frames
+    /// back. The tamper reference and a tampering in progress are kept (`TamperDetector.resume()`): the camera is
+    /// judged against the view it had, so one plugged back covered is still covered.
     public func restart() -> [MotionEventTracker.Update] {
         detector.reset()
-        tamper?.reset()
+        tamper?.resume()
         tamperChange = nil
         rules.reset()
         ruleAlerts = []

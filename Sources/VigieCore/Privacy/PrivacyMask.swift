@@ -57,15 +57,17 @@ public struct MaskRaster: Sendable {
         try body(masked)
     }
 
-    /// As `apply(to:_:)`, then draws the outline of each of `outlines` in white over the masked frame (for
-    /// `vigie mask preview`: a technician checks on site that every window is covered). Lines add nothing
-    /// the mask hid.
+    /// As `apply(to:_:)`, then draws the commissioning picture over the masked frame (for `vigie mask preview`: a
+    /// technician checks on site that every window is covered and every zone and line is where it should be):
+    /// `overlay`'s zones and lines, clipped to the pixels the mask left, then the outline of each of `outlines` in
+    /// white on the mask's edge, then the names and the legend, clipped again. Nothing drawn reveals what the mask
+    /// hid, and inside a mask only its outline is drawn.
     public func apply(
-        to frame: Frame, outlining outlines: [MaskPolygon], thickness: Int = 2,
+        to frame: Frame, outlining outlines: [MaskPolygon], overlay: CommissioningOverlay = .none,
         _ body: (borrowing MaskedFrame) throws -> Void
     ) rethrows {
         blank(frame)
-        MaskOutline.draw(outlines, on: frame, thickness: thickness)
+        overlay.draw(on: frame, raster: self, masks: outlines)
         let masked = MaskedFrame(frame: frame)
         try body(masked)
     }

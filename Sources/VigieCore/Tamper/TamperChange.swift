@@ -45,10 +45,26 @@ public struct TamperChange: Sendable, Hashable {
     public var time: Double
     /// For a clearing: how long the tampering lasted, in seconds.
     public var duration: Double
+    /// For a clearing: why the tampering is over (`nil` for a tampering raised).
+    public var reason: Reason?
+
+    /// Why a tampering is no longer reported.
+    public enum Reason: String, Sendable, Hashable, CaseIterable {
+        /// The view is right again: back to the reference, with a margin, for `hold` seconds.
+        case view
+        /// The camera stayed moved for `[tamper] accept_moved_after` seconds: its new view is the reference now.
+        /// Masks and zones may no longer lie over what they were drawn for.
+        case accepted
+        /// The configuration was reloaded with other masks, another grid or tamper detection off: the detector
+        /// starts over and learns the view as it is now.
+        case reload
+        /// The camera came back at another size: the detector starts over and learns the view as it is now.
+        case reconnect
+    }
 
     public init(
         state: TamperState?, previous: TamperState?, confidence: Double, measurement: TamperMeasurement, frame: Int,
-        time: Double, duration: Double = 0
+        time: Double, duration: Double = 0, reason: Reason? = nil
     ) {
         self.state = state
         self.previous = previous
@@ -57,6 +73,7 @@ public struct TamperChange: Sendable, Hashable {
         self.frame = frame
         self.time = time
         self.duration = duration
+        self.reason = reason ?? (state == nil ? .view : nil)
     }
 
     /// `tamper_covered`, `tamper_defocus`, `tamper_moved` or `tamper_cleared`.

@@ -20,6 +20,12 @@
 /// The reference is frozen while anything is suspect, and taken afresh from the view after a clearing. A scene
 /// with almost no contrast (a foggy night) cannot be judged: nothing is reported until it has some.
 ///
+/// A camera that stays moved for `acceptMovedAfter` seconds has been turned for good: its new view becomes the
+/// reference, with a clearing whose reason is `accepted`. After a camera reconnect (`resume()`) and across a reload
+/// that keeps the grid and the masks (`carry(from:)`), the reference and a tampering in progress are kept, so a
+/// camera unplugged and plugged back covered is still reported covered, and cleared when it is right; when they
+/// cannot be kept, `abandon(reason:)` gives the clearing to report.
+///
 /// Memory is allocated at `init`; `update` allocates nothing.
 public final class TamperDetector {
     public let settings: TamperSettings
@@ -44,6 +50,11 @@ public final class TamperDetector {
     private var pending: [Double] = [0, 0, 0]
     private var rightFor = 0.0
     private var since = 0.0
+    /// When the state became `moved` (it may have been another tampering before).
+    private var movedSince = 0.0
+    /// The next frame restarts the smoothing from itself (after a reconnect), keeping the reference.
+    private var resuming = false
+    private var lastFrame = 0
     private var shift: Float = 128
     private var referenceShift: Float = 128
 
@@ -90,8 +101,8 @@ public final class TamperDetector {
         self.reference = [Float](repeating: 0, count: padded)
     }
 
-    /// Forgets the reference (after a camera reconnect or a reload): the next frames learn it again, and nothing
-    /// is reported meanwhile. A tampering in progress is forgotten without a clearing.
+    /// Forgets the reference and any tampering in progress: the next frames learn the view again, and nothing is
+    /// reported meanwhile. Report `abandon(reason:)` first if a tampering is in progress.
     public func reset() {
         lastTime = nil
         learnt = 0
@@ -99,6 +110,50 @@ public final class TamperDetector {
         lastMeasurement = nil
         pending = [0, 0, 0]
         rightFor = 0
+        resuming = false
+    }
+
+    /// After a gap in the frames (a camera reconnect): the next frame restarts the smoothing, and the reference and
+    /// a tampering in progress are kept, so the view is judged against what the camera showed before.
+    public func resume() {
+        lastTime = nil
+        resuming = true
+    }
+
+    /// Takes over the reference and the state of `previous` (the detector of the pipeline a reload replaces) when
+    /// both see the same grid with the same cells masked, as after `resume()`. Returns whether it could: when
+    /// not, this detector learns the view afresh and a tampering in progress in `previous` is to be reported as
+    /// over with `previous.abandon(reason:)`.
+    @discardableResult
+    public func carry(from previous: TamperDetector) -> Bool {
+        guard previous.count == count, previous.columns == columns, previous.weight == weight, previous.learnt > 0
+        else { return false }
+        reference = previous.reference
+        smooth = previous.smooth
+        learnt = previous.learnt
+        state = previous.state
+        lastMeasurement = previous.lastMeasurement
+        pending = previous.pending
+        rightFor = previous.rightFor
+        since = previous.since
+        movedSince = previous.movedSince
+        shift = previous.shift
+        referenceShift = previous.referenceShift
+        lastFrame = previous.lastFrame
+        lastTime = nil
+        resuming = true
+        return true
+    }
+
+    /// The clearing to report when this detector is dropped or starts over (`reset()`, a reload it could not be
+    /// carried across) while a tampering is in progress, saying why; `nil` when nothing is in progress. The state
+    /// is left as it is: the caller resets or drops the detector.
+    public func abandon(reason: TamperChange.Reason) -> TamperChange? {
+        guard let state else { return nil }
+        return TamperChange(
+            state: nil, previous: state, confidence: 0.5,
+            measurement: lastMeasurement ?? TamperMeasurement(contrast: 0, sharpness: 0, correlation: 0, luma: 0),
+            frame: lastFrame, time: lastTime ?? since, duration: max(0, (lastTime ?? since) - since), reason: reason)
     }
 
     /// Takes the next frame's grid (`columns × rows` cell means, as the motion detector left it).
@@ -108,6 +163,14 @@ public final class TamperDetector {
         precondition(grid.count >= count, "grid smaller than the detector's")
         let dt = lastTime.map { min(1, max(0, time - $0)) } ?? 0
         lastTime = time
+        lastFrame = frame
+        if resuming {
+            resuming = false
+            if learnt > 0 {
+                copy(grid, into: &smooth)
+                return nil
+            }
+        }
         if learnt == 0 {
             copy(grid, into: &smooth)
             copy(grid, into: &reference)
@@ -136,6 +199,7 @@ public final class TamperDetector {
                 state: suspect, previous: state, confidence: confidence(suspect, measurement), measurement: measurement,
                 frame: frame, time: time)
             if state == nil { since = time }
+            if suspect == .moved { movedSince = time }
             state = suspect
             rightFor = 0
             return change
@@ -145,6 +209,18 @@ public final class TamperDetector {
                 blend(smooth, into: &reference, rate: Float(dt / (dt + settings.relearn)))
             }
             return nil
+        }
+        // Turned for good: the view it shows now is the one to guard from here on.
+        if current == .moved, settings.acceptMovedAfter > 0, suspect == .moved,
+            time - movedSince >= settings.acceptMovedAfter
+        {
+            state = nil
+            rightFor = 0
+            pending = [0, 0, 0]
+            blend(smooth, into: &reference, rate: 1)
+            return TamperChange(
+                state: nil, previous: .moved, confidence: confidence(.moved, measurement), measurement: measurement,
+                frame: frame, time: time, duration: time - since, reason: .accepted)
         }
         // Cleared only with some margin past every threshold, so a view near one does not flap.
         rightFor = classify(measurement, margin: 1.3) == nil ? rightFor + dt : max(0, rightFor - dt)

@@ -17,6 +17,9 @@ public struct TamperSettings: Sendable, Hashable {
     public var defocusSharpness = 0.35
     /// Correlation of the view's gradients with the reference's below this: moved.
     public var movedCorrelation = 0.5
+    /// Seconds a camera may stay `moved` before its new view is taken as the reference (a `tamper_cleared` with
+    /// reason `accepted`): a camera turned for good is not an open alert for ever. 0: never.
+    public var acceptMovedAfter = 600.0
 
     public init() {}
 }
