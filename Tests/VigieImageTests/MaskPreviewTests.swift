@@ -35,6 +35,7 @@ struct MaskPreviewTests {
 
         [[zone]]
         name = "pavement"
+        kind = "density"
         points = [[0.1, 0.6], [0.9, 0.6], [0.9, 0.95], [0.1, 0.95]]
 
         [[zone]]
@@ -54,7 +55,8 @@ struct MaskPreviewTests {
             "mask", "preview", "--config", configuration.path, "--input", clip, "--frame", "2", "--output", picture,
         ])
         #expect(run.status == 0, "\(run.output)")
-        #expect(run.output.contains("1 masks, 2 zones, 1 lines") && run.output.contains("motion zone 'pavement'"))
+        #expect(
+            run.output.contains("1 masks, 2 zones, 1 lines") && run.output.contains("magenta: density zone 'pavement'"))
         #expect(run.output.contains("red: intrusion zone 'gate'") && run.output.contains("cyan: line 'crossing'"))
 
         let image = try JPEGDecoder().decode(Array(try Data(contentsOf: URL(fileURLWithPath: picture))))
@@ -73,11 +75,11 @@ struct MaskPreviewTests {
             abs(seen.luma - Int(expected.luma)) <= tolerance && abs(seen.cb - Int(expected.cb)) <= tolerance
                 && abs(seen.cr - Int(expected.cr)) <= tolerance
         }
-        let yellow = OverlayPalette.zone(.motion)
+        let magenta = OverlayPalette.zone(.density)
         // The middle of each of the zone's edges, and more along the bottom one.
         for (x, y) in [(0.5, 0.6), (0.9, 0.775), (0.3, 0.95), (0.5, 0.95), (0.7, 0.95), (0.1, 0.775)] {
             let seen = colour(x, y)
-            #expect(near(seen, yellow, 40), "zone edge at (\(x), \(y)): \(seen)")
+            #expect(near(seen, magenta, 40), "zone edge at (\(x), \(y)): \(seen)")
         }
         // The intrusion zone in red, the line in cyan (away from its arrow, in the middle).
         for (x, y) in [(0.9, 0.25), (0.75, 0.4), (0.6, 0.3)] {
@@ -88,18 +90,18 @@ struct MaskPreviewTests {
             let seen = colour(0.55, y)
             #expect(near(seen, OverlayPalette.line, 40), "line at y \(y): \(seen)")
         }
-        // Inside the zone and far from its edges and name: the street, not yellow.
-        #expect(!near(colour(0.5, 0.8), yellow, 60))
+        // Inside the zone and far from its edges and name: the street, not magenta.
+        #expect(!near(colour(0.5, 0.8), magenta, 60))
         // Inside the mask: black, no colour; on its edge: the white outline.
         for (x, y) in [(0.25, 0.2), (0.1, 0.1), (0.4, 0.3)] {
             #expect(near(colour(x, y), OverlayColour(luma: 0, cb: 128, cr: 128), 8), "masked at (\(x), \(y))")
         }
         #expect(near(colour(0.25, 0.35), OverlayPalette.mask, 40), "the mask's outline")
-        // The name, in yellow on a dark ground, just inside the zone's top left corner.
+        // The name, in magenta on a dark ground, just inside the zone's top left corner.
         var namePixels = 0
         for y in 434..<470 {
-            for x in 130..<260 where near(colour(Double(x) / 1280, Double(y) / 720), yellow, 50) { namePixels += 1 }
+            for x in 130..<260 where near(colour(Double(x) / 1280, Double(y) / 720), magenta, 50) { namePixels += 1 }
         }
-        #expect(namePixels > 50, "the zone's name is drawn in yellow beside it")
+        #expect(namePixels > 50, "the zone's name is drawn in magenta beside it")
     }
 }

@@ -147,6 +147,9 @@ struct ConfigurationReader {
             configuration.zones.append(readZone(zone, index: index, motion: configuration.motion, names: &names))
         }
         if let crowd = table(root, "crowd", path: "") { configuration.crowd = readCrowd(crowd) }
+        checkRulesAreWatched(
+            zones: configuration.zones, zoneTables: tables(root, "zone"), lines: configuration.lines,
+            lineTables: tables(root, "line"))
 
         if let snapshot = table(root, "snapshot", path: "") {
             checkKeys(snapshot, path: "snapshot", allowed: ["quality"])

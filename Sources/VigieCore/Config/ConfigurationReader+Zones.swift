@@ -102,4 +102,60 @@ extension ConfigurationReader {
         if let value = number(table, "rearm", path: "crowd", in: 0...3600) { settings.rearm = value }
         return settings
     }
+
+    /// Motion is only looked for inside the motion zones when there are some: a rule zone or a line that reaches
+    /// outside them would be blind there, without a word. Refused, on the rule's `points` (or `from`).
+    mutating func checkRulesAreWatched(
+        zones: [Zone], zoneTables: [TOMLTable], lines: [LineRule], lineTables: [TOMLTable]
+    ) {
+        let watched = zones.filter { $0.kind == .motion }
+        guard !watched.isEmpty, !watched.contains(where: { $0.polygon == nil }) else { return }
+        func isWatched(_ point: NormalizedPoint) -> Bool { watched.contains { $0.contains(point) } }
+        let names = watched.map { "'\($0.name)'" }.joined(separator: ", ")
+        for (index, zone) in zones.enumerated() where zone.kind != .motion && index < zoneTables.count {
+            // Points on a 24 × 24 lattice over the zone's bounds, kept when inside it (always at least its corners'
+            // neighbourhood: a zone is never thinner than the lattice's step allows to miss entirely).
+            let corners = zone.polygon?.points ?? [NormalizedPoint(x: 0, y: 0), NormalizedPoint(x: 1, y: 1)]
+            let left = corners.map(\.x).min() ?? 0
+            let right = corners.map(\.x).max() ?? 1
+            let top = corners.map(\.y).min() ?? 0
+            let bottom = corners.map(\.y).max() ?? 1
+            let steps = 24
+            var blind = false
+            for row in 0...steps where !blind {
+                for column in 0...steps {
+                    let point = NormalizedPoint(
+                        x: left + (right - left) * (Double(column) + 0.5) / Double(steps + 1),
+                        y: top + (bottom - top) * (Double(row) + 0.5) / Double(steps + 1))
+                    if zone.contains(point), !isWatched(point) {
+                        blind = true
+                        break
+                    }
+                }
+            }
+            if blind {
+                let line = zoneTables[index]["points"]?.line ?? zoneTables[index]["kind"]?.line ?? 0
+                issue(
+                    line, "zone[\(index + 1)].points",
+                    "the \(zone.kind.rawValue) zone '\(zone.name)' reaches outside the motion zones (\(names)): motion "
+                        + "is only looked for inside them; draw a motion zone over it too")
+            }
+        }
+        for (index, table) in lineTables.enumerated() {
+            guard case .string(let name)? = table["name"]?.kind, let rule = lines.first(where: { $0.name == name })
+            else { continue }
+            let blind = (0...32).contains { step in
+                let t = Double(step) / 32
+                return !isWatched(
+                    NormalizedPoint(
+                        x: rule.from.x + (rule.to.x - rule.from.x) * t, y: rule.from.y + (rule.to.y - rule.from.y) * t))
+            }
+            if blind {
+                issue(
+                    table["from"]?.line ?? table["name"]?.line ?? 0, "line[\(index + 1)].from",
+                    "the line '\(name)' reaches outside the motion zones (\(names)): motion is only looked for "
+                        + "inside them; draw a motion zone over it too")
+            }
+        }
+    }
 }

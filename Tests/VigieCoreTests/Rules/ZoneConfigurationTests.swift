@@ -9,7 +9,6 @@ struct ZoneConfigurationTests {
             """
             [[zone]]
             name = "street"
-            points = [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]
             sensitivity = 0.7
 
             [[zone]]
@@ -74,6 +73,19 @@ struct ZoneConfigurationTests {
             ("[[zone]]\nkind = \"intrusion\"\nsensitivity = 0.9\n", 3, "zone[1].sensitivity", "does not apply"),
             ("[[zone]]\nkind = \"intrusion\"\ndwell = -1\n", 3, "zone[1].dwell", "out of range"),
             ("[[zone]]\nkind = \"intrusion\"\nlinger = 3\n", 3, "zone[1].linger", "unknown key"),
+            (
+                "[[zone]]\nname = \"street\"\npoints = [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]\n[[zone]]\n"
+                    + "name = \"yard\"\nkind = \"intrusion\"\npoints = [[0, 0.4], [1, 0.4], [1, 1], [0, 1]]\n", 7,
+                "zone[2].points", "reaches outside the motion zones ('street')"
+            ),
+            (
+                "[[zone]]\nname = \"street\"\npoints = [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]\n[[zone]]\n"
+                    + "name = \"square\"\nkind = \"density\"\n", 6, "zone[2].points", "reaches outside the motion zones"
+            ),
+            (
+                "[[zone]]\nname = \"street\"\npoints = [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]\n[[line]]\nname = \"kerb\"\n"
+                    + "from = [0.5, 0.45]\nto = [0.5, 0.9]\n", 6, "line[1].from", "the line 'kerb' reaches outside"
+            ),
             ("[crowd]\njump = 2\n", 2, "crowd.jump", "out of range"),
             ("[crowd]\nenabled = \"yes\"\n", 2, "crowd.enabled", "true or false"),
             ("[crowd]\nthreshold = 0.2\n", 2, "crowd.threshold", "unknown key"),
