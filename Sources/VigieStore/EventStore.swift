@@ -167,6 +167,11 @@ public final class EventStore: Sendable {
         }
     }
 
+    /// How far ahead of the clock an event may be stamped before a purge takes it for one written with a wrong clock.
+    static let futureTolerance: Int64 = 86_400_000
+    /// Verdicts kept per event: the latest decide; a centre that repeats itself cannot fill the store with them.
+    static let verdictsKept = 16
+
     /// Records an operator's verdict on the event `verdict.event`; false (and nothing recorded) when the store
     /// does not hold that event.
     public func record(_ verdict: AlertVerdict, millis: Int64) throws(SQLiteError) -> Bool {
@@ -181,6 +186,12 @@ public final class EventStore: Sendable {
                         .text(verdict.event), .integer(verdict.confirmed ? 1 : 0), .text(verdict.operatorName),
                         verdict.note.map { .text($0) } ?? .null, .integer(millis),
                     ], label: "store verdict")
+                try database.query(
+                    """
+                    DELETE FROM verdicts WHERE event = ? AND rowid NOT IN (
+                        SELECT rowid FROM verdicts WHERE event = ? ORDER BY rowid DESC LIMIT ?)
+                    """, [.text(verdict.event), .text(verdict.event), .integer(Int64(Self.verdictsKept))],
+                    label: "bound verdicts")
                 return true
             }
         }
@@ -217,6 +228,14 @@ public final class EventStore: Sendable {
                 let cutoff = now - retentionMillis
                 result.events += try Self.deleteEvents(database, before: cutoff)
                 result.minutes += try Self.deleteMinutes(database, before: cutoff)
+                // Stamped more than a day ahead: written while the clock was wrong (a board without a real-time
+                // clock, before NTP). Their age cannot be known, so they would outlive the retention: they go.
+                let future = now + Self.futureTolerance
+                result.events += try Self.deleteEvents(database, where: "time_ms > ?", future)
+                try database.query(
+                    "DELETE FROM activity WHERE minute > ? RETURNING 1", [.integer(future / 60_000)],
+                    label: "purge future activity"
+                ) { _ in result.minutes += 1 }
                 while try Self.bytesInUse(database) > maximumBytes {
                     // The oldest 1 % (32 at least) at a time across both tables: events and minutes go in the order
                     // they happened, and a store far over its cap is brought back in a hundred steps or so.
@@ -247,18 +266,26 @@ public final class EventStore: Sendable {
     }
 
     private static func deleteEvents(_ database: SQLiteDatabase, before millis: Int64) throws(SQLiteError) -> Int {
+        try deleteEvents(database, where: "time_ms < ?", millis)
+    }
+
+    /// Deletes the events (with their snapshots and verdicts) whose row matches `condition` on `time_ms` with
+    /// `millis`; returns how many.
+    private static func deleteEvents(
+        _ database: SQLiteDatabase, where condition: String, _ millis: Int64
+    ) throws(SQLiteError) -> Int {
         var count = 0
-        try database.query("SELECT count(*) FROM events WHERE time_ms < ?", [.integer(millis)]) {
+        try database.query("SELECT count(*) FROM events WHERE \(condition)", [.integer(millis)]) {
             count = Int($0.integer(0))
         }
         guard count > 0 else { return 0 }
         try database.query(
-            "DELETE FROM snapshots WHERE event IN (SELECT row FROM events WHERE time_ms < ?)", [.integer(millis)],
+            "DELETE FROM snapshots WHERE event IN (SELECT row FROM events WHERE \(condition))", [.integer(millis)],
             label: "purge snapshots")
         try database.query(
-            "DELETE FROM verdicts WHERE event IN (SELECT id FROM events WHERE time_ms < ?)", [.integer(millis)],
+            "DELETE FROM verdicts WHERE event IN (SELECT id FROM events WHERE \(condition))", [.integer(millis)],
             label: "purge verdicts")
-        try database.query("DELETE FROM events WHERE time_ms < ?", [.integer(millis)], label: "purge events")
+        try database.query("DELETE FROM events WHERE \(condition)", [.integer(millis)], label: "purge events")
         return count
     }
 

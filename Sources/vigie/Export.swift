@@ -78,6 +78,7 @@ extension Vigie {
             var lines = ""
             var written = 0
             if snapshots > 0 { try Self.makeEmptyFolder(folder + "/snapshots") }
+            var leftOut = 0
             for event in events {
                 var line = JSONWriter()
                 Events.write(event, into: &line)
@@ -90,6 +91,11 @@ extension Vigie {
                     throw CLIError("cannot read the snapshot of \(event.id): \(error.summary)")
                 }
                 guard let jpeg else { continue }
+                // The id names a file: from the store, which a damaged or tampered card could fill with anything.
+                guard Self.isFileSafe(event.id) else {
+                    leftOut += 1
+                    continue
+                }
                 try Self.write(jpeg, to: "\(folder)/snapshots/\(event.id).jpg")
                 written += 1
             }
@@ -103,6 +109,7 @@ extension Vigie {
             audit.string("until", Timestamp.rfc3339(millis: until))
             audit.integer("events", events.count)
             audit.integer("snapshots", written)
+            if leftOut > 0 { audit.integer("snapshots_left_out", leftOut) }
             audit.string("reason", reason)
             if let event = reply["event"]?.stringValue { audit.string("event", event) }
             audit.endObject()
@@ -114,7 +121,8 @@ extension Vigie {
                     "exported \(events.count) events and \(written) snapshots from \(Timestamp.rfc3339(millis: since)) "
                         + "to \(Timestamp.rfc3339(millis: until)) into \(folder); audit recorded for "
                         + "\(reply["user"]?.stringValue ?? "?")"
-                        + (reply["event"]?.stringValue.map { ", event \($0)" } ?? ""))
+                        + (reply["event"]?.stringValue.map { ", event \($0)" } ?? "")
+                        + (leftOut > 0 ? "; \(leftOut) snapshots left out: their event ids cannot name a file" : ""))
             }
         }
 
@@ -135,6 +143,21 @@ extension Vigie {
             }
             guard names.isEmpty else {
                 throw CLIError("\(path): not empty (an export goes into a new or empty folder)")
+            }
+        }
+
+        /// Whether `id` can name a file in the export folder: 1 to 64 ASCII letters, digits, `-`, `_` and `.`, not
+        /// starting with a dot.
+        static func isFileSafe(_ id: String) -> Bool {
+            let bytes = Array(id.utf8)
+            guard (1...64).contains(bytes.count), bytes[0] != UInt8(ascii: ".") else { return false }
+            return bytes.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                    true
+                default: false
+                }
             }
         }
 

@@ -70,6 +70,36 @@ struct EventStoreTests {
         #expect(try store.record(AlertVerdict(event: "E100001", confirmed: false, operatorName: "chef"), millis: 9))
         events = try store.events(EventFilter())
         #expect(events[0].verdict?.confirmed == false && events[0].verdict?.operatorName == "chef")
+        // A centre that repeats itself: the latest verdicts are kept, never more than a few per event.
+        for index in 0..<40 {
+            _ = try store.record(
+                AlertVerdict(event: "E100002", confirmed: true, operatorName: "op \(index)"), millis: 10)
+        }
+        var kept: [String] = []
+        try SQLiteShell.rows(store.path, "SELECT operator FROM verdicts WHERE event = 'E100002' ORDER BY rowid") {
+            kept.append($0)
+        }
+        #expect(kept == (24..<40).map { "op \($0)" })
+        #expect(try store.events(EventFilter())[1].verdict?.operatorName == "op 39")
+    }
+
+    /// Stamped while the clock was wrong (a year ahead, before NTP): purged, not kept a year.
+    @Test func eventsFromAWrongClockAheadArePurged() throws {
+        let store = try EventStore(directory: SQLiteOutboxTests.directory())
+        var grid = ActivityGrid()
+        grid.add(frame: [NormalizedRect(x: 0, y: 0, width: 1, height: 1)])
+        let ahead = Self.now + 365 * Self.day
+        try Self.write(
+            store,
+            [
+                (Self.event(1, millis: Self.now), nil), (Self.event(2, millis: Self.now + 3_600_000), nil),
+                (Self.event(3, millis: ahead), [1]),
+            ],
+            minutes: [(Self.now / 60_000, grid), (ahead / 60_000, grid)])
+        let result = try store.purge(now: Self.now, retentionMillis: 30 * Self.day, maximumBytes: 1 << 30)
+        #expect(result.events == 1 && result.minutes == 1)
+        #expect(try store.events(EventFilter()).map(\.id) == ["E100001", "E100002"])
+        #expect(try store.counts().snapshots == 0)
     }
 
     @Test func replayFindsEventsBySequenceNumber() throws {
