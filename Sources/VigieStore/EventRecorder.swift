@@ -6,11 +6,13 @@ import VigieCore
 /// everything waiting, so one fsync serves many events.
 ///
 /// When the disk fails, what is waiting stays in memory (at most `maximumWaiting` events; beyond, the oldest
-/// go) and the thread tries again every `retry`; `onFailure` hears of the first failure of each episode and
+/// go; and at most `maximumSnapshotBytes` of snapshots: beyond, the oldest events lose their picture but are kept)
+/// and the thread tries again every `retry`; `onFailure` hears of the first failure of each episode and
 /// `onRecovery` of its end, so that the daemon can log and report them.
 public final class EventRecorder: Sendable {
     public let store: EventStore
     public let maximumWaiting: Int
+    public let maximumSnapshotBytes: Int
     private let retry: Duration
     private let waiting = Mutex(EventStore.Batch())
     private let signal = WakeSignal()
@@ -19,9 +21,13 @@ public final class EventRecorder: Sendable {
     private let handlers: Mutex<(failure: (@Sendable (SQLiteError) -> Void)?, recovery: (@Sendable () -> Void)?)> =
         Mutex((nil, nil))
 
-    public init(store: EventStore, maximumWaiting: Int = 10_000, retry: Duration = .seconds(1)) {
+    public init(
+        store: EventStore, maximumWaiting: Int = 10_000, maximumSnapshotBytes: Int = 32 << 20,
+        retry: Duration = .seconds(1)
+    ) {
         self.store = store
         self.maximumWaiting = maximumWaiting
+        self.maximumSnapshotBytes = maximumSnapshotBytes
         self.retry = retry
         final class Context: Sendable {
             let recorder: EventRecorder
@@ -42,6 +48,7 @@ public final class EventRecorder: Sendable {
         waiting.withLock { batch in
             batch.events.append((event, snapshot))
             if batch.events.count > maximumWaiting { batch.events.removeFirst(batch.events.count - maximumWaiting) }
+            Self.bound(&batch, snapshotBytes: maximumSnapshotBytes)
         }
         signal.post()
     }
@@ -53,6 +60,20 @@ public final class EventRecorder: Sendable {
             if batch.minutes.count > maximumWaiting { batch.minutes.removeFirst() }
         }
         signal.post()
+    }
+
+    /// Keeps the snapshots waiting within `limit` bytes: the oldest events lose their picture first (a failing disk
+    /// must not run the unit out of memory); the events themselves stay.
+    public static func bound(_ batch: inout EventStore.Batch, snapshotBytes limit: Int) {
+        var total = batch.events.reduce(0) { $0 + ($1.snapshot?.count ?? 0) }
+        var index = batch.events.startIndex
+        while total > limit, index < batch.events.endIndex {
+            if let snapshot = batch.events[index].snapshot {
+                total -= snapshot.count
+                batch.events[index].snapshot = nil
+            }
+            index += 1
+        }
     }
 
     /// Whether nothing waits to be committed.
@@ -98,6 +119,7 @@ public final class EventRecorder: Sendable {
                     waiting.withLock { waiting in
                         waiting.events = Array((batch.events + waiting.events).suffix(maximumWaiting))
                         waiting.minutes = Array((batch.minutes + waiting.minutes).suffix(maximumWaiting))
+                        Self.bound(&waiting, snapshotBytes: maximumSnapshotBytes)
                     }
                     if !failing {
                         failing = true

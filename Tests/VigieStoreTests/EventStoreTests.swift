@@ -248,4 +248,18 @@ struct EventStoreTests {
         #expect(try store.counts().events == 500 && store.counts().minutes == 1)
         #expect(try store.events(EventFilter()).compactMap(\.sequence) == Array(1...500))
     }
+
+    /// While the disk fails, waiting snapshots stay within their byte bound: the oldest events lose their picture,
+    /// none is lost.
+    @Test func waitingSnapshotsAreBoundedInBytes() {
+        var batch = EventStore.Batch()
+        for index in 1...10 {
+            batch.events.append((Self.event(index, millis: Self.now), [UInt8](repeating: 1, count: 100)))
+        }
+        batch.events.append((Self.event(11, millis: Self.now), nil))
+        EventRecorder.bound(&batch, snapshotBytes: 350)
+        #expect(batch.events.count == 11)
+        #expect(
+            batch.events.map { $0.snapshot != nil } == Array(repeating: false, count: 7) + [true, true, true, false])
+    }
 }
