@@ -158,6 +158,12 @@ public final class UnitDaemon: Sendable {
     func purgeStore() {
         guard let recorder else { return }
         let storage = current.withLock(\.storage)
+        let folder = String(recorder.store.path.dropLast(EventStore.fileName.count + 1))
+        for name in EventStore.purgeSetAside(
+            directory: folder, retentionMillis: storage.retentionMillis, nowMillis: UplinkService.nowMillis())
+        {
+            logger.info("event store: a damaged copy older than the retention deleted", metadata: ["file": "\(name)"])
+        }
         do {
             let result = try recorder.store.purge(
                 now: UplinkService.nowMillis(), retentionMillis: storage.retentionMillis,

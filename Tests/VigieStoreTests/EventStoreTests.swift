@@ -224,6 +224,14 @@ struct EventStoreTests {
         #expect(try store.counts().events == 0)
         try Self.write(store, [(Self.event(2, millis: Self.now), nil)])
         #expect(try store.counts().events == 1)
+        // The damaged copy holds pictures too: kept for analysis within the retention, deleted after it.
+        let wallClock = Int64(time(nil)) * 1000
+        let kept = EventStore.purgeSetAside(directory: directory, retentionMillis: 30 * Self.day, nowMillis: wallClock)
+        #expect(kept.isEmpty && access(aside, F_OK) == 0)
+        let deleted = EventStore.purgeSetAside(
+            directory: directory, retentionMillis: 30 * Self.day, nowMillis: wallClock + 31 * Self.day)
+        #expect(deleted.count == 1 && access(aside, F_OK) != 0)
+        #expect(try store.counts().events == 1, "the store in use is not touched")
     }
 
     @Test func aReaderOpensWithoutWriting() throws {
