@@ -837,7 +837,9 @@ public final class UnitDaemon: Sendable {
         do {
             let found = try recorder.store.events(fromSequence: from, to: to)
             for (event, snapshot) in found {
-                uplink.resend(payload: event.payload, kind: event.kind, priority: event.priority, snapshot: snapshot)
+                // Behind everything live, first to go on overflow: the store still has them.
+                uplink.resend(
+                    payload: event.payload, kind: event.kind, priority: Priority.historical, snapshot: snapshot)
             }
             logger.info(
                 "replay", metadata: ["from_seq": "\(from)", "to_seq": "\(to)", "events": "\(found.count)"])

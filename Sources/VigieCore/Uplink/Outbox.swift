@@ -74,6 +74,9 @@ public enum Priority {
     public static let alert = 50
     public static let fault = 40
     public static let routine = 10
+    /// Events sent again at the centre's request (`cmd/replay`, marked `historical`): after everything live, and
+    /// the first to go when the outbox is full, since the event store keeps them anyway.
+    public static let historical = 5
 }
 
 /// A stored item with its place in the outbox.
