@@ -160,23 +160,9 @@ public final class ResilientCamera: FrameSource {
         if let known {
             notify(.camera(.replaced, reason: "\(path) was \(known), is now \(identity)"))
         }
-        if let failure = Self.store(identity.encoded, at: identityFile) {
+        if let failure = SystemCall.replaceFile(identityFile, with: identity.encoded) {
             notify(.cameraIdentityNotSaved(reason: "\(identityFile): camera identity not saved (\(failure))"))
         }
-    }
-
-    /// Writes `text` to `path` atomically (a temporary file, fsync, rename); returns why it failed, if it did.
-    static func store(_ text: String, at path: String) -> String? {
-        let temporary = path + ".new"
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return SystemError.describe(errno) }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        Glibc.close(fd)
-        guard written == bytes.count, synced else { return "write failed: \(SystemError.describe(errno))" }
-        guard rename(temporary, path) == 0 else { return SystemError.describe(errno) }
-        return nil
     }
 
     private func pause(_ seconds: Double) {

@@ -96,4 +96,19 @@ public enum SystemCall {
         }
         return names
     }
+
+    /// Writes `text` to `path` atomically (a temporary file beside it, fsync, rename), mode 0600; returns why it
+    /// failed, if it did.
+    public static func replaceFile(_ path: String, with text: String) -> String? {
+        let temporary = path + ".new"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return SystemError.describe(errno) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced else { return "write failed: \(SystemError.describe(errno))" }
+        guard rename(temporary, path) == 0 else { return SystemError.describe(errno) }
+        return nil
+    }
 }

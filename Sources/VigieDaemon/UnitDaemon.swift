@@ -154,6 +154,38 @@ public final class UnitDaemon: Sendable {
         }
     }
 
+    /// Compares the masks with those of the last run (`masks.json` in the state folder): a change made while the
+    /// unit was stopped is audited (`mask_change`, reason `restart`), as a reload's is. The first run only records
+    /// them.
+    func auditMasksSinceLastRun() async {
+        let configuration = current.withLock { $0 }
+        let path = configuration.stateDirectory + "/" + MaskRecord.fileName
+        if let text = try? TextFile.read(path: path, limit: 4 << 20) {
+            if let last = MaskRecord.decode(text) {
+                if let record = AuditRecord.maskChange(
+                    from: last, to: configuration.mask, user: "vigied", reason: "restart")
+                {
+                    await audit(record)
+                }
+            } else {
+                logger.warning(
+                    "the masks of the last run cannot be read: a change across this restart is not audited",
+                    metadata: ["file": "\(path)"])
+            }
+        }
+        rememberMasks(configuration.mask)
+    }
+
+    /// Keeps `mask` as the masks last applied, for the next start's comparison.
+    func rememberMasks(_ mask: PrivacyMask) {
+        let path = current.withLock(\.stateDirectory) + "/" + MaskRecord.fileName
+        if let failure = SystemCall.replaceFile(path, with: MaskRecord.encode(mask)) {
+            logger.warning(
+                "the masks applied cannot be recorded: a change across the next restart will not be audited",
+                metadata: ["file": "\(path)", "error": "\(failure)"])
+        }
+    }
+
     /// Purges the event store now, with the retention and size cap of the running configuration.
     func purgeStore() {
         guard let recorder else { return }
@@ -308,6 +340,7 @@ public final class UnitDaemon: Sendable {
                     service: UnitServices.Until(
                         description: "event store",
                         body: { [self] in
+                            await auditMasksSinceLastRun()
                             while !Task.isCancelled {
                                 purgeStore()
                                 do { try await Task.sleep(for: Self.purgeInterval) } catch { return }
@@ -690,6 +723,7 @@ public final class UnitDaemon: Sendable {
         // What the camera hides changed: the centre must know who changed it and when (the reload's caller).
         if let record = AuditRecord.maskChange(from: previous.mask, to: next.mask, user: "vigied", reason: "reload") {
             Task { await audit(record) }
+            rememberMasks(next.mask)
         }
         logger.notice(
             "configuration reloaded",

@@ -9,8 +9,8 @@ import VigieCore
 /// - mask + motion, the per-frame pipeline cost, and its ratio to the floor;
 /// - the camera's whole `FramePipeline` (mask, motion, event tracking, tamper detection) with `[tamper]` off and
 ///   on, and the ratio of the latter to the floor;
-/// - the same with the rules too (two intrusion zones, two density zones, the crowd rule): mask + motion + rules +
-///   tamper, and its ratio to the floor.
+/// - the same with the rules too (two intrusion zones, two density zones, the crowd rule, two lines, abandoned
+///   objects): mask + motion + rules + tamper, and its ratio to the floor.
 @main
 struct Benchmark {
     static func main() async throws {
@@ -141,6 +141,13 @@ struct Benchmark {
                 name: "crossing", polygon: try MaskPolygon(name: "crossing", points: rect(0.3, 0.6, 0.4, 0.3)),
                 sensitivity: 0.5, minimumArea: 0.001, kind: .density),
         ]
+        ruled.lines = [
+            LineRule(
+                name: "kerb", from: NormalizedPoint(x: 0.5, y: 0.5), to: NormalizedPoint(x: 0.5, y: 1),
+                direction: .leftToRight),
+            LineRule(name: "gate", from: NormalizedPoint(x: 0.1, y: 0.7), to: NormalizedPoint(x: 0.9, y: 0.75)),
+        ]
+        ruled.abandoned.enabled = true
         let withRules = FramePipeline(configuration: ruled, geometry: geometry)
         // Past the tamper detector's first two seconds of learning, so that it measures and compares.
         for index in 0..<60 {

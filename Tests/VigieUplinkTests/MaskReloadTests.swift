@@ -136,4 +136,42 @@ struct MaskReloadTests {
         #expect(await inbox.wait(timeout: 10) { $0.contains { $0.topic == prefix + "event/selftest" } })
         #expect(await inbox.messages.filter { $0.topic == prefix + "event/mask_change" }.count == 1)
     }
+
+    /// Masks changed in the file while the unit was stopped: the next start audits it (`reason` `restart`); the
+    /// first start of a unit only records its masks.
+    @Test func maskChangeAcrossARestartIsAudited() async throws {
+        let broker = try Broker()
+        try broker.start()
+        defer { broker.stop() }
+        let folder = try temporaryFolder("restart-masks")
+        let file = folder.appendingPathComponent("vigie.toml")
+        try Self.configuration(folder: folder, broker: broker, mask: Self.left).write(
+            to: file, atomically: true, encoding: .utf8)
+        let prefix = "vigie/v1/reload-unit/"
+        let watcher = try TestClient.subscriber(broker, topic: prefix + "event/#")
+        defer { watcher.stop() }
+        let inbox = watcher.inbox
+        try #require(await Self.connected(inbox))
+        let recorded = folder.path + "/state/" + MaskRecord.fileName
+        let first = try DaemonProcess(
+            arguments: ["--config", file.path], log: folder.appendingPathComponent("vigied-1.log"))
+        let written = await waitFor(timeout: 30) { FileManager.default.fileExists(atPath: recorded) }
+        try #require(written, "the masks are recorded at start\n\(first.output)")
+        first.kill()
+
+        try Self.configuration(folder: folder, broker: broker, mask: Self.right).write(
+            to: file, atomically: true, encoding: .utf8)
+        let second = try DaemonProcess(
+            arguments: ["--config", file.path], log: folder.appendingPathComponent("vigied-2.log"))
+        defer { second.kill() }
+        let audited = await inbox.wait(timeout: 30) { $0.contains { $0.topic == prefix + "event/mask_change" } }
+        try #require(audited, "no mask_change\n\(second.output)")
+        let audit = await inbox.messages.filter { $0.topic == prefix + "event/mask_change" }
+        #expect(audit.count == 1, "the first start only records")
+        #expect(audit.first?.json?["details"]?["reason"]?.stringValue == "restart")
+        #expect(audit.first?.json?["details"]?["redrawn"]?.stringValue == "window")
+        #expect(
+            MaskRecord.decode(try String(contentsOfFile: recorded, encoding: .utf8))?.polygons.first?.points.first?.x
+                == Self.right.x.lowerBound)
+    }
 }
