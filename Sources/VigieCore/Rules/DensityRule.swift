@@ -15,12 +15,7 @@ public final class DensityRule: RuleSource {
     private let columns: Int
     private let rows: Int
 
-    private enum State {
-        case quiet
-        case dwelling(startFrame: Int, startTime: Double, lastAbove: Double, peak: Double)
-        case raised(lastAbove: Double)
-    }
-    private var state = State.quiet
+    private var dwell: Dwell
 
     /// The share measured on the last frame (0…1), for tests and telemetry.
     public private(set) var occupancy = 0.0
@@ -34,6 +29,7 @@ public final class DensityRule: RuleSource {
         self.rows = rows
         self.gap = gap
         self.rearm = rearm
+        self.dwell = Dwell(dwell: zone.dwell, gap: gap, rearm: rearm)
         var cells: [Int32] = []
         for y in 0..<rows {
             for x in 0..<columns {
@@ -47,48 +43,27 @@ public final class DensityRule: RuleSource {
     }
 
     public func reset() {
-        state = .quiet
+        dwell.reset()
         occupancy = 0
     }
 
     public func update(_ frame: RuleFrame) -> [RuleAlert] {
         guard zone.schedule.isArmed(at: frame.localTime) else {
-            state = .quiet
+            dwell.reset()
             return []
         }
         occupancy = measure(frame.changed)
-        let above = occupancy > zone.highOccupancy
-        switch state {
-        case .quiet:
-            if above {
-                state = .dwelling(
-                    startFrame: frame.frame, startTime: frame.time, lastAbove: frame.time, peak: occupancy)
-            }
-        case .dwelling(let startFrame, let startTime, let lastAbove, let peak):
-            if above {
-                let peak = max(peak, occupancy)
-                if frame.time - startTime >= zone.dwell {
-                    state = .raised(lastAbove: frame.time)
-                    return [
-                        RuleAlert(
-                            kind: .densityHigh, rule: zone.name, zone: zone.name, boxes: boxes(frame),
-                            confidence: RuleAlert.confidence(
-                                peak, threshold: zone.highOccupancy, full: min(1, 2 * zone.highOccupancy)),
-                            startFrame: startFrame, startTime: startTime, frame: frame.frame, time: frame.time)
-                    ]
-                }
-                state = .dwelling(startFrame: startFrame, startTime: startTime, lastAbove: frame.time, peak: peak)
-            } else if frame.time - lastAbove > gap {
-                state = .quiet
-            }
-        case .raised(let lastAbove):
-            if above {
-                state = .raised(lastAbove: frame.time)
-            } else if frame.time - lastAbove >= rearm {
-                state = .quiet
-            }
-        }
-        return []
+        guard
+            let raised = dwell.update(
+                holds: occupancy > zone.highOccupancy, measure: occupancy, frame: frame.frame, time: frame.time)
+        else { return [] }
+        return [
+            RuleAlert(
+                kind: .densityHigh, rule: zone.name, zone: zone.name, boxes: boxes(frame),
+                confidence: RuleAlert.confidence(
+                    raised.peak, threshold: zone.highOccupancy, full: min(1, 2 * zone.highOccupancy)),
+                startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
+        ]
     }
 
     private func measure(_ changed: UnsafeBufferPointer<UInt8>) -> Double {

@@ -15,25 +15,21 @@ public final class IntrusionRule: RuleSource {
     /// Mean flicker of a region's changed cells above which it is taken as swaying, not moving.
     public let maximumFlicker: Double
 
-    private enum State {
-        case quiet
-        case dwelling(startFrame: Int, startTime: Double, lastSeen: Double, peak: Double)
-        case raised(lastSeen: Double)
-    }
-    private var state = State.quiet
+    private var dwell: Dwell
 
     public init(zone: Zone, gap: Double = 0.6, rearm: Double = 10, maximumFlicker: Double = 0.15) {
         self.zone = zone
         self.gap = gap
         self.rearm = rearm
         self.maximumFlicker = maximumFlicker
+        self.dwell = Dwell(dwell: zone.dwell, gap: gap, rearm: rearm)
     }
 
-    public func reset() { state = .quiet }
+    public func reset() { dwell.reset() }
 
     public func update(_ frame: RuleFrame) -> [RuleAlert] {
         guard zone.schedule.isArmed(at: frame.localTime) else {
-            state = .quiet
+            dwell.reset()
             return []
         }
         var inside: [NormalizedRect] = []
@@ -47,36 +43,14 @@ public final class IntrusionRule: RuleSource {
                 area = max(area, box.area)
             }
         }
-        let seen = !inside.isEmpty
-        switch state {
-        case .quiet:
-            if seen {
-                state = .dwelling(startFrame: frame.frame, startTime: frame.time, lastSeen: frame.time, peak: area)
-            }
-        case .dwelling(let startFrame, let startTime, let lastSeen, let peak):
-            if seen {
-                let peak = max(peak, area)
-                if frame.time - startTime >= zone.dwell {
-                    state = .raised(lastSeen: frame.time)
-                    return [
-                        RuleAlert(
-                            kind: .intrusion, rule: zone.name, zone: zone.name, boxes: inside,
-                            confidence: RuleAlert.confidence(
-                                peak, threshold: zone.minimumArea, full: 4 * zone.minimumArea),
-                            startFrame: startFrame, startTime: startTime, frame: frame.frame, time: frame.time)
-                    ]
-                }
-                state = .dwelling(startFrame: startFrame, startTime: startTime, lastSeen: frame.time, peak: peak)
-            } else if frame.time - lastSeen > gap {
-                state = .quiet
-            }
-        case .raised(let lastSeen):
-            if seen {
-                state = .raised(lastSeen: frame.time)
-            } else if frame.time - lastSeen >= rearm {
-                state = .quiet
-            }
-        }
-        return []
+        guard
+            let raised = dwell.update(holds: !inside.isEmpty, measure: area, frame: frame.frame, time: frame.time)
+        else { return [] }
+        return [
+            RuleAlert(
+                kind: .intrusion, rule: zone.name, zone: zone.name, boxes: inside,
+                confidence: RuleAlert.confidence(raised.peak, threshold: zone.minimumArea, full: 4 * zone.minimumArea),
+                startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
+        ]
     }
 }
