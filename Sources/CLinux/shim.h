@@ -1,9 +1,5 @@
 #ifndef VIGIE_CLINUX_SHIM_H
 #define VIGIE_CLINUX_SHIM_H
-// `struct ucred` (SO_PEERCRED) is a GNU extension.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <sys/socket.h>
 // Linux calls of the C library that Swift cannot import as they are (variadic).
 #include <errno.h>
@@ -16,8 +12,16 @@
 
 // The user id of the process at the other end of a connected Unix socket, as the kernel knows it (SO_PEERCRED):
 // who asked, whatever the request says. Returns 0, or -1 with errno.
+// Not `struct ucred`: glibc shows it only under _GNU_SOURCE, which would give this module another `fd_set` than
+// Swift's Glibc module (a clean build then fails). The kernel's layout: pid, uid, gid.
+struct clinux_peer_credentials {
+    int pid;
+    unsigned int uid;
+    unsigned int gid;
+};
+
 static inline int clinux_peer_uid(int fd, unsigned int *uid) {
-    struct ucred credentials;
+    struct clinux_peer_credentials credentials;
     socklen_t length = sizeof credentials;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
     *uid = credentials.uid;
