@@ -171,10 +171,15 @@ struct CallPointRigTests {
                 [gpio]
                 chip = "label:vigie-sim"
                 button_line = "vigie-button"
+                button_active_low = true
+                button_bias = "pull-up"
                 led_call_line = "vigie-led-call"
                 """
         let configuration = try unitConfiguration(
             folder: folder, broker: broker, deviceID: name, telemetry: 3600, uplink: lines)
+        // Released by the simulator before the start, so that the line's pull-up shows when vigied has taken it: a
+        // press before that would be a button held at start-up, which makes no call.
+        try Self.pull(Self.button, up: false)
         let daemon = try DaemonProcess(
             arguments: ["--config", configuration.path], log: folder.appendingPathComponent("vigied.log"))
         defer { daemon.kill() }
@@ -182,6 +187,7 @@ struct CallPointRigTests {
             await centre.inbox.wait(timeout: 30) {
                 $0.contains { $0.topic == prefix + "status" && $0.json?["state"] == .string("online") }
             }, "no online status\n\(daemon.output)")
+        #expect(await VigieUplinkTests.waitFor(timeout: 10) { (try? Self.level(Self.button)) == 1 })
         func waitFor(_ kind: String, timeout: Double = 10) async -> Bool {
             await centre.inbox.wait(timeout: timeout) { $0.contains { $0.topic == prefix + "event/" + kind } }
         }
