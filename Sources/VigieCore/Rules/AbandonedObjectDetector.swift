@@ -28,8 +28,10 @@
 ///
 /// A reported object keeps its cells: it is cleared when fewer than 30 % of them still differ from the reference for
 /// a second. Everything here takes seconds, so frames are looked at about five times a second (`interval`), not
-/// every frame. Cells touching a privacy mask are blank and take no part in anything. Memory is allocated at `init`;
-/// `update` allocates only the alerts it raises.
+/// every frame. A look goes over the grid eight cells at a time (`SIMD8`): in a block where nothing is being timed
+/// or owned and nothing differs, all there is to do is the reference's following, and only the other blocks are
+/// looked at cell by cell. Cells touching a privacy mask are blank and take no part in anything. Memory is
+/// allocated at `init`; `update` allocates only the alerts it raises.
 final class AbandonedObjectDetector {
     let settings: AbandonedSettings
     private let columns: Int
@@ -43,7 +45,13 @@ final class AbandonedObjectDetector {
     // Per-cell state lives in buffers owned by the detector (allocated at `init`, freed at `deinit`): the per-frame
     // passes over them then cost no exclusivity or bounds checks.
     private let valid: UnsafeMutableBufferPointer<Bool>
+    /// Per cell: 1 where `valid`, else 0 (for the passes eight cells at a time).
+    private let weight: UnsafeMutableBufferPointer<Float>
     private let validCount: Int
+    /// Per block of eight cells (`count / 8` whole blocks; the last few cells are always looked at one by one):
+    /// no cell in it has a clock running or an owner. Set only after a look found it so (or by a reset); anything
+    /// that starts a clock or gives an owner happens in a look at the cells themselves, which clears it.
+    private let quiet: UnsafeMutableBufferPointer<Bool>
     private let view: UnsafeMutableBufferPointer<Float>
     private let reference: UnsafeMutableBufferPointer<Float>
     /// Per cell: the time its clock started, or −1.
@@ -120,6 +128,9 @@ final class AbandonedObjectDetector {
         }
         self.valid = valid
         validCount = valid.reduce(0) { $0 + ($1 ? 1 : 0) }
+        weight = Self.buffer(count, 0)
+        for index in 0..<count where valid[index] { weight[index] = 1 }
+        quiet = Self.buffer(count / 8, true)
         view = Self.buffer(count, 0)
         reference = Self.buffer(count, 0)
         stillSince = Self.buffer(count, -1)
@@ -132,6 +143,8 @@ final class AbandonedObjectDetector {
 
     deinit {
         valid.deallocate()
+        weight.deallocate()
+        quiet.deallocate()
         view.deallocate()
         reference.deallocate()
         stillSince.deallocate()
@@ -160,6 +173,7 @@ final class AbandonedObjectDetector {
             owner[index] = -1
         }
         for index in objects.indices { objects[index].used = false }
+        quiet.update(repeating: true)
     }
 
     /// Takes the next frame's grid (`columns × rows` cell means).
@@ -183,8 +197,7 @@ final class AbandonedObjectDetector {
             learnt = Double.ulpOfOne
             return
         }
-        let alpha = Float(dt / (dt + Self.smoothing))
-        for index in 0..<count { view[index] += (grid[index] - view[index]) * alpha }
+        smooth(grid, alpha: Float(dt / (dt + Self.smoothing)))
         if learnt < Self.learning || settling > 0 {
             learnt += dt
             settling = max(0, settling - dt)
@@ -200,34 +213,44 @@ final class AbandonedObjectDetector {
         var foreground = 0
         var ripe = 0
         for index in objects.indices { objects[index].present = 0 }
-        for index in 0..<count where valid[index] {
-            let s = view[index]
-            let isForeground = abs(s - gain * reference[index]) > threshold
-            let isStill = abs(grid[index] - s) <= stillLimit
-            let object = Int(owner[index])
-            guard isForeground else {
-                stillSince[index] = -1
-                unsteady[index] = 0
-                if object == Int(Self.tooLarge) { owner[index] = -1 }
-                if isStill && object < 0 { reference[index] += (s / gain - reference[index]) * beta }
-                continue
-            }
-            foreground += 1
-            if object >= 0 {
-                objects[object].present += 1
-                continue
-            }
-            if object == Int(Self.tooLarge) { continue }
-            if stillSince[index] < 0 {
-                if isStill { stillSince[index] = time }
-            } else if !isStill {
-                unsteady[index] += Float(dt)
-                if unsteady[index] > Self.unsteadyLimit {
-                    stillSince[index] = -1
-                    unsteady[index] = 0
+        let blocks = count / 8
+        let grid = UnsafeRawPointer(grid.baseAddress!)
+        let viewBytes = UnsafeRawPointer(view.baseAddress!)
+        let referenceBytes = UnsafeMutableRawPointer(reference.baseAddress!)
+        let weightBytes = UnsafeRawPointer(weight.baseAddress!)
+        let gains = SIMD8<Float>(repeating: gain)
+        let thresholds = SIMD8<Float>(repeating: threshold)
+        let stillLimits = SIMD8<Float>(repeating: stillLimit)
+        let betas = SIMD8<Float>(repeating: beta)
+        for block in 0..<blocks {
+            let first = block * 8
+            if quiet[block] {
+                // Nothing timed or owned here: if nothing differs either, the reference follows where it is still.
+                let s = viewBytes.loadUnaligned(fromByteOffset: first * 4, as: SIMD8<Float>.self)
+                let r = referenceBytes.loadUnaligned(fromByteOffset: first * 4, as: SIMD8<Float>.self)
+                let w = weightBytes.loadUnaligned(fromByteOffset: first * 4, as: SIMD8<Float>.self)
+                let difference = s - gains * r
+                if !any(((difference .> thresholds) .| (difference .< -thresholds)) .& (w .> 0)) {
+                    let motion = grid.loadUnaligned(fromByteOffset: first * 4, as: SIMD8<Float>.self) - s
+                    var step = (s / gains - r) * betas * w
+                    step.replace(with: 0, where: (motion .> stillLimits) .| (motion .< -stillLimits))
+                    referenceBytes.storeBytes(of: r + step, toByteOffset: first * 4, as: SIMD8<Float>.self)
+                    continue
                 }
             }
-            if stillSince[index] >= 0 && time - stillSince[index] >= settings.seconds { ripe += 1 }
+            var settled = true
+            for index in first..<first + 8 {
+                look(
+                    at: index, grid: grid, gain: gain, beta: beta, stillLimit: stillLimit, dt: dt, time: time,
+                    foreground: &foreground, ripe: &ripe)
+                if stillSince[index] >= 0 || owner[index] != -1 { settled = false }
+            }
+            quiet[block] = settled
+        }
+        for index in blocks * 8..<count {
+            look(
+                at: index, grid: grid, gain: gain, beta: beta, stillLimit: stillLimit, dt: dt, time: time,
+                foreground: &foreground, ripe: &ripe)
         }
         if Double(foreground) > 0.5 * Double(validCount) {
             // Not objects: the view changed as a whole in a way the gain does not explain (the infrared switch).
@@ -238,6 +261,43 @@ final class AbandonedObjectDetector {
             clearIfGone(index, dt: dt, frame: frame, time: time, into: &alerts)
         }
         if ripe > 0 { findObjects(gain: gain, frame: frame, time: time, into: &alerts) }
+    }
+
+    /// One cell's part of a look (see the type's description), for cells in blocks that are not quiet.
+    @inline(__always)
+    private func look(
+        at index: Int, grid: UnsafeRawPointer, gain: Float, beta: Float, stillLimit: Float, dt: Double, time: Double,
+        foreground: inout Int, ripe: inout Int
+    ) {
+        guard valid[index] else { return }
+        let sample = grid.load(fromByteOffset: index * 4, as: Float.self)
+        let s = view[index]
+        let isForeground = abs(s - gain * reference[index]) > threshold
+        let isStill = abs(sample - s) <= stillLimit
+        let object = Int(owner[index])
+        guard isForeground else {
+            stillSince[index] = -1
+            unsteady[index] = 0
+            if object == Int(Self.tooLarge) { owner[index] = -1 }
+            if isStill && object < 0 { reference[index] += (s / gain - reference[index]) * beta }
+            return
+        }
+        foreground += 1
+        if object >= 0 {
+            objects[object].present += 1
+            return
+        }
+        if object == Int(Self.tooLarge) { return }
+        if stillSince[index] < 0 {
+            if isStill { stillSince[index] = time }
+        } else if !isStill {
+            unsteady[index] += Float(dt)
+            if unsteady[index] > Self.unsteadyLimit {
+                stillSince[index] = -1
+                unsteady[index] = 0
+            }
+        }
+        if stillSince[index] >= 0 && time - stillSince[index] >= settings.seconds { ripe += 1 }
     }
 
     private func clearIfGone(_ index: Int, dt: Double, frame: Int, time: Double, into alerts: inout [RuleAlert]) {
@@ -369,24 +429,63 @@ final class AbandonedObjectDetector {
     /// Foreground, still (its clock running) and not part of an object already reported.
     private func isPending(_ index: Int) -> Bool { valid[index] && owner[index] == -1 && stillSince[index] >= 0 }
 
+    /// Moves the view towards the frame's grid by `alpha`.
+    private func smooth(_ grid: UnsafeBufferPointer<Float>, alpha: Float) {
+        let source = UnsafeRawPointer(grid.baseAddress!)
+        let target = UnsafeMutableRawPointer(view.baseAddress!)
+        let alphas = SIMD8<Float>(repeating: alpha)
+        let whole = count / 8 * 8
+        var offset = 0
+        while offset < whole * 4 {
+            let old = target.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            let new = source.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            target.storeBytes(of: old + (new - old) * alphas, toByteOffset: offset, as: SIMD8<Float>.self)
+            offset += 32
+        }
+        for index in whole..<count { view[index] += (grid[index] - view[index]) * alpha }
+    }
+
     /// Ratio of view to reference over the cells that agree with a first estimate (as `MotionDetector` does).
+    /// Saturated and near-black reference cells say nothing about gain.
     private func estimateGain() -> Float {
-        var sumView: Float = 0
-        var sumReference: Float = 0
-        for index in 0..<count where valid[index] && reference[index] > 8 && reference[index] < 247 {
-            sumView += view[index]
-            sumReference += reference[index]
+        let first = gainSums(agreeingWith: nil)
+        guard first.reference > 0 else { return 1 }
+        let second = gainSums(agreeingWith: first.view / first.reference)
+        let gain = second.reference > 0 ? second.view / second.reference : first.view / first.reference
+        return min(8, max(0.125, gain))
+    }
+
+    /// Sums of view and reference over the valid cells with a usable reference, and, given `estimate`, whose view
+    /// is within `threshold` of `estimate ×` reference.
+    private func gainSums(agreeingWith estimate: Float?) -> (view: Float, reference: Float) {
+        let viewBytes = UnsafeRawPointer(view.baseAddress!)
+        let referenceBytes = UnsafeRawPointer(reference.baseAddress!)
+        let weightBytes = UnsafeRawPointer(weight.baseAddress!)
+        let low = SIMD8<Float>(repeating: 8)
+        let high = SIMD8<Float>(repeating: 247)
+        let gains = SIMD8<Float>(repeating: estimate ?? 1)
+        let limits = SIMD8<Float>(repeating: estimate == nil ? .infinity : threshold)
+        var sumView = SIMD8<Float>()
+        var sumReference = SIMD8<Float>()
+        let whole = count / 8 * 8
+        var offset = 0
+        while offset < whole * 4 {
+            let v = viewBytes.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            let r = referenceBytes.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            var w = weightBytes.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            let residual = v - gains * r
+            w.replace(with: 0, where: (r .<= low) .| (r .>= high) .| (residual .>= limits) .| (residual .<= -limits))
+            sumView += v * w
+            sumReference += r * w
+            offset += 32
         }
-        guard sumReference > 0 else { return 1 }
-        let first = sumView / sumReference
-        sumView = 0
-        sumReference = 0
-        for index in 0..<count where valid[index] && reference[index] > 8 && reference[index] < 247 {
-            guard abs(view[index] - first * reference[index]) < threshold else { continue }
-            sumView += view[index]
-            sumReference += reference[index]
+        var totalView = sumView.sum()
+        var totalReference = sumReference.sum()
+        for index in whole..<count where valid[index] && reference[index] > 8 && reference[index] < 247 {
+            if let estimate, abs(view[index] - estimate * reference[index]) >= threshold { continue }
+            totalView += view[index]
+            totalReference += reference[index]
         }
-        let second = sumReference > 0 ? sumView / sumReference : first
-        return min(8, max(0.125, second))
+        return (totalView, totalReference)
     }
 }
