@@ -10,7 +10,12 @@ import VigieCore
 /// - the camera's whole `FramePipeline` (mask, motion, event tracking, tamper detection) with `[tamper]` off and
 ///   on, and the ratio of the latter to the floor;
 /// - the same with the rules too (two intrusion zones, two density zones, the crowd rule, two lines, abandoned
-///   objects): mask + motion + rules + tamper, and its ratio to the floor.
+///   objects): mask + motion + rules + tamper, and its ratio to the floor; and with every rule but `[abandoned]`;
+/// - the same four again as the cost per frame over whole cycles (`cycle` frames: the 16 frame contents times the
+///   abandoned-object detector's one look in five frames), the median of many cycles. A per-frame median says what
+///   a typical frame costs, but it leaves out work done on one frame in five, and the frames' contents differ (a
+///   walker, or not) so their times are not one bunch: a cost added to one frame in five moves that median by the
+///   gap between bunches, not by its size. The cycle figure is what the camera pays on average, frame after frame.
 @main
 struct Benchmark {
     static func main() async throws {
@@ -43,8 +48,10 @@ struct Benchmark {
         let sizes = [(640, 480), (1280, 720), (1920, 1080)]
         print(
             "resolution  floor(ms)  mask(ms)  motion(ms)  mask+motion(ms)  ratio  fps(mask+motion)  "
-                + "pipeline(ms)  +tamper(ms)  ratio(+tamper)  +rules(ms)  ratio(+rules+tamper)")
+                + "pipeline(ms)  +tamper(ms)  ratio(+tamper)  +rules(ms)  ratio(+rules+tamper)  "
+                + "+rules-abandoned(ms)  ratio(+rules-abandoned+tamper)")
         var json: [String] = []
+        var cycles: [(String, Result)] = []
         for (width, height) in sizes {
             let result = try measure(width: width, height: height, iterations: quick ? 60 : 400)
             let ratio = result.pipeline / result.floor
@@ -53,7 +60,9 @@ struct Benchmark {
                 pad(fmt(result.motion), 11), pad(fmt(result.pipeline), 16), pad(fmt(ratio, 2), 6),
                 pad("\(Int(1000 / result.pipeline))", 17), pad(fmt(result.withoutTamper), 13),
                 pad(fmt(result.withTamper), 12), pad(fmt(result.withTamper / result.floor, 2), 14),
-                pad(fmt(result.withRules), 11), fmt(result.withRules / result.floor, 2))
+                pad(fmt(result.withRules), 11), pad(fmt(result.withRules / result.floor, 2), 21),
+                pad(fmt(result.withRulesNotAbandoned), 20), fmt(result.withRulesNotAbandoned / result.floor, 2))
+            cycles.append(("\(width)x\(height)", result))
             json.append(
                 "{\"resolution\":\"\(width)x\(height)\",\"floor_ms\":\(fmt(result.floor)),\"mask_ms\":\(fmt(result.mask)),"
                     + "\"motion_ms\":\(fmt(result.motion)),\"pipeline_ms\":\(fmt(result.pipeline)),\"ratio\":\(fmt(ratio, 2)),"
@@ -61,8 +70,28 @@ struct Benchmark {
                     + "\"pipeline_tamper_ms\":\(fmt(result.withTamper)),"
                     + "\"ratio_tamper\":\(fmt(result.withTamper / result.floor, 2)),"
                     + "\"pipeline_rules_tamper_ms\":\(fmt(result.withRules)),"
-                    + "\"ratio_rules_tamper\":\(fmt(result.withRules / result.floor, 2))}"
+                    + "\"ratio_rules_tamper\":\(fmt(result.withRules / result.floor, 2)),"
+                    + "\"pipeline_rules_not_abandoned_tamper_ms\":\(fmt(result.withRulesNotAbandoned)),"
+                    + "\"cycle_floor_ms\":\(fmt(result.cycle.floor)),"
+                    + "\"cycle_pipeline_tamper_ms\":\(fmt(result.cycle.withTamper)),"
+                    + "\"cycle_pipeline_rules_tamper_ms\":\(fmt(result.cycle.withRules)),"
+                    + "\"cycle_ratio_rules_tamper\":\(fmt(result.cycle.withRules / result.cycle.floor, 2)),"
+                    + "\"cycle_pipeline_rules_not_abandoned_tamper_ms\":\(fmt(result.cycle.withRulesNotAbandoned)),"
+                    + "\"cycle_ratio_rules_not_abandoned_tamper\":"
+                    + "\(fmt(result.cycle.withRulesNotAbandoned / result.cycle.floor, 2))}"
             )
+        }
+        print(
+            "\nper frame over whole cycles of \(cycle) frames (median of the cycles):\n"
+                + "resolution  floor(ms)  pipeline(ms)  +tamper(ms)  +rules(ms)  ratio(+rules+tamper)  "
+                + "+rules-abandoned(ms)  ratio(+rules-abandoned+tamper)")
+        for (name, result) in cycles {
+            let cycle = result.cycle
+            print(
+                pad(name, 10), pad(fmt(cycle.floor), 10), pad(fmt(cycle.withoutTamper), 13),
+                pad(fmt(cycle.withTamper), 12), pad(fmt(cycle.withRules), 11),
+                pad(fmt(cycle.withRules / cycle.floor, 2), 21), pad(fmt(cycle.withRulesNotAbandoned), 20),
+                fmt(cycle.withRulesNotAbandoned / cycle.floor, 2))
         }
         if arguments.contains("--json") { print("[" + json.joined(separator: ",") + "]") }
     }
@@ -75,7 +104,22 @@ struct Benchmark {
         var withoutTamper: Double
         var withTamper: Double
         var withRules: Double
+        var withRulesNotAbandoned: Double
+        /// The floor and the four pipelines as the cost per frame over whole cycles (`mask` and `motion` unused).
+        var cycle: Cycle
     }
+
+    struct Cycle {
+        var floor: Double
+        var withoutTamper: Double
+        var withTamper: Double
+        var withRules: Double
+        var withRulesNotAbandoned: Double
+    }
+
+    /// Frames in a cycle: the 16 pre-rendered frames times the abandoned-object detector's five frames per look at
+    /// 25 frames per second (`AbandonedObjectDetector.interval`).
+    static let cycle = 80
 
     static func measure(width: Int, height: Int, iterations: Int) throws -> Result {
         let geometry = try FrameGeometry(format: .i420, width: width, height: height)
@@ -123,8 +167,6 @@ struct Benchmark {
         }
         var quiet = configuration
         quiet.tamper.enabled = false
-        let withoutTamper = FramePipeline(configuration: quiet, geometry: geometry)
-        let withTamper = FramePipeline(configuration: configuration, geometry: geometry)
         var ruled = configuration
         ruled.crowd.enabled = true
         ruled.zones = [
@@ -147,52 +189,69 @@ struct Benchmark {
                 direction: .leftToRight),
             LineRule(name: "gate", from: NormalizedPoint(x: 0.1, y: 0.7), to: NormalizedPoint(x: 0.9, y: 0.75)),
         ]
+        let ruledNotAbandoned = ruled
         ruled.abandoned.enabled = true
-        let withRules = FramePipeline(configuration: ruled, geometry: geometry)
-        // Past the tamper detector's first two seconds of learning, so that it measures and compares.
-        for index in 0..<60 {
-            frames[index % frames.count].timestamp = Double(index) / 25
-            withTamper.process(frames[index % frames.count])
-            withRules.process(frames[index % frames.count])
+        // Without tamper, with tamper, with every rule, with every rule but [abandoned].
+        let pipelines = [
+            FramePipeline(configuration: quiet, geometry: geometry),
+            FramePipeline(configuration: configuration, geometry: geometry),
+            FramePipeline(configuration: ruled, geometry: geometry),
+            FramePipeline(configuration: ruledNotAbandoned, geometry: geometry),
+        ]
+        // Each pipeline keeps its own clock (frames are shared): 25 frames per second.
+        var times = [Double](repeating: 0, count: pipelines.count)
+        func run(_ variant: Int, _ frame: Frame) {
+            times[variant] += 1.0 / 25
+            frame.timestamp = times[variant]
+            let pipeline = pipelines[variant]
+            sink &+= UInt64(pipeline.process(frame).count)
+            sink &+= UInt64(pipeline.ruleAlerts.count)
+            if pipeline.tamperChange != nil { sink &+= 1 }
         }
-        // The three in turn, each first on every third frame (the later ones to read a frame find it in the cache),
+        // Past the tamper detector's and the abandoned-object detector's first two seconds of learning, so that
+        // they measure and compare.
+        for index in 0..<60 {
+            for variant in pipelines.indices { run(variant, frames[index % frames.count]) }
+        }
+        // The four in turn, each first on every fourth frame (the later ones to read a frame find it in the cache),
         // so that a load that comes and goes weighs on all alike.
-        var time = 60.0 / 25
-        var off: [Double] = []
-        var on: [Double] = []
-        var all: [Double] = []
-        let orders = [[0, 1, 2], [1, 2, 0], [2, 0, 1]]
+        var samples = [[Double]](repeating: [], count: pipelines.count)
+        let orders = pipelines.indices.map { first in pipelines.indices.map { (first + $0) % pipelines.count } }
         for index in 0..<iterations {
             let frame = frames[index % frames.count]
-            time += 1.0 / 25
-            frame.timestamp = time
-            for variant in orders[index % 3] {
+            for variant in orders[index % orders.count] {
                 let start = clock.now
-                switch variant {
-                case 1:
-                    sink &+= UInt64(withTamper.process(frame).count)
-                    if withTamper.tamperChange != nil { sink &+= 1 }
-                    on.append(milliseconds(clock.now - start))
-                case 2:
-                    sink &+= UInt64(withRules.process(frame).count)
-                    sink &+= UInt64(withRules.ruleAlerts.count)
-                    all.append(milliseconds(clock.now - start))
-                default:
-                    sink &+= UInt64(withoutTamper.process(frame).count)
-                    off.append(milliseconds(clock.now - start))
-                }
+                run(variant, frame)
+                samples[variant].append(milliseconds(clock.now - start))
             }
         }
-        off.sort()
-        on.sort()
-        all.sort()
-        let without = off[off.count / 2]
-        let with = on[on.count / 2]
+        let medians = samples.map { $0.sorted()[$0.count / 2] }
+        // Whole cycles, the five (floor and pipelines) in turn; every frame read from memory, as the floor does.
+        var cycleSamples = [[Double]](repeating: [], count: pipelines.count + 1)
+        for round in 0..<max(9, iterations / 20) {
+            for step in 0...pipelines.count {
+                let variant = (round + step) % (pipelines.count + 1)
+                let start = clock.now
+                for index in 0..<cycle {
+                    let frame = frames[index % frames.count]
+                    if variant == pipelines.count {
+                        sink &+= lumaSum(frame)
+                    } else {
+                        run(variant, frame)
+                    }
+                }
+                cycleSamples[variant].append(milliseconds(clock.now - start) / Double(cycle))
+            }
+        }
+        let cycleMedians = cycleSamples.map { $0.sorted()[$0.count / 2] }
         if sink == 42 { print("") }  // keeps the work observable
         // The motion-alone figure includes a mask pass over already-masked pixels; report it without.
         return Result(
-            floor: floor, mask: mask, motion: max(0, motion - mask), pipeline: pipeline, withoutTamper: without,
-            withTamper: with, withRules: all[all.count / 2])
+            floor: floor, mask: mask, motion: max(0, motion - mask), pipeline: pipeline, withoutTamper: medians[0],
+            withTamper: medians[1], withRules: medians[2], withRulesNotAbandoned: medians[3],
+            cycle: Cycle(
+                floor: cycleMedians[4], withoutTamper: cycleMedians[0], withTamper: cycleMedians[1],
+                withRules: cycleMedians[2], withRulesNotAbandoned: cycleMedians[3]))
     }
 
     static func milliseconds(_ elapsed: Duration) -> Double {
