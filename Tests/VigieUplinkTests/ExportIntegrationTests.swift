@@ -46,6 +46,19 @@ struct ExportIntegrationTests {
             ((try? EventStore(readingFrom: state).events(EventFilter(kinds: ["test"])).count) ?? 0) >= 5
         }
         #expect(stored)
+        // Two events with pictures put in behind the daemon's back, as a damaged or tampered card could hold them:
+        // one whose id cannot name a file (it would write outside the export).
+        let safe = "01TESTSAFE0000000000000000"
+        let escape = "../../escape"
+        let millis = Int64(Date().timeIntervalSince1970 * 1000) - 1000
+        try SQLiteShell.execute(
+            state + "/" + EventStore.fileName,
+            """
+            INSERT INTO events (id, time_ms, kind, priority, payload, snapshot_bytes) VALUES
+                ('\(safe)', \(millis), 'test', 50, CAST('{"id":"\(safe)","kind":"test"}' AS BLOB), 4),
+                ('\(escape)', \(millis), 'test', 50, CAST('{"id":"\(escape)","kind":"test"}' AS BLOB), 4);
+            INSERT INTO snapshots (event, jpeg) SELECT row, X'FFD8FFD9' FROM events WHERE id IN ('\(safe)', '\(escape)');
+            """)
 
         let exported = try ControlTests.vigie(
             "export", "--since", "1h", "--reason", "réquisition 42", "--output", output, "--state-dir", state,
@@ -57,7 +70,14 @@ struct ExportIntegrationTests {
         #expect(audit["reason"]?.stringValue == "réquisition 42")
         let lines = try String(contentsOfFile: output + "/events.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(audit["events"]?.intValue == lines.count)
-        #expect(lines.filter { $0.contains(#""kind":"test""#) }.count == 5)
+        #expect(lines.filter { $0.contains(#""kind":"test""#) }.count == 7)
+        // The safe one's picture is written; the other is left out, counted, and nothing lands outside the export.
+        #expect(audit["snapshots"]?.intValue == 1 && audit["snapshots_left_out"]?.intValue == 1, "\(audit)")
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: output + "/snapshots/\(safe).jpg"))
+                == Data([0xFF, 0xD8, 0xFF, 0xD9]))
+        #expect(access(folder.path + "/escape.jpg", F_OK) != 0 && access(output + "/escape.jpg", F_OK) != 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output + "/snapshots") == ["\(safe).jpg"])
         // Sent to the centre as an `export` event, and kept in the store.
         let sent = await watcher.inbox.wait(timeout: 20) { $0.contains { $0.topic == prefix + "event/export" } }
         #expect(sent)
