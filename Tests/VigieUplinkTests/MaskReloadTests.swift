@@ -38,8 +38,6 @@ struct MaskReloadTests {
             """
     }
 
-    /// Mean luma of the decoded snapshot inside `area`, 16 pixels (a JPEG block) in from its edges, and the
-    /// brightest pixel there.
     /// Waits for the client behind `inbox` to be connected.
     static func connected(_ inbox: Inbox, timeout: Duration = .seconds(10)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
@@ -50,6 +48,31 @@ struct MaskReloadTests {
         return false
     }
 
+    /// A broker, a scratch folder holding the unit's configuration with its mask on `mask`, and a subscriber to
+    /// `topics` (under the unit's prefix), connected. The caller stops the broker and the watcher.
+    static func start(_ name: String, mask: (x: ClosedRange<Double>, y: ClosedRange<Double>), topics: String)
+        async throws -> (broker: Broker, folder: URL, file: URL, watcher: TestClient)
+    {
+        let broker = try Broker()
+        try broker.start()
+        let folder = try temporaryFolder(name)
+        let file = folder.appendingPathComponent("vigie.toml")
+        try configuration(folder: folder, broker: broker, mask: mask).write(to: file, atomically: true, encoding: .utf8)
+        let watcher = try TestClient.subscriber(broker, topic: prefix + topics)
+        do {
+            try #require(await connected(watcher.inbox), "the watcher did not connect")
+        } catch {
+            watcher.stop()
+            broker.stop()
+            throw error
+        }
+        return (broker, folder, file, watcher)
+    }
+
+    static let prefix = "vigie/v1/reload-unit/"
+
+    /// Mean luma of the decoded snapshot inside `area`, 16 pixels (a JPEG block) in from its edges, and the
+    /// brightest pixel there.
     static func luma(_ image: DecodedJPEG, in area: (x: ClosedRange<Double>, y: ClosedRange<Double>)) -> (
         mean: Double, maximum: UInt8
     ) {
@@ -70,18 +93,11 @@ struct MaskReloadTests {
     }
 
     @Test func maskChangeReachesTheNextSnapshot() async throws {
-        let broker = try Broker()
-        try broker.start()
+        let (broker, folder, file, watcher) = try await Self.start("reload", mask: Self.left, topics: "#")
         defer { broker.stop() }
-        let folder = try temporaryFolder("reload")
-        let file = folder.appendingPathComponent("vigie.toml")
-        try Self.configuration(folder: folder, broker: broker, mask: Self.left).write(
-            to: file, atomically: true, encoding: .utf8)
-        let prefix = "vigie/v1/reload-unit/"
-        let watcher = try TestClient.subscriber(broker, topic: prefix + "#")
         defer { watcher.stop() }
+        let prefix = Self.prefix
         let inbox = watcher.inbox
-        try #require(await Self.connected(inbox))
         let daemon = try DaemonProcess(
             arguments: ["--config", file.path], log: folder.appendingPathComponent("vigied.log"))
         defer { daemon.kill() }
@@ -140,18 +156,11 @@ struct MaskReloadTests {
     /// Masks changed in the file while the unit was stopped: the next start audits it (`reason` `restart`); the
     /// first start of a unit only records its masks.
     @Test func maskChangeAcrossARestartIsAudited() async throws {
-        let broker = try Broker()
-        try broker.start()
+        let (broker, folder, file, watcher) = try await Self.start("restart-masks", mask: Self.left, topics: "event/#")
         defer { broker.stop() }
-        let folder = try temporaryFolder("restart-masks")
-        let file = folder.appendingPathComponent("vigie.toml")
-        try Self.configuration(folder: folder, broker: broker, mask: Self.left).write(
-            to: file, atomically: true, encoding: .utf8)
-        let prefix = "vigie/v1/reload-unit/"
-        let watcher = try TestClient.subscriber(broker, topic: prefix + "event/#")
         defer { watcher.stop() }
+        let prefix = Self.prefix
         let inbox = watcher.inbox
-        try #require(await Self.connected(inbox))
         let recorded = folder.path + "/state/" + MaskRecord.fileName
         let first = try DaemonProcess(
             arguments: ["--config", file.path], log: folder.appendingPathComponent("vigied-1.log"))
