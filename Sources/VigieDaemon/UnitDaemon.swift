@@ -45,7 +45,7 @@ public final class UnitDaemon: Sendable {
     /// Where every event goes (see `EventSink`).
     private let events: EventSink
     /// The local event store's writer; `nil` when the store cannot be opened (logged; the unit runs without it).
-    private let recorder: EventRecorder?
+    private let recorder: EventRecorder
     /// How often the store is purged (and once at start).
     static let purgeInterval = Duration.seconds(3600)
     /// The emergency call point; `nil` on a unit without a button line in `[gpio]`.
@@ -108,9 +108,8 @@ public final class UnitDaemon: Sendable {
         speaker = configuration.speaker.map {
             SpeakerService(settings: $0, clips: clips, events: events, logger: logger)
         }
-        var activity: (@Sendable (Int64, ActivityGrid) -> Void)?
-        if let recorder {
-            activity = { minute, grid in recorder.record(minute: minute, grid: grid) }
+        let activity: @Sendable (Int64, ActivityGrid) -> Void = { minute, grid in
+            recorder.record(minute: minute, grid: grid)
         }
         camera = CameraService(
             configuration: configuration, logger: logger, frameLimit: launch.frameLimit,
@@ -127,31 +126,39 @@ public final class UnitDaemon: Sendable {
         }
     }
 
-    /// Opens the event store in the state folder and starts its writer; a damaged store is set aside and a new
-    /// one made; a store that cannot be opened at all is logged and the unit runs without one.
-    private static func openStore(_ configuration: Configuration, logger: Logger) -> EventRecorder? {
-        do {
-            let (store, recovery) = try EventStore.openRecovering(
-                directory: configuration.stateDirectory, millis: UplinkService.nowMillis())
-            if let recovery {
-                logger.error(
-                    "storage fault: the event store was damaged; it is set aside and a new one is used",
-                    metadata: ["error": "\(recovery.reason)", "set_aside": "\(recovery.setAside)"])
-            }
-            let recorder = EventRecorder(store: store)
-            recorder.onProblems(
-                failure: { error in
+    /// Starts the event store's writer, which opens the store in the state folder on its own thread (its check
+    /// can take tens of seconds on an SD card: the unit does not wait for it); a damaged store is set aside and a
+    /// new one made; a store that cannot be opened at all is logged and the unit runs without one.
+    private static func openStore(_ configuration: Configuration, logger: Logger) -> EventRecorder {
+        let directory = configuration.stateDirectory
+        let recorder = EventRecorder(opening: {
+            let started = ContinuousClock.now
+            do {
+                let (store, recovery) = try EventStore.openRecovering(
+                    directory: directory, millis: UplinkService.nowMillis())
+                if let recovery {
                     logger.error(
-                        "event store: cannot write; events wait in memory and are tried again",
-                        metadata: ["error": "\(error)"])
-                },
-                recovery: { logger.notice("event store: writes again") })
-            return recorder
-        } catch {
-            logger.error(
-                "event store unavailable: events are not kept on the unit", metadata: ["error": "\(error)"])
-            return nil
-        }
+                        "storage fault: the event store was damaged; it is set aside and a new one is used",
+                        metadata: ["error": "\(recovery.reason)", "set_aside": "\(recovery.setAside)"])
+                }
+                logger.info(
+                    "event store open",
+                    metadata: ["checked_in": "\(ContinuousClock.now - started)", "path": "\(store.path)"])
+                return store
+            } catch {
+                logger.error(
+                    "event store unavailable: events are not kept on the unit", metadata: ["error": "\(error)"])
+                throw error
+            }
+        })
+        recorder.onProblems(
+            failure: { error in
+                logger.error(
+                    "event store: cannot write; events wait in memory and are tried again",
+                    metadata: ["error": "\(error)"])
+            },
+            recovery: { logger.notice("event store: writes again") })
+        return recorder
     }
 
     /// Compares the masks with those of the last run (`masks.json` in the state folder): a change made while the
@@ -188,16 +195,16 @@ public final class UnitDaemon: Sendable {
 
     /// Purges the event store now, with the retention and size cap of the running configuration.
     func purgeStore() {
-        guard let recorder else { return }
+        guard let store = recorder.store else { return }
         let storage = current.withLock(\.storage)
-        let folder = String(recorder.store.path.dropLast(EventStore.fileName.count + 1))
+        let folder = String(store.path.dropLast(EventStore.fileName.count + 1))
         for name in EventStore.purgeSetAside(
             directory: folder, retentionMillis: storage.retentionMillis, nowMillis: UplinkService.nowMillis())
         {
             logger.info("event store: a damaged copy older than the retention deleted", metadata: ["file": "\(name)"])
         }
         do {
-            let result = try recorder.store.purge(
+            let result = try store.purge(
                 now: UplinkService.nowMillis(), retentionMillis: storage.retentionMillis,
                 maximumBytes: storage.maximumBytes)
             if result.events + result.minutes > 0 {
@@ -214,16 +221,18 @@ public final class UnitDaemon: Sendable {
 
     /// Records `record` in the store and tells the centre (`export`, `mask_change`); returns the event's id (nil
     /// without an uplink) or why the store could not keep the record.
+    /// A store still being opened is waited for up to `wait`.
     @discardableResult
-    func audit(_ record: AuditRecord) async -> Result<String?, SQLiteError> {
+    func audit(_ record: AuditRecord, wait: Duration = .seconds(10)) async -> Result<String?, SQLiteError> {
         let id = await events.raiseStored(.audit(record))
         logger.notice(
             "audit", metadata: ["kind": "\(record.kind)", "user": "\(record.user)", "reason": "\(record.reason)"])
-        guard let recorder else {
-            return .failure(SQLiteError(code: 14, message: "no event store", context: "audit"))
+        guard let store = await recorder.opened(timeout: wait) else {
+            let message = recorder.isOpening ? "the event store is still being opened" : "no event store"
+            return .failure(SQLiteError(code: 14, message: message, context: "audit"))
         }
         do {
-            try recorder.store.record(record, event: id, millis: UplinkService.nowMillis())
+            try store.record(record, event: id, millis: UplinkService.nowMillis())
             return .success(id)
         } catch {
             logger.error("event store: the audit record cannot be written", metadata: ["error": "\(error)"])
@@ -326,6 +335,9 @@ public final class UnitDaemon: Sendable {
         var faults: [String] = []
         if let fault = reopening?.fault { faults.append("outbox not writable (\(fault.summary))") }
         if let fault = await uplink?.fault { faults.append("uplink cannot start (\(fault))") }
+        if recorder.store == nil && !recorder.isOpening {
+            faults.append("event store unavailable: events are not kept on the unit (see the log)")
+        }
         return faults
     }
 
@@ -334,24 +346,27 @@ public final class UnitDaemon: Sendable {
     public func run() async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         // First in, so last out: the camera's last minute of activity and the uplink's last events are recorded.
-        if let recorder {
-            services.append(
-                .init(
-                    service: UnitServices.Until(
-                        description: "event store",
-                        body: { [self] in
-                            await auditMasksSinceLastRun()
-                            while !Task.isCancelled {
-                                purgeStore()
-                                do { try await Task.sleep(for: Self.purgeInterval) } catch { return }
-                            }
-                        },
-                        finish: {
-                            _ = await recorder.flush(timeout: .seconds(3))
-                            recorder.stop()
-                        }),
-                    successTerminationBehavior: .ignore))
-        }
+        let recorder = recorder
+        services.append(
+            .init(
+                service: UnitServices.Until(
+                    description: "event store",
+                    body: { [self] in
+                        // Once the store is open (its check may take long after a power cut).
+                        while await recorder.opened(timeout: .seconds(60)) == nil, recorder.isOpening {
+                            if Task.isCancelled { return }
+                        }
+                        await auditMasksSinceLastRun()
+                        while !Task.isCancelled {
+                            purgeStore()
+                            do { try await Task.sleep(for: Self.purgeInterval) } catch { return }
+                        }
+                    },
+                    finish: {
+                        _ = await recorder.flush(timeout: .seconds(3))
+                        recorder.stop()
+                    }),
+                successTerminationBehavior: .ignore))
         if let uplink {
             await uplink.configure(
                 commands: { [self] request in await self.handle(request) },
@@ -861,15 +876,13 @@ public final class UnitDaemon: Sendable {
     /// `cmd/replay`: the stored events numbered `from`…`to` sent again, marked `historical`.
     private func replay(_ request: CommandRequest, from: Int64, to: Int64) async -> [UInt8] {
         let name = request.command.name
-        guard let uplink, let recorder else {
-            return CommandReply.error(
-                requestID: request.requestID, command: name, code: "store_unavailable",
-                message: "this unit keeps no event store (see its log)")
+        guard let uplink, let store = await recorder.opened(timeout: .seconds(2)) else {
+            return storeUnavailable(request)
         }
         // What was raised a moment ago may still wait for its commit.
         _ = await recorder.flush(timeout: .seconds(2))
         do {
-            let found = try recorder.store.events(fromSequence: from, to: to)
+            let found = try store.events(fromSequence: from, to: to)
             for (event, snapshot) in found {
                 // Behind everything live, first to go on overflow: the store still has them.
                 uplink.resend(
@@ -887,17 +900,22 @@ public final class UnitDaemon: Sendable {
         }
     }
 
+    /// The error reply to a command that needs the event store when there is none, or none yet.
+    private func storeUnavailable(_ request: CommandRequest) -> [UInt8] {
+        CommandReply.error(
+            requestID: request.requestID, command: request.command.name, code: "store_unavailable",
+            message: recorder.isOpening
+                ? "the event store is still being opened (checked after a restart): try again shortly"
+                : "this unit keeps no event store (see its log)")
+    }
+
     /// `cmd/alert_confirm` and `cmd/alert_dismiss`: the operator's verdict recorded with the alert.
     private func record(_ request: CommandRequest, verdict: AlertVerdict) async -> [UInt8] {
         let name = request.command.name
-        guard let recorder else {
-            return CommandReply.error(
-                requestID: request.requestID, command: name, code: "store_unavailable",
-                message: "this unit keeps no event store (see its log)")
-        }
+        guard let store = await recorder.opened(timeout: .seconds(2)) else { return storeUnavailable(request) }
         _ = await recorder.flush(timeout: .seconds(2))
         do {
-            guard try recorder.store.record(verdict, millis: UplinkService.nowMillis()) else {
+            guard try store.record(verdict, millis: UplinkService.nowMillis()) else {
                 return CommandReply.error(
                     requestID: request.requestID, command: name, code: "unknown_event",
                     message: "no event '\(verdict.event)' in the store (never raised here, or purged)")

@@ -5,15 +5,25 @@ import VigieCore
 /// `record` only appends to a list under a lock (the camera never waits on the disk), and each commit takes
 /// everything waiting, so one fsync serves many events.
 ///
+/// The store can be opened on that thread too (`init(opening:)`): checking a large store on an SD card takes tens
+/// of seconds, and the unit must not wait for it to watch, to answer a caller, or to tell the centre it is up.
+/// What is recorded meanwhile waits in memory, within the same bounds, and is committed once the store is open;
+/// if it cannot be opened, the recorder keeps nothing and says so once (`store` stays `nil`).
+///
 /// When the disk fails, what is waiting stays in memory (at most `maximumWaiting` events; beyond, the oldest
 /// go; and at most `maximumSnapshotBytes` of snapshots: beyond, the oldest events lose their picture but are kept)
 /// and the thread tries again every `retry`; `onFailure` hears of the first failure of each episode and
 /// `onRecovery` of its end, so that the daemon can log and report them.
 public final class EventRecorder: Sendable {
-    public let store: EventStore
+    private enum Opening {
+        case opening(@Sendable () throws -> EventStore)
+        case open(EventStore)
+        case failed
+    }
     public let maximumWaiting: Int
     public let maximumSnapshotBytes: Int
     private let retry: Duration
+    private let opening: Mutex<Opening>
     private let waiting = Mutex(EventStore.Batch())
     private let signal = WakeSignal()
     private let stopping = Atomic<Bool>(false)
@@ -21,11 +31,29 @@ public final class EventRecorder: Sendable {
     private let handlers: Mutex<(failure: (@Sendable (SQLiteError) -> Void)?, recovery: (@Sendable () -> Void)?)> =
         Mutex((nil, nil))
 
-    public init(
+    /// A recorder for a store already open.
+    public convenience init(
         store: EventStore, maximumWaiting: Int = 10_000, maximumSnapshotBytes: Int = 32 << 20,
         retry: Duration = .seconds(1)
     ) {
-        self.store = store
+        self.init(
+            state: .open(store), maximumWaiting: maximumWaiting, maximumSnapshotBytes: maximumSnapshotBytes,
+            retry: retry)
+    }
+
+    /// A recorder that opens its store on its own thread with `open` (which may take long: see the type's
+    /// description); an error thrown there leaves the recorder without a store for good.
+    public convenience init(
+        opening open: @escaping @Sendable () throws -> EventStore, maximumWaiting: Int = 10_000,
+        maximumSnapshotBytes: Int = 32 << 20, retry: Duration = .seconds(1)
+    ) {
+        self.init(
+            state: .opening(open), maximumWaiting: maximumWaiting, maximumSnapshotBytes: maximumSnapshotBytes,
+            retry: retry)
+    }
+
+    private init(state: Opening, maximumWaiting: Int, maximumSnapshotBytes: Int, retry: Duration) {
+        opening = Mutex(state)
         self.maximumWaiting = maximumWaiting
         self.maximumSnapshotBytes = maximumSnapshotBytes
         self.retry = retry
@@ -37,6 +65,22 @@ public final class EventRecorder: Sendable {
         OSThread.detach("vigie-events") { context.recorder.run() }
     }
 
+    /// The store, once open; `nil` while it opens, and for good if it could not be opened.
+    public var store: EventStore? {
+        opening.withLock { if case .open(let store) = $0 { store } else { nil } }
+    }
+
+    /// Whether the store is still being opened.
+    public var isOpening: Bool {
+        opening.withLock { if case .opening = $0 { true } else { false } }
+    }
+
+    /// Waits up to `timeout` for the store to be open; `nil` if it is still opening then, or could not be opened.
+    public func opened(timeout: Duration) async -> EventStore? {
+        _ = await Poll.until(timeout: timeout, every: .milliseconds(20)) { !isOpening }
+        return store
+    }
+
     /// Who hears of a write failure (first of an episode) and of the end of an episode. Call before recording.
     public func onProblems(failure: @escaping @Sendable (SQLiteError) -> Void, recovery: @escaping @Sendable () -> Void)
     {
@@ -45,6 +89,7 @@ public final class EventRecorder: Sendable {
 
     /// Queues an event (and its masked snapshot) for the next commit. Never waits on the disk.
     public func record(_ event: StoredEvent, snapshot: [UInt8]?) {
+        guard !hasFailed else { return }
         waiting.withLock { batch in
             batch.events.append((event, snapshot))
             if batch.events.count > maximumWaiting { batch.events.removeFirst(batch.events.count - maximumWaiting) }
@@ -55,6 +100,7 @@ public final class EventRecorder: Sendable {
 
     /// Queues a finished minute of activity for the next commit.
     public func record(minute: Int64, grid: ActivityGrid) {
+        guard !hasFailed else { return }
         waiting.withLock { batch in
             batch.minutes.append((minute, grid))
             if batch.minutes.count > maximumWaiting { batch.minutes.removeFirst() }
@@ -96,7 +142,34 @@ public final class EventRecorder: Sendable {
 
     public var isStopped: Bool { stopped.load(ordering: .acquiring) }
 
+    private var hasFailed: Bool {
+        opening.withLock { if case .failed = $0 { true } else { false } }
+    }
+
+    /// Opens the store if it is not open yet; `nil` if it cannot be (then nothing waits any more).
+    private func openStore() -> EventStore? {
+        let state = opening.withLock { $0 }
+        switch state {
+        case .open(let store): return store
+        case .failed: return nil
+        case .opening(let open):
+            do {
+                let store = try open()
+                opening.withLock { $0 = .open(store) }
+                return store
+            } catch {
+                opening.withLock { $0 = .failed }
+                waiting.withLock { $0 = EventStore.Batch() }
+                return nil
+            }
+        }
+    }
+
     private func run() {
+        guard let store = openStore() else {
+            stopped.store(true, ordering: .releasing)
+            return
+        }
         var failing = false
         while true {
             let finishing = stopping.load(ordering: .acquiring)

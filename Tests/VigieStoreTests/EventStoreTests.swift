@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import VigieCore
 import VigieStore
@@ -255,6 +256,42 @@ struct EventStoreTests {
         #expect(await recorder.flush())
         #expect(try store.counts().events == 500 && store.counts().minutes == 1)
         #expect(try store.events(EventFilter()).compactMap(\.sequence) == Array(1...500))
+    }
+
+    /// The store opened on the recorder's thread (a long check after a power cut): what is recorded meanwhile
+    /// waits, and is committed once it is open, in order.
+    @Test func eventsRecordedWhileTheStoreOpensAreKeptOnceItIs() async throws {
+        let directory = SQLiteOutboxTests.directory()
+        let release = Atomic<Bool>(false)
+        let recorder = EventRecorder(opening: {
+            Poll.blockingUntil(timeout: .seconds(30), every: .milliseconds(5)) { release.load(ordering: .acquiring) }
+            return try EventStore(directory: directory)
+        })
+        defer { recorder.stop() }
+        for index in 1...20 {
+            recorder.record(Self.event(index, millis: Self.now + Int64(index)), snapshot: [0xFF, 0xD8])
+        }
+        #expect(recorder.isOpening && recorder.store == nil)
+        #expect(await recorder.opened(timeout: .milliseconds(100)) == nil, "still opening")
+        #expect(await recorder.flush(timeout: .milliseconds(100)) == false, "nothing can be committed yet")
+        release.store(true, ordering: .releasing)
+        let store = try #require(await recorder.opened(timeout: .seconds(10)))
+        #expect(!recorder.isOpening)
+        #expect(await recorder.flush())
+        #expect(try store.events(EventFilter()).compactMap(\.sequence) == Array(1...20))
+        #expect(try store.snapshot(of: "E100001") == [0xFF, 0xD8])
+    }
+
+    /// A store that cannot be opened: the recorder keeps nothing, holds nothing in memory, and says so.
+    @Test func aStoreThatCannotBeOpenedLeavesTheRecorderWithout() async throws {
+        struct Unopenable: Error {}
+        let recorder = EventRecorder(opening: { throw Unopenable() })
+        defer { recorder.stop() }
+        #expect(await recorder.opened(timeout: .seconds(10)) == nil)
+        #expect(!recorder.isOpening && recorder.store == nil)
+        recorder.record(Self.event(1, millis: Self.now), snapshot: nil)
+        #expect(recorder.isIdle, "nothing waits for a store that will never be")
+        #expect(await recorder.flush(timeout: .seconds(1)))
     }
 
     /// While the disk fails, waiting snapshots stay within their byte bound: the oldest events lose their picture,
