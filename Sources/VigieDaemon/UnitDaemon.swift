@@ -46,6 +46,15 @@ public final class UnitDaemon: Sendable {
     private let events: EventSink
     /// The local event store's writer; `nil` when the store cannot be opened (logged; the unit runs without it).
     private let recorder: EventRecorder
+    /// What opening the event store found worth telling the centre (a damaged store replaced, or no store at all),
+    /// raised once the unit runs.
+    private let storeOpening = StoreFinding()
+
+    final class StoreFinding: Sendable {
+        private let event = Mutex<UnitEvent?>(nil)
+        func set(_ found: UnitEvent) { event.withLock { $0 = found } }
+        func take() -> UnitEvent? { event.withLock { $0.take() } }
+    }
     /// How often the store is purged (and once at start).
     static let purgeInterval = Duration.seconds(3600)
     /// The emergency call point; `nil` on a unit without a button line in `[gpio]`.
@@ -101,10 +110,24 @@ public final class UnitDaemon: Sendable {
         } else {
             (uplink, reopening, recovery) = (nil, nil, nil)
         }
-        let recorder = Self.openStore(configuration, logger: logger)
+        let recorder = Self.openStore(configuration, logger: logger, found: storeOpening)
         self.recorder = recorder
         let events = EventSink(uplink: uplink, recorder: recorder, deviceID: configuration.deviceID, logger: logger)
         self.events = events
+        recorder.onProblems(
+            failure: { error, opening in
+                logger.error(
+                    opening
+                        ? "event store: cannot be opened; events wait in memory and it is tried again"
+                        : "event store: cannot write; events wait in memory and are tried again",
+                    metadata: ["error": "\(error)"])
+                events.raise(
+                    .eventStoreFault(operation: opening ? "event_store_open" : "event_store", reason: error.summary))
+            },
+            recovery: {
+                logger.notice("event store: writes again")
+                events.raise(.eventStoreRecovered(reason: nil, setAside: nil))
+            })
         speaker = configuration.speaker.map {
             SpeakerService(settings: $0, clips: clips, events: events, logger: logger)
         }
@@ -128,37 +151,27 @@ public final class UnitDaemon: Sendable {
 
     /// Starts the event store's writer, which opens the store in the state folder on its own thread (its check
     /// can take tens of seconds on an SD card: the unit does not wait for it); a damaged store is set aside and a
-    /// new one made; a store that cannot be opened at all is logged and the unit runs without one.
-    private static func openStore(_ configuration: Configuration, logger: Logger) -> EventRecorder {
+    /// new one made (left in `found`, for the centre); a store that cannot be opened is tried again (the writer's
+    /// failure handler tells of it).
+    private static func openStore(_ configuration: Configuration, logger: Logger, found: StoreFinding)
+        -> EventRecorder
+    {
         let directory = configuration.stateDirectory
-        let recorder = EventRecorder(opening: {
+        return EventRecorder(opening: { () throws(SQLiteError) -> EventStore in
             let started = ContinuousClock.now
-            do {
-                let (store, recovery) = try EventStore.openRecovering(
-                    directory: directory, millis: UplinkService.nowMillis())
-                if let recovery {
-                    logger.error(
-                        "storage fault: the event store was damaged; it is set aside and a new one is used",
-                        metadata: ["error": "\(recovery.reason)", "set_aside": "\(recovery.setAside)"])
-                }
-                logger.info(
-                    "event store open",
-                    metadata: ["checked_in": "\(ContinuousClock.now - started)", "path": "\(store.path)"])
-                return store
-            } catch {
+            let (store, recovery) = try EventStore.openRecovering(
+                directory: directory, millis: UplinkService.nowMillis())
+            if let recovery {
                 logger.error(
-                    "event store unavailable: events are not kept on the unit", metadata: ["error": "\(error)"])
-                throw error
+                    "storage fault: the event store was damaged; it is set aside and a new one is used",
+                    metadata: ["error": "\(recovery.reason)", "set_aside": "\(recovery.setAside)"])
+                found.set(.eventStoreRecovered(reason: recovery.reason, setAside: recovery.setAside))
             }
+            logger.info(
+                "event store open",
+                metadata: ["checked_in": "\(ContinuousClock.now - started)", "path": "\(store.path)"])
+            return store
         })
-        recorder.onProblems(
-            failure: { error in
-                logger.error(
-                    "event store: cannot write; events wait in memory and are tried again",
-                    metadata: ["error": "\(error)"])
-            },
-            recovery: { logger.notice("event store: writes again") })
-        return recorder
     }
 
     /// Compares the masks with those of the last run (`masks.json` in the state folder): a change made while the
@@ -228,7 +241,8 @@ public final class UnitDaemon: Sendable {
         logger.notice(
             "audit", metadata: ["kind": "\(record.kind)", "user": "\(record.user)", "reason": "\(record.reason)"])
         guard let store = await recorder.opened(timeout: wait) else {
-            let message = recorder.isOpening ? "the event store is still being opened" : "no event store"
+            let message =
+                recorder.cannotOpen ? "the event store cannot be opened" : "the event store is still being opened"
             return .failure(SQLiteError(code: 14, message: message, context: "audit"))
         }
         do {
@@ -335,8 +349,8 @@ public final class UnitDaemon: Sendable {
         var faults: [String] = []
         if let fault = reopening?.fault { faults.append("outbox not writable (\(fault.summary))") }
         if let fault = await uplink?.fault { faults.append("uplink cannot start (\(fault))") }
-        if recorder.store == nil && !recorder.isOpening {
-            faults.append("event store unavailable: events are not kept on the unit (see the log)")
+        if recorder.cannotOpen {
+            faults.append("event store cannot be opened: events wait in memory (see the log)")
         }
         return faults
     }
@@ -356,6 +370,7 @@ public final class UnitDaemon: Sendable {
                         while await recorder.opened(timeout: .seconds(60)) == nil, recorder.isOpening {
                             if Task.isCancelled { return }
                         }
+                        if let found = storeOpening.take() { events.raise(found) }
                         await auditMasksSinceLastRun()
                         while !Task.isCancelled {
                             purgeStore()
@@ -904,9 +919,9 @@ public final class UnitDaemon: Sendable {
     private func storeUnavailable(_ request: CommandRequest) -> [UInt8] {
         CommandReply.error(
             requestID: request.requestID, command: request.command.name, code: "store_unavailable",
-            message: recorder.isOpening
-                ? "the event store is still being opened (checked after a restart): try again shortly"
-                : "this unit keeps no event store (see its log)")
+            message: recorder.cannotOpen
+                ? "the event store cannot be opened (see the unit's log); it is tried again"
+                : "the event store is still being opened (checked after a restart): try again shortly")
     }
 
     /// `cmd/alert_confirm` and `cmd/alert_dismiss`: the operator's verdict recorded with the alert.

@@ -7,29 +7,31 @@ import VigieCore
 ///
 /// The store can be opened on that thread too (`init(opening:)`): checking a large store on an SD card takes tens
 /// of seconds, and the unit must not wait for it to watch, to answer a caller, or to tell the centre it is up.
-/// What is recorded meanwhile waits in memory, within the same bounds, and is committed once the store is open;
-/// if it cannot be opened, the recorder keeps nothing and says so once (`store` stays `nil`).
+/// What is recorded meanwhile waits in memory, within the same bounds, and is committed once the store is open. A
+/// store that cannot be opened (a read-only or missing folder) is a failure like a write's: told once, tried again
+/// every `openRetry`, and the recovery told once it opens.
 ///
 /// When the disk fails, what is waiting stays in memory (at most `maximumWaiting` events; beyond, the oldest
 /// go; and at most `maximumSnapshotBytes` of snapshots: beyond, the oldest events lose their picture but are kept)
-/// and the thread tries again every `retry`; `onFailure` hears of the first failure of each episode and
-/// `onRecovery` of its end, so that the daemon can log and report them.
+/// and the thread tries again every `retry`; `onProblems`' `failure` hears of the first failure of each episode
+/// (and whether it was the opening) and `recovery` of its end, so that the daemon can log and report them.
 public final class EventRecorder: Sendable {
     private enum Opening {
-        case opening(@Sendable () throws -> EventStore)
+        case opening(@Sendable () throws(SQLiteError) -> EventStore)
         case open(EventStore)
-        case failed
     }
     public let maximumWaiting: Int
     public let maximumSnapshotBytes: Int
     private let retry: Duration
     private let opening: Mutex<Opening>
+    private let openFailed = Atomic<Bool>(false)
     private let waiting = Mutex(EventStore.Batch())
     private let signal = WakeSignal()
     private let stopping = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
-    private let handlers: Mutex<(failure: (@Sendable (SQLiteError) -> Void)?, recovery: (@Sendable () -> Void)?)> =
-        Mutex((nil, nil))
+    private let handlers:
+        Mutex<(failure: (@Sendable (SQLiteError, Bool) -> Void)?, recovery: (@Sendable () -> Void)?)> = Mutex(
+            (nil, nil))
 
     /// A recorder for a store already open.
     public convenience init(
@@ -42,9 +44,9 @@ public final class EventRecorder: Sendable {
     }
 
     /// A recorder that opens its store on its own thread with `open` (which may take long: see the type's
-    /// description); an error thrown there leaves the recorder without a store for good.
+    /// description), called again every `openRetry` while it throws.
     public convenience init(
-        opening open: @escaping @Sendable () throws -> EventStore, maximumWaiting: Int = 10_000,
+        opening open: @escaping @Sendable () throws(SQLiteError) -> EventStore, maximumWaiting: Int = 10_000,
         maximumSnapshotBytes: Int = 32 << 20, retry: Duration = .seconds(1)
     ) {
         self.init(
@@ -65,31 +67,39 @@ public final class EventRecorder: Sendable {
         OSThread.detach("vigie-events") { context.recorder.run() }
     }
 
-    /// The store, once open; `nil` while it opens, and for good if it could not be opened.
+    /// The store, once open; `nil` while it opens (or fails to).
     public var store: EventStore? {
         opening.withLock { if case .open(let store) = $0 { store } else { nil } }
     }
 
-    /// Whether the store is still being opened.
+    /// Whether the store is not open yet.
     public var isOpening: Bool {
         opening.withLock { if case .opening = $0 { true } else { false } }
     }
 
-    /// Waits up to `timeout` for the store to be open; `nil` if it is still opening then, or could not be opened.
+    /// Whether the store is not open and an attempt to open it failed (it is tried again).
+    public var cannotOpen: Bool { isOpening && openFailed.load(ordering: .acquiring) }
+
+    /// Waits up to `timeout` for the store to be open; `nil` if it is not open by then.
     public func opened(timeout: Duration) async -> EventStore? {
         _ = await Poll.until(timeout: timeout, every: .milliseconds(20)) { !isOpening }
         return store
     }
 
-    /// Who hears of a write failure (first of an episode) and of the end of an episode. Call before recording.
-    public func onProblems(failure: @escaping @Sendable (SQLiteError) -> Void, recovery: @escaping @Sendable () -> Void)
-    {
+    /// Seconds between two attempts to open a store that could not be opened.
+    public var openRetry: Duration { retry * 5 }
+
+    /// Who hears of a failure (the first of an episode; `opening` when it is the store that cannot be opened) and
+    /// of the end of an episode. An episode that begins before they are set is told at the next attempt.
+    public func onProblems(
+        failure: @escaping @Sendable (_ error: SQLiteError, _ opening: Bool) -> Void,
+        recovery: @escaping @Sendable () -> Void
+    ) {
         handlers.withLock { $0 = (failure, recovery) }
     }
 
     /// Queues an event (and its masked snapshot) for the next commit. Never waits on the disk.
     public func record(_ event: StoredEvent, snapshot: [UInt8]?) {
-        guard !hasFailed else { return }
         waiting.withLock { batch in
             batch.events.append((event, snapshot))
             if batch.events.count > maximumWaiting { batch.events.removeFirst(batch.events.count - maximumWaiting) }
@@ -100,7 +110,6 @@ public final class EventRecorder: Sendable {
 
     /// Queues a finished minute of activity for the next commit.
     public func record(minute: Int64, grid: ActivityGrid) {
-        guard !hasFailed else { return }
         waiting.withLock { batch in
             batch.minutes.append((minute, grid))
             if batch.minutes.count > maximumWaiting { batch.minutes.removeFirst() }
@@ -142,63 +151,65 @@ public final class EventRecorder: Sendable {
 
     public var isStopped: Bool { stopped.load(ordering: .acquiring) }
 
-    private var hasFailed: Bool {
-        opening.withLock { if case .failed = $0 { true } else { false } }
-    }
-
-    /// Opens the store if it is not open yet; `nil` if it cannot be (then nothing waits any more).
-    private func openStore() -> EventStore? {
+    /// The store, opened now if it is not yet.
+    private func openStore() -> Result<EventStore, SQLiteError> {
         let state = opening.withLock { $0 }
         switch state {
-        case .open(let store): return store
-        case .failed: return nil
+        case .open(let store): return .success(store)
         case .opening(let open):
-            do {
+            do throws(SQLiteError) {
                 let store = try open()
                 opening.withLock { $0 = .open(store) }
-                return store
+                return .success(store)
             } catch {
-                opening.withLock { $0 = .failed }
-                waiting.withLock { $0 = EventStore.Batch() }
-                return nil
+                openFailed.store(true, ordering: .releasing)
+                return .failure(error)
             }
         }
     }
 
     private func run() {
-        guard let store = openStore() else {
-            stopped.store(true, ordering: .releasing)
-            return
-        }
+        // Whether the centre has been told of a failure not yet over.
         var failing = false
-        while true {
+        func tell(_ error: SQLiteError, opening: Bool) {
+            guard !failing, let failure = handlers.withLock({ $0.failure }) else { return }
+            failing = true
+            failure(error, opening)
+        }
+        func recovered() {
+            guard failing else { return }
+            failing = false
+            handlers.withLock { $0.recovery }?()
+        }
+        commits: while true {
             let finishing = stopping.load(ordering: .acquiring)
+            let store: EventStore
+            switch openStore() {
+            case .success(let open): store = open
+            case .failure(let error):
+                tell(error, opening: true)
+                if finishing { break commits }
+                signal.wait(for: openRetry)
+                continue
+            }
             busy.store(true, ordering: .releasing)
             let batch = waiting.withLock { batch -> EventStore.Batch in
                 defer { batch = EventStore.Batch() }
                 return batch
             }
             var failed = false
-            if !batch.isEmpty {
-                do throws(SQLiteError) {
-                    try store.write(batch)
-                    if failing {
-                        failing = false
-                        handlers.withLock { $0.recovery }?()
-                    }
-                } catch {
-                    failed = true
-                    // Back in front of what came meanwhile, in the order raised.
-                    waiting.withLock { waiting in
-                        waiting.events = Array((batch.events + waiting.events).suffix(maximumWaiting))
-                        waiting.minutes = Array((batch.minutes + waiting.minutes).suffix(maximumWaiting))
-                        Self.bound(&waiting, snapshotBytes: maximumSnapshotBytes)
-                    }
-                    if !failing {
-                        failing = true
-                        handlers.withLock { $0.failure }?(error)
-                    }
+            do throws(SQLiteError) {
+                if !batch.isEmpty { try store.write(batch) }
+                recovered()
+            } catch {
+                failed = true
+                // Back in front of what came meanwhile, in the order raised.
+                waiting.withLock { waiting in
+                    waiting.events = Array((batch.events + waiting.events).suffix(maximumWaiting))
+                    waiting.minutes = Array((batch.minutes + waiting.minutes).suffix(maximumWaiting))
+                    Self.bound(&waiting, snapshotBytes: maximumSnapshotBytes)
                 }
+                tell(error, opening: false)
             }
             busy.store(false, ordering: .releasing)
             if finishing { break }

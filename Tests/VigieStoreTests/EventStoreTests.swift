@@ -263,7 +263,7 @@ struct EventStoreTests {
     @Test func eventsRecordedWhileTheStoreOpensAreKeptOnceItIs() async throws {
         let directory = SQLiteOutboxTests.directory()
         let release = Atomic<Bool>(false)
-        let recorder = EventRecorder(opening: {
+        let recorder = EventRecorder(opening: { () throws(SQLiteError) -> EventStore in
             Poll.blockingUntil(timeout: .seconds(30), every: .milliseconds(5)) { release.load(ordering: .acquiring) }
             return try EventStore(directory: directory)
         })
@@ -271,7 +271,7 @@ struct EventStoreTests {
         for index in 1...20 {
             recorder.record(Self.event(index, millis: Self.now + Int64(index)), snapshot: [0xFF, 0xD8])
         }
-        #expect(recorder.isOpening && recorder.store == nil)
+        #expect(recorder.isOpening && !recorder.cannotOpen && recorder.store == nil)
         #expect(await recorder.opened(timeout: .milliseconds(100)) == nil, "still opening")
         #expect(await recorder.flush(timeout: .milliseconds(100)) == false, "nothing can be committed yet")
         release.store(true, ordering: .releasing)
@@ -282,16 +282,31 @@ struct EventStoreTests {
         #expect(try store.snapshot(of: "E100001") == [0xFF, 0xD8])
     }
 
-    /// A store that cannot be opened: the recorder keeps nothing, holds nothing in memory, and says so.
-    @Test func aStoreThatCannotBeOpenedLeavesTheRecorderWithout() async throws {
-        struct Unopenable: Error {}
-        let recorder = EventRecorder(opening: { throw Unopenable() })
+    /// A store that cannot be opened (a folder not there yet): told once, tried again, and once it opens the
+    /// recovery is told and what waited is committed.
+    @Test func aStoreThatCannotBeOpenedIsTriedAgainAndToldOnce() async throws {
+        let directory = SQLiteOutboxTests.directory() + "/later"
+        let attempts = Atomic<Int>(0)
+        let recorder = EventRecorder(
+            opening: { () throws(SQLiteError) -> EventStore in
+                attempts.add(1, ordering: .relaxed)
+                return try EventStore(directory: directory)
+            }, retry: .milliseconds(20))
         defer { recorder.stop() }
-        #expect(await recorder.opened(timeout: .seconds(10)) == nil)
-        #expect(!recorder.isOpening && recorder.store == nil)
+        let told = Mutex<[String]>([])
+        recorder.onProblems(
+            failure: { _, opening in told.withLock { $0.append(opening ? "open" : "write") } },
+            recovery: { told.withLock { $0.append("recovered") } })
         recorder.record(Self.event(1, millis: Self.now), snapshot: nil)
-        #expect(recorder.isIdle, "nothing waits for a store that will never be")
-        #expect(await recorder.flush(timeout: .seconds(1)))
+        #expect(await Poll.until(timeout: .seconds(10)) { attempts.load(ordering: .relaxed) >= 3 })
+        #expect(recorder.cannotOpen && recorder.store == nil && !recorder.isIdle)
+        #expect(told.withLock { $0 } == ["open"], "one report for the episode")
+        #expect(mkdir(directory, 0o700) == 0)
+        let store = try #require(await recorder.opened(timeout: .seconds(10)))
+        #expect(await recorder.flush())
+        #expect(try store.events(EventFilter()).map(\.id) == ["E100001"])
+        #expect(await Poll.until(timeout: .seconds(5)) { told.withLock { $0 } == ["open", "recovered"] })
+        #expect(!recorder.cannotOpen)
     }
 
     /// While the disk fails, waiting snapshots stay within their byte bound: the oldest events lose their picture,

@@ -66,6 +66,54 @@ struct DegradedBootTests {
         #expect(try outbox.lastSequence() >= 4)
     }
 
+    /// Garbage where the event store should be: set aside, a new one made, and the centre told; then a store that
+    /// cannot write (its write lock held elsewhere, as by a disk that stalls) is a `storage_fault` while events
+    /// wait, and `storage_recovered` once it writes again, the waiting events committed.
+    @Test func damagedOrFailingEventStoreIsToldToTheCentre() async throws {
+        let broker = try Broker()
+        try broker.start()
+        defer { broker.stop() }
+        let folder = try temporaryFolder("corrupt-store")
+        let state = folder.path + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let garbage = Data((0..<16384).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+        try garbage.write(to: URL(fileURLWithPath: state + "/" + EventStore.fileName))
+        let centre = try TestClient.subscriber(broker, topic: Self.prefix + "#")
+        defer { centre.stop() }
+        #expect(await centre.ready(probe: Self.prefix + "probe"))
+        let configuration = try Self.configuration(folder: folder, broker: broker, state: state)
+        let daemon = try DaemonProcess(
+            arguments: ["--config", configuration.path], log: folder.appendingPathComponent("vigied.log"))
+        defer { daemon.kill() }
+
+        func recovered() async -> [JSONValue] { await Self.events(centre.inbox, "storage_recovered") }
+        #expect(await waitFor(timeout: 30) { await !recovered().isEmpty }, "\(daemon.output.suffix(3000))")
+        let replaced = try #require(await recovered().first)
+        #expect(replaced["priority"]?.intValue == Priority.fault)
+        #expect(replaced["details"]?["cause"] == .string("corrupt_event_store"))
+        let aside = try #require(replaced["details"]?["set_aside"]?.stringValue)
+        #expect(aside.hasPrefix(state + "/" + EventStore.fileName + ".corrupt-"))
+        #expect(FileManager.default.contents(atPath: aside) == garbage)
+
+        // The store cannot write: the next event waits, and the centre hears of it once.
+        let lock = try SQLiteShell.WriteLock(state + "/" + EventStore.fileName)
+        try centre.client.publish(
+            topic: Self.prefix + "cmd/selftest", payload: Array(#"{"id":"t1"}"#.utf8), qos: 1)
+        func faults() async -> [JSONValue] { await Self.events(centre.inbox, "storage_fault") }
+        #expect(await waitFor(timeout: 20) { await !faults().isEmpty }, "\(daemon.output.suffix(3000))")
+        let fault = try #require(await faults().first)
+        #expect(fault["details"]?["operation"] == .string("event_store"))
+        #expect(fault["details"]?["reason"]?.stringValue?.contains("locked") == true, "\(fault)")
+        lock.release()
+        #expect(await waitFor(timeout: 20) { await recovered().count >= 2 }, "\(daemon.output.suffix(3000))")
+        #expect(await recovered().last?["details"]?["operation"] == .string("event_store"))
+        #expect(await faults().count == 1)
+        // Nothing was lost meanwhile: the self-test and the fault itself are in the store.
+        #expect(daemon.terminate() == 0)
+        let kinds = try EventStore(readingFrom: state).events(EventFilter()).map(\.kind)
+        #expect(kinds.contains("selftest") && kinds.contains("storage_fault"), "\(kinds)")
+    }
+
     /// The state folder is on a filesystem mounted read-only, with the outbox of a previous run in it (three
     /// events not delivered): the daemon starts, reports `storage_fault`, delivers its events from memory,
     /// numbered after the old ones (read without writing); remounted read-write, the outbox opens by itself,
@@ -103,8 +151,14 @@ struct DegradedBootTests {
 
         let fault = await waitFor(timeout: 30) { await !Self.events(centre.inbox, "storage_fault").isEmpty }
         try #require(fault, "no storage_fault\n\(daemon.output.suffix(3000))")
-        let faultEvent = await Self.events(centre.inbox, "storage_fault").first
-        #expect(faultEvent?["details"]?["operation"] == .string("store"), "\(String(describing: faultEvent))")
+        // The outbox's fault and the event store's (it cannot be opened either).
+        func faults(_ operation: String) async -> [JSONValue] {
+            await Self.events(centre.inbox, "storage_fault").filter {
+                $0["details"]?["operation"] == .string(operation)
+            }
+        }
+        let faultEvent = await faults("store").first
+        #expect(faultEvent != nil)
         #expect(faultEvent?["details"]?["reason"]?.stringValue?.contains("read-only") == true)
         let delivered = await waitFor(timeout: 30) {
             await Self.events(centre.inbox, "test").filter { $0["details"] != nil }.count == 5
@@ -125,12 +179,22 @@ struct DegradedBootTests {
             return ids.isSuperset(of: ["old-1", "old-2", "old-3"])
         }
         #expect(old, "the previous run's events were not delivered")
-        #expect(await Self.events(centre.inbox, "storage_fault").count == 1, "one report per episode")
+        #expect(await faults("store").count == 1, "one report per episode")
+        #expect(await faults("event_store_open").count == 1, "one report per episode")
+        // The event store opens by itself too, and what waited is committed in it.
+        let opened = await waitFor(timeout: 20) {
+            await Self.events(centre.inbox, "storage_recovered").contains {
+                $0["details"]?["operation"] == .string("event_store")
+            }
+        }
+        #expect(opened, "the event store did not open once the folder was writable")
         #expect(daemon.terminate() == 0)
         let outbox = try SQLiteOutbox(directory: disk.path)
         #expect(try outbox.count() == 0, "not everything delivered was removed")
         let last = try outbox.lastSequence()
         #expect(last >= Int64(sequence.max() ?? 99), "the new events were not committed")
+        let kept = try EventStore(readingFrom: disk.path).events(EventFilter(kinds: ["test"]))
+        #expect(kept.count >= 5, "the events raised while the store could not be opened were not kept")
     }
 
     /// The client certificate is missing: the camera runs (frames advance, as systemd's status shows), the

@@ -179,8 +179,11 @@ struct MaskReloadTests {
         #expect(audit.count == 1, "the first start only records")
         #expect(audit.first?.json?["details"]?["reason"]?.stringValue == "restart")
         #expect(audit.first?.json?["details"]?["redrawn"]?.stringValue == "window")
-        #expect(
-            MaskRecord.decode(try String(contentsOfFile: recorded, encoding: .utf8))?.polygons.first?.points.first?.x
-                == Self.right.x.lowerBound)
+        // The new masks are recorded for the next start (just after the audit is raised).
+        let rerecorded = await waitFor(timeout: 10) {
+            let text = try? String(contentsOfFile: recorded, encoding: .utf8)
+            return text.flatMap(MaskRecord.decode)?.polygons.first?.points.first?.x == Self.right.x.lowerBound
+        }
+        #expect(rerecorded)
     }
 }

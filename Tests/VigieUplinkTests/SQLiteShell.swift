@@ -19,3 +19,29 @@ enum SQLiteShell {
         }
     }
 }
+
+extension SQLiteShell {
+    /// A database's write lock taken through a connection of its own (`BEGIN EXCLUSIVE`) and held until
+    /// `release`: a writer elsewhere gets `SQLITE_BUSY` once its busy timeout has passed, as on a disk that stalls.
+    final class WriteLock {
+        private var db: OpaquePointer?
+
+        init(_ path: String) throws {
+            guard sqlite3_open(path, &db) == SQLITE_OK else { throw Failure(description: "cannot open \(path)") }
+            sqlite3_busy_timeout(db, 5000)
+            guard sqlite3_exec(db, "BEGIN EXCLUSIVE", nil, nil, nil) == SQLITE_OK else {
+                sqlite3_close(db)
+                throw Failure(description: "cannot lock \(path)")
+            }
+        }
+
+        func release() {
+            guard let db else { return }
+            sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
+            sqlite3_close(db)
+            self.db = nil
+        }
+
+        deinit { release() }
+    }
+}

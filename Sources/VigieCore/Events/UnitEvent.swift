@@ -35,6 +35,14 @@ public enum UnitEvent: Sendable {
     case camera(CameraCondition, reason: String)
     /// The camera's identity could not be saved (a replacement would go unnoticed).
     case cameraIdentityNotSaved(reason: String)
+    /// The local event store (`events.sqlite`) cannot write (`operation` `event_store`: events wait in memory) or
+    /// could not be opened at all (`event_store_open`: events are not kept on the unit). The centre then knows the
+    /// unit's own record, what `cmd/replay` and an export draw on, has a gap.
+    case eventStoreFault(operation: String, reason: String)
+    /// The event store writes again after an `eventStoreFault` (`setAside` `nil`); or it was found damaged at
+    /// start, set aside as `setAside` and replaced (`reason`: what was wrong): what it held is not on the unit's
+    /// record any more.
+    case eventStoreRecovered(reason: String?, setAside: String?)
     /// A reload applied a new configuration; `restartNeeded` names what it changed that only a restart applies.
     case configChanged(masks: Int, zones: Int, restartNeeded: [String])
     /// A reload found errors: the running configuration is kept.
@@ -70,7 +78,8 @@ public enum UnitEvent: Sendable {
         case .motionStarted: "motion"
         case .motionEnded: "motion_end"
         case .camera(let condition, _): condition.rawValue
-        case .cameraIdentityNotSaved: StorageHealth.faultKind
+        case .cameraIdentityNotSaved, .eventStoreFault: StorageHealth.faultKind
+        case .eventStoreRecovered: StorageHealth.recoveredKind
         case .configChanged: "config_changed"
         case .configRefused: "config_refused"
         case .test: "test"
@@ -100,7 +109,8 @@ public enum UnitEvent: Sendable {
         switch self {
         case .motionStarted: Priority.alert
         case .motionEnded, .announcement: Priority.routine
-        case .camera, .cameraIdentityNotSaved, .configChanged, .configRefused, .speakerFault, .speakerRestored:
+        case .camera, .cameraIdentityNotSaved, .configChanged, .configRefused, .speakerFault, .speakerRestored,
+            .eventStoreFault, .eventStoreRecovered:
             Priority.fault
         case .test(let index): index % 10 == 0 ? Priority.emergency : Priority.alert
         case .callPoint(let event, _, _):
@@ -136,6 +146,14 @@ public enum UnitEvent: Sendable {
         case .cameraIdentityNotSaved(let reason):
             UplinkEvent(
                 kind: kind, priority: priority, details: [("operation", "camera_identity"), ("reason", reason)])
+        case .eventStoreFault(let operation, let reason):
+            UplinkEvent(kind: kind, priority: priority, details: [("operation", operation), ("reason", reason)])
+        case .eventStoreRecovered(let reason, let setAside):
+            UplinkEvent(
+                kind: kind, priority: priority,
+                details: setAside.map {
+                    [("cause", "corrupt_event_store"), ("reason", reason ?? ""), ("set_aside", $0)]
+                } ?? [("operation", "event_store")])
         case .configChanged(let masks, let zones, let restartNeeded):
             UplinkEvent(
                 kind: kind, priority: priority,
