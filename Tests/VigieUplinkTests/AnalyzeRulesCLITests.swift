@@ -16,7 +16,9 @@ struct AnalyzeRulesCLITests {
         schedule = ["mon-fri 18:00-07:30"]
         """
 
-    @Test("--events gets the intrusion, --boxes one line per frame in pixels, --start drives the schedule")
+    @Test(
+        "--events gets the intrusion from start to end, --boxes one line per frame in pixels, --start drives the schedule"
+    )
     func analyze() throws {
         let folder = NSTemporaryDirectory() + "vigie-analyze-\(getpid())"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -38,9 +40,14 @@ struct AnalyzeRulesCLITests {
         if let line = intrusions.first, let json = try? JSON.parse(String(line)) {
             #expect(json["zone"]?.stringValue == "pavement")
             let start = json["start_frame"]?.intValue ?? -1
-            let end = json["end_frame"]?.intValue ?? -1
-            #expect((20...30).contains(start) && end - start >= 20 && end - start <= 21, "\(line)")
+            let alert = json["alert_frame"]?.intValue ?? -1
+            #expect((20...30).contains(start) && alert - start >= 20 && alert - start <= 21, "\(line)")
+            // The walker left the pavement less than the re-arm time (10 s) before the last frame: still going.
+            #expect(json["end_frame"]?.intValue == 79 && json["ongoing"]?.boolValue == true, "\(line)")
         }
+        // One line per situation, in order of its end: the walker's motion event ends first.
+        let ends = events.compactMap { try? JSON.parse(String($0)) }.compactMap { $0["end_frame"]?.intValue }
+        #expect(ends.count == events.count && ends == ends.sorted() && events.count == 2, "\(events)")
         let boxes = try String(contentsOfFile: folder + "/boxes.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(boxes.count == 80)
         for (index, line) in boxes.enumerated() {

@@ -149,23 +149,3 @@ extension MotionEvent {
         return json.text
     }
 }
-
-extension TamperChange {
-    /// One JSON line as written by `vigie analyze --events`: the change, at the frame that decided it.
-    public var jsonLine: String {
-        var json = JSONWriter()
-        json.beginObject()
-        json.string("kind", kind)
-        json.integer("frame", frame)
-        json.number("time", time, decimals: 3)
-        json.number("confidence", confidence, decimals: 2)
-        if let previous { json.string(state == nil ? "was" : "previous", previous.rawValue) }
-        if state == nil { json.number("duration", duration, decimals: 3) }
-        json.number("contrast", measurement.contrast, decimals: 3)
-        json.number("sharpness", measurement.sharpness, decimals: 3)
-        json.number("correlation", measurement.correlation, decimals: 3)
-        json.number("luma", measurement.luma, decimals: 1)
-        json.endObject()
-        return json.text
-    }
-}

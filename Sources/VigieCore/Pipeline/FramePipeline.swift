@@ -17,6 +17,9 @@ public final class FramePipeline {
     public let rules: RuleEngine
     /// The alerts the last frame decided (none while disarmed).
     public private(set) var ruleAlerts: [RuleAlert] = []
+    /// The ends of raised zone and crowd situations the last frame decided, for review (`vigie analyze`): the unit
+    /// sends nothing for them.
+    public var ruleEnds: [RuleEnd] { rules.ends }
     private var tracker: MotionEventTracker
 
     /// - Parameters:

@@ -17,6 +17,8 @@ public struct OfflineAnalyzer {
         public var tamperChanges = 0
         /// Alerts the rules raised.
         public var alerts = 0
+        /// Situations given to `onSituation` (motion events, alerts with their ends, tamperings).
+        public var situations = 0
 
         /// The object printed by `vigie analyze --summary-json`.
         public var json: String {
@@ -32,6 +34,7 @@ public struct OfflineAnalyzer {
             json.integer("events", events)
             json.integer("tamper_changes", tamperChanges)
             json.integer("alerts", alerts)
+            json.integer("situations", situations)
             json.endObject()
             return json.text
         }
@@ -48,10 +51,13 @@ public struct OfflineAnalyzer {
 
     /// Reads every frame of `source`, calling `onEvent` for each finished event, `onTamper` for each change of the
     /// tamper state, `onAlert` for each alert of the rules, `onBoxes` with every frame's number and regions (for
-    /// `--boxes`), and `onProgress` with the number of frames done (every 16 frames).
+    /// `--boxes`), and `onProgress` with the number of frames done (every 16 frames). Once the recording is read,
+    /// `onSituation` gets every situation with its start and end (`SituationLog`: what `--events` writes), in order
+    /// of its end.
     public func run(
-        source: FillingFrameSource, onEvent: (MotionEvent) throws -> Void,
+        source: FillingFrameSource, onEvent: (MotionEvent) throws -> Void = { _ in },
         onTamper: (TamperChange) throws -> Void = { _ in }, onAlert: (RuleAlert) throws -> Void = { _ in },
+        onSituation: (Situation) throws -> Void = { _ in },
         onBoxes: ((Int, [MotionBox]) throws -> Void)? = nil, onProgress: (Int) -> Void = { _ in }
     ) throws -> Summary {
         let clock = ContinuousClock()
@@ -63,9 +69,12 @@ public struct OfflineAnalyzer {
         summary.height = source.geometry.height
         var durations: [Double] = []
         var pipelineTime = Duration.zero
+        var log = SituationLog()
+        var last: (frame: Int, time: Double) = (0, 0)
         func handle(_ updates: [MotionEventTracker.Update]) throws {
             for case .ended(let event) in updates {
                 summary.events += 1
+                log.add(event)
                 try onEvent(event)
             }
         }
@@ -80,16 +89,24 @@ public struct OfflineAnalyzer {
             try onBoxes?(frame.sequence, pipeline.detector.boxes)
             for alert in pipeline.ruleAlerts {
                 summary.alerts += 1
+                log.add(alert)
                 try onAlert(alert)
             }
+            for end in pipeline.ruleEnds { log.add(end) }
             if let change = pipeline.tamperChange {
                 summary.tamperChanges += 1
+                log.add(change)
                 try onTamper(change)
             }
+            last = (frame.sequence, frame.timestamp)
             summary.frames += 1
             if summary.frames % 16 == 0 { onProgress(summary.frames) }
         }
         try handle(pipeline.finish())
+        for situation in log.finish(frame: last.frame, time: last.time) {
+            summary.situations += 1
+            try onSituation(situation)
+        }
         summary.seconds = Self.seconds(pipelineTime)
         summary.wallSeconds = Self.seconds(clock.now - started)
         if !durations.isEmpty {

@@ -315,7 +315,7 @@ final class AbandonedObjectDetector {
             RuleAlert(
                 kind: .abandonedCleared, rule: "abandoned", boxes: [object.rect],
                 confidence: 0.5 + 0.5 * min(1, max(0, (Self.goneShare - share) / Self.goneShare)),
-                startFrame: object.startFrame, startTime: object.startTime, frame: frame, time: time))
+                startFrame: object.startFrame, startTime: object.startTime, frame: frame, time: time, object: index))
     }
 
     /// Groups still foreground cells around ripe ones into regions; reports the new ones that are ripe as a whole, of
@@ -418,7 +418,7 @@ final class AbandonedObjectDetector {
                 RuleAlert(
                     kind: .abandonedObject, rule: "abandoned", boxes: [rect],
                     confidence: 0.5 + 0.5 * Double(min(1, max(0, excess))), startFrame: startFrame,
-                    startTime: earliest, frame: frame, time: time))
+                    startTime: earliest, frame: frame, time: time, object: slot))
         }
     }
 

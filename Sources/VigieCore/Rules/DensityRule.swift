@@ -1,6 +1,7 @@
 /// `density_high`: the share of a `density` zone covered by moving cells stays above the zone's `highOccupancy`
 /// for its `dwell` seconds while its schedule arms it: one alert, then nothing until the share has stayed below
-/// the threshold for `rearm` seconds.
+/// the threshold for `rearm` seconds. That (or the zone disarmed) ends the situation: its end, the last frame above
+/// the threshold, is given to `collectEnds(into:)` for review, not raised.
 ///
 /// A moving cell is a changed grid cell with at least one changed neighbour (the detector's own rule against
 /// sensor noise); the share is over the zone's cells that the detector watches (masked cells do not count).
@@ -16,6 +17,7 @@ public final class DensityRule: RuleSource {
     private let rows: Int
 
     private var dwell: Dwell
+    private var ended: RuleEnd?
 
     /// The share measured on the last frame (0…1), for tests and telemetry.
     public private(set) var occupancy = 0.0
@@ -43,27 +45,43 @@ public final class DensityRule: RuleSource {
     }
 
     public func reset() {
-        dwell.reset()
+        stop()
         occupancy = 0
+    }
+
+    public func collectEnds(into ends: inout [RuleEnd]) {
+        if let ended { ends.append(ended) }
+        ended = nil
+    }
+
+    private func stop() {
+        guard let end = dwell.reset() else { return }
+        ended = RuleEnd(kind: .densityHigh, rule: zone.name, frame: end.frame, time: end.time, reason: .stopped)
     }
 
     public func update(_ frame: RuleFrame) -> [RuleAlert] {
         guard zone.schedule.isArmed(at: frame.localTime) else {
-            dwell.reset()
+            stop()
             return []
         }
         occupancy = measure(frame.changed)
-        guard
-            let raised = dwell.update(
-                holds: occupancy > zone.highOccupancy, measure: occupancy, frame: frame.frame, time: frame.time)
-        else { return [] }
-        return [
-            RuleAlert(
-                kind: .densityHigh, rule: zone.name, zone: zone.name, boxes: boxes(frame),
-                confidence: RuleAlert.confidence(
-                    raised.peak, threshold: zone.highOccupancy, full: min(1, 2 * zone.highOccupancy)),
-                startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
-        ]
+        let step = dwell.update(
+            holds: occupancy > zone.highOccupancy, measure: occupancy, frame: frame.frame, time: frame.time)
+        switch step {
+        case nil:
+            return []
+        case .ended(let end):
+            ended = RuleEnd(kind: .densityHigh, rule: zone.name, frame: end.frame, time: end.time, reason: .quiet)
+            return []
+        case .raised(let raised):
+            return [
+                RuleAlert(
+                    kind: .densityHigh, rule: zone.name, zone: zone.name, boxes: boxes(frame),
+                    confidence: RuleAlert.confidence(
+                        raised.peak, threshold: zone.highOccupancy, full: min(1, 2 * zone.highOccupancy)),
+                    startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
+            ]
+        }
     }
 
     private func measure(_ changed: UnsafeBufferPointer<UInt8>) -> Double {

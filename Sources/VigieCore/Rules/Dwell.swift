@@ -1,6 +1,6 @@
 /// The dwell of a zone's rule: a condition that must hold for `dwell` seconds (gaps up to `gap` forgiven) before
-/// one alert, then nothing until it has stayed false for `rearm` seconds. Shared by `IntrusionRule` and
-/// `DensityRule`.
+/// one alert, then nothing until it has stayed false for `rearm` seconds, which ends the situation. Shared by
+/// `IntrusionRule` and `DensityRule`.
 struct Dwell {
     /// When the condition began and the largest measure seen meanwhile: what the alert reports.
     struct Raised {
@@ -9,10 +9,22 @@ struct Dwell {
         var peak: Double
     }
 
+    /// The last frame on which the condition held in a raised situation that is over.
+    struct Ended {
+        var frame: Int
+        var time: Double
+    }
+
+    /// What a frame decided.
+    enum Step {
+        case raised(Raised)
+        case ended(Ended)
+    }
+
     private enum State {
         case quiet
         case dwelling(startFrame: Int, startTime: Double, lastTrue: Double, peak: Double)
-        case raised(lastTrue: Double)
+        case raised(lastTrueFrame: Int, lastTrue: Double)
     }
 
     let dwell: Double
@@ -26,12 +38,19 @@ struct Dwell {
         self.rearm = rearm
     }
 
-    /// Starts afresh (disarmed, outside the schedule, a reset).
-    mutating func reset() { state = .quiet }
+    /// Starts afresh (disarmed, outside the schedule, a reset). Returns the end of the situation when one was
+    /// raised.
+    @discardableResult
+    mutating func reset() -> Ended? {
+        defer { state = .quiet }
+        guard case .raised(let frame, let time) = state else { return nil }
+        return Ended(frame: frame, time: time)
+    }
 
-    /// Takes one frame: whether the condition holds, and its measure (area, share). Returns what to raise when the
-    /// dwell is complete on this frame.
-    mutating func update(holds: Bool, measure: Double, frame: Int, time: Double) -> Raised? {
+    /// Takes one frame: whether the condition holds, and its measure (area, share). Returns the alert to raise when
+    /// the dwell is complete on this frame, or the end of a raised situation once the condition has stayed false
+    /// for `rearm` seconds.
+    mutating func update(holds: Bool, measure: Double, frame: Int, time: Double) -> Step? {
         switch state {
         case .quiet:
             if holds { state = .dwelling(startFrame: frame, startTime: time, lastTrue: time, peak: measure) }
@@ -39,18 +58,19 @@ struct Dwell {
             if holds {
                 let peak = max(peak, measure)
                 if time - startTime >= dwell {
-                    state = .raised(lastTrue: time)
-                    return Raised(startFrame: startFrame, startTime: startTime, peak: peak)
+                    state = .raised(lastTrueFrame: frame, lastTrue: time)
+                    return .raised(Raised(startFrame: startFrame, startTime: startTime, peak: peak))
                 }
                 state = .dwelling(startFrame: startFrame, startTime: startTime, lastTrue: time, peak: peak)
             } else if time - lastTrue > gap {
                 state = .quiet
             }
-        case .raised(let lastTrue):
+        case .raised(let lastTrueFrame, let lastTrue):
             if holds {
-                state = .raised(lastTrue: time)
+                state = .raised(lastTrueFrame: frame, lastTrue: time)
             } else if time - lastTrue >= rearm {
                 state = .quiet
+                return .ended(Ended(frame: lastTrueFrame, time: lastTrue))
             }
         }
         return nil

@@ -1,6 +1,7 @@
 /// `intrusion`: motion of at least the zone's `minimumArea`, its foot point (bottom centre of the box) inside the
 /// zone, present for the zone's `dwell` seconds while the zone's schedule arms it: one alert, then nothing until
-/// the zone has been quiet for `rearm` seconds.
+/// the zone has been quiet for `rearm` seconds. That quiet (or the zone disarmed) ends the situation: its end, the
+/// last frame with such motion, is given to `collectEnds(into:)` for review, not raised.
 ///
 /// Short gaps (up to `gap` seconds without such motion: a person stopping, a frame taken as a light change) do not
 /// restart the dwell; a longer one does. Motion whose cells flicker (`RuleFrame.flicker` above `maximumFlicker`:
@@ -16,6 +17,7 @@ public final class IntrusionRule: RuleSource {
     public let maximumFlicker: Double
 
     private var dwell: Dwell
+    private var ended: RuleEnd?
 
     public init(zone: Zone, gap: Double = 0.6, rearm: Double = 10, maximumFlicker: Double = 0.15) {
         self.zone = zone
@@ -25,11 +27,21 @@ public final class IntrusionRule: RuleSource {
         self.dwell = Dwell(dwell: zone.dwell, gap: gap, rearm: rearm)
     }
 
-    public func reset() { dwell.reset() }
+    public func reset() { stop() }
+
+    public func collectEnds(into ends: inout [RuleEnd]) {
+        if let ended { ends.append(ended) }
+        ended = nil
+    }
+
+    private func stop() {
+        guard let end = dwell.reset() else { return }
+        ended = RuleEnd(kind: .intrusion, rule: zone.name, frame: end.frame, time: end.time, reason: .stopped)
+    }
 
     public func update(_ frame: RuleFrame) -> [RuleAlert] {
         guard zone.schedule.isArmed(at: frame.localTime) else {
-            dwell.reset()
+            stop()
             return []
         }
         var inside: [NormalizedRect] = []
@@ -43,14 +55,20 @@ public final class IntrusionRule: RuleSource {
                 area = max(area, box.area)
             }
         }
-        guard
-            let raised = dwell.update(holds: !inside.isEmpty, measure: area, frame: frame.frame, time: frame.time)
-        else { return [] }
-        return [
-            RuleAlert(
-                kind: .intrusion, rule: zone.name, zone: zone.name, boxes: inside,
-                confidence: RuleAlert.confidence(raised.peak, threshold: zone.minimumArea, full: 4 * zone.minimumArea),
-                startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
-        ]
+        switch dwell.update(holds: !inside.isEmpty, measure: area, frame: frame.frame, time: frame.time) {
+        case nil:
+            return []
+        case .ended(let end):
+            ended = RuleEnd(kind: .intrusion, rule: zone.name, frame: end.frame, time: end.time, reason: .quiet)
+            return []
+        case .raised(let raised):
+            return [
+                RuleAlert(
+                    kind: .intrusion, rule: zone.name, zone: zone.name, boxes: inside,
+                    confidence: RuleAlert.confidence(
+                        raised.peak, threshold: zone.minimumArea, full: 4 * zone.minimumArea),
+                    startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
+            ]
+        }
     }
 }

@@ -50,10 +50,15 @@ public struct RuleAlert: Sendable, Hashable {
     /// The frame and time the rule decided (raised, or cleared for `abandonedCleared`).
     public var frame: Int
     public var time: Double
+    /// For `abandonedObject` and `abandonedCleared`: which of the objects reported at once it is (0 up to 15), the
+    /// same on an object's alert and on its clearing, and free for another object once cleared; `nil` otherwise.
+    /// It tells objects apart for pairing, nothing more (it is not sent to the centre).
+    public var object: Int?
 
     public init(
         kind: Kind, rule: String, zone: String? = nil, line: String? = nil, direction: LineDirection? = nil,
-        boxes: [NormalizedRect], confidence: Double, startFrame: Int, startTime: Double, frame: Int, time: Double
+        boxes: [NormalizedRect], confidence: Double, startFrame: Int, startTime: Double, frame: Int, time: Double,
+        object: Int? = nil
     ) {
         self.kind = kind
         self.rule = rule
@@ -66,5 +71,6 @@ public struct RuleAlert: Sendable, Hashable {
         self.startTime = startTime
         self.frame = frame
         self.time = time
+        self.object = object
     }
 }

@@ -6,6 +6,9 @@
 /// `CrowdRule` when `[crowd]` is enabled, then whatever `add` appended (region tracking, lines, abandoned objects).
 public final class RuleEngine {
     public private(set) var sources: [any RuleSource] = []
+    /// The ends of raised situations (zones' dwell, crowd) the last `update` decided, for review (`SituationLog`):
+    /// the unit raises nothing for them. Kept across frames only until the next `update`.
+    public private(set) var ends: [RuleEnd] = []
     private var wasArmed = true
     /// Per cell: the moving average of changed-flag flips (see `RuleFrame.flicker`), and last frame's flags.
     private var flicker: [Float]
@@ -26,6 +29,7 @@ public final class RuleEngine {
                     zone: zone, columns: detector.columns, rows: detector.rows, watched: detector.isWatched(cell:)))
         }
         if crowd.enabled { sources.append(CrowdRule(settings: crowd)) }
+        ends.reserveCapacity(8)
     }
 
     /// Appends a source; it runs after the ones already there, under the same arming.
@@ -34,8 +38,11 @@ public final class RuleEngine {
     /// Whether any rule runs at all (a unit with no rule zone and no crowd rule skips the work).
     public var isEmpty: Bool { sources.isEmpty }
 
-    /// Feeds one frame to every source; returns the alerts it decided, none while `armed` is false.
+    /// Feeds one frame to every source; returns the alerts it decided, none while `armed` is false. The ends of
+    /// situations it decided (including those a disarm or `reset()` stopped) are in `ends` until the next call.
     public func update(_ frame: RuleFrame, armed: Bool) -> [RuleAlert] {
+        ends.removeAll(keepingCapacity: true)
+        defer { for source in sources { source.collectEnds(into: &ends) } }
         guard armed else {
             if wasArmed { reset() }
             wasArmed = false
@@ -83,7 +90,8 @@ public final class RuleEngine {
         }
     }
 
-    /// Forgets every situation in progress (disarm, camera reconnect).
+    /// Forgets every situation in progress (disarm, camera reconnect); the ends of raised ones go to `ends` with the
+    /// next `update`.
     public func reset() {
         for source in sources { source.reset() }
         flicker.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }

@@ -68,6 +68,13 @@ public protocol RuleSource: AnyObject {
     func update(_ frame: RuleFrame) -> [RuleAlert]
     /// Forgets every situation in progress (disarmed, camera reconnected): the next frames start afresh.
     func reset()
+    /// Appends the ends of raised situations decided since the last call (by `update` or `reset`) to `ends`, and
+    /// forgets them. Only the rules whose situations last (zones' dwell, crowd) have any; the default has none.
+    func collectEnds(into ends: inout [RuleEnd])
+}
+
+extension RuleSource {
+    public func collectEnds(into ends: inout [RuleEnd]) {}
 }
 
 extension RuleAlert {

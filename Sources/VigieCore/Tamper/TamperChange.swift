@@ -43,6 +43,11 @@ public struct TamperChange: Sendable, Hashable {
     /// Frame (its sequence number) and time (seconds, the frames' clock) the change was decided at.
     public var frame: Int
     public var time: Double
+    /// For a tampering raised: the frame and time it began, before `[tamper] hold` confirmed it (the first frame of
+    /// the run of suspect frames that led to it; frames judged otherwise meanwhile count down, they do not restart
+    /// it). `nil` for a clearing. Not sent to the centre: it is for review (`vigie analyze --events`).
+    public var startFrame: Int?
+    public var startTime: Double?
     /// For a clearing: how long the tampering lasted, in seconds.
     public var duration: Double
     /// For a clearing: why the tampering is over (`nil` for a tampering raised).
@@ -64,7 +69,7 @@ public struct TamperChange: Sendable, Hashable {
 
     public init(
         state: TamperState?, previous: TamperState?, confidence: Double, measurement: TamperMeasurement, frame: Int,
-        time: Double, duration: Double = 0, reason: Reason? = nil
+        time: Double, duration: Double = 0, reason: Reason? = nil, startFrame: Int? = nil, startTime: Double? = nil
     ) {
         self.state = state
         self.previous = previous
@@ -74,6 +79,8 @@ public struct TamperChange: Sendable, Hashable {
         self.time = time
         self.duration = duration
         self.reason = reason ?? (state == nil ? .view : nil)
+        self.startFrame = state == nil ? nil : startFrame
+        self.startTime = state == nil ? nil : startTime
     }
 
     /// `tamper_covered`, `tamper_defocus`, `tamper_moved` or `tamper_cleared`.

@@ -48,6 +48,8 @@ public final class TamperDetector {
     private var lastTime: Double?
     private var learnt = 0.0
     private var pending: [Double] = [0, 0, 0]
+    /// Per class: the frame and time its `pending` last rose from zero, where a tampering raised began.
+    private var pendingSince: [(frame: Int, time: Double)] = [(0, 0), (0, 0), (0, 0)]
     private var rightFor = 0.0
     private var since = 0.0
     /// When the state became `moved` (it may have been another tampering before).
@@ -134,6 +136,7 @@ public final class TamperDetector {
         state = previous.state
         lastMeasurement = previous.lastMeasurement
         pending = previous.pending
+        pendingSince = previous.pendingSince
         rightFor = previous.rightFor
         since = previous.since
         movedSince = previous.movedSince
@@ -192,12 +195,18 @@ public final class TamperDetector {
         lastMeasurement = measurement
         let suspect = classify(measurement, margin: 1)
         for (index, kind) in TamperState.allCases.enumerated() {
-            pending[index] = kind == suspect ? pending[index] + dt : max(0, pending[index] - dt)
+            if kind == suspect {
+                if pending[index] == 0 { pendingSince[index] = (frame, time) }
+                pending[index] += dt
+            } else {
+                pending[index] = max(0, pending[index] - dt)
+            }
         }
         if let suspect, suspect != state, pending[Self.index(suspect)] >= settings.hold {
+            let began = pendingSince[Self.index(suspect)]
             let change = TamperChange(
                 state: suspect, previous: state, confidence: confidence(suspect, measurement), measurement: measurement,
-                frame: frame, time: time)
+                frame: frame, time: time, startFrame: began.frame, startTime: began.time)
             if state == nil { since = time }
             if suspect == .moved { movedSince = time }
             state = suspect

@@ -60,9 +60,11 @@ enum RuleScenes {
     }
 
     /// Every alert over `frames` frames; `armed(i)` and `localTime(i)` are what the unit would pass for frame `i`.
+    /// `onEnd` gets the ends of raised situations (`FramePipeline.ruleEnds`) with the frame that decided each.
     static func run(
         _ scene: SyntheticScene, frames: Int, configuration: Configuration, effect: Effect = .none,
-        armed: (Int) -> Bool = { _ in true }, localTime: (Int) -> LocalTime? = { _ in nil }
+        armed: (Int) -> Bool = { _ in true }, localTime: (Int) -> LocalTime? = { _ in nil },
+        onEnd: (RuleEnd, Int) -> Void = { _, _ in }
     ) -> [RuleAlert] {
         let pipeline = FramePipeline(configuration: configuration, geometry: scene.geometry)
         let frame = Frame(geometry: scene.geometry)
@@ -73,6 +75,7 @@ enum RuleScenes {
             apply(effect, frame: index, to: frame, random: &random)
             pipeline.process(frame, armed: armed(index), localTime: localTime(index))
             alerts += pipeline.ruleAlerts
+            for end in pipeline.ruleEnds { onEnd(end, index) }
         }
         return alerts
     }

@@ -115,6 +115,50 @@ struct ZoneRuleTests {
 
     static let square = S.zone("square", kind: .density, x: 0, y: 0.5, width: 1, height: 0.5, dwell: 2)
 
+    @Test("intrusion: the end of a raised situation is the last frame in the zone, told after the re-arm time")
+    func intrusionEnds() throws {
+        let scene = try S.scene()
+        // In the yard from about frame 54, wandering there until frame 109, then gone.
+        scene.objects =
+            S.walker(from: (20, 80), to: (120, 80), seconds: 4, start: 30, until: 70) + [
+                .init(x: 120, y: 80, width: 8, height: 24, dx: -1, dy: 0, luma: 30, frames: 70..<110)
+            ]
+        var ends: [(end: RuleEnd, decided: Int)] = []
+        let alerts = S.run(
+            scene, frames: 260, configuration: Self.configuration(zones: [Self.yard()]),
+            onEnd: { ends.append(($0, $1)) })
+        #expect(alerts.map(\.kind) == [.intrusion])
+        #expect(ends.count == 1, "\(ends)")
+        guard let (end, decided) = ends.first else { return }
+        #expect(end.kind == .intrusion && end.rule == "yard" && end.reason == .quiet)
+        #expect((106...112) ~= end.frame, "last in the zone at \(end.frame)")
+        // Told once the zone has been quiet for `rearm` (10 s): the unit could raise again from there.
+        #expect((100...101) ~= decided - end.frame, "told at \(decided)")
+    }
+
+    @Test("intrusion: disarming or the schedule's end stops a raised situation at the last frame it held")
+    func intrusionStopped() throws {
+        let configuration = Self.configuration(zones: [Self.yard()])
+        let schedule = try ZoneSchedule(ranges: ["mon-fri 18:00-23:00"], holidays: [])
+        let night = Self.configuration(zones: [Self.yard(schedule: schedule)])
+        // The intruder wanders in the yard until frame 230; disarmed (or out of schedule) from frame 120.
+        let start = LocalTime(year: 2026, month: 12, day: 1, hour: 22, minute: 59, second: 48)
+        for (configuration, armed, localTime) in [
+            (configuration, { (frame: Int) in frame < 120 }, { (_: Int) -> LocalTime? in nil }),
+            (night, { (_: Int) in true }, { (frame: Int) -> LocalTime? in start.advanced(by: Double(frame) / S.rate) }),
+        ] {
+            let scene = try S.scene()
+            Self.intruder(scene)
+            var ends: [(end: RuleEnd, decided: Int)] = []
+            let alerts = S.run(
+                scene, frames: 200, configuration: configuration, armed: armed, localTime: localTime,
+                onEnd: { ends.append(($0, $1)) })
+            #expect(alerts.map(\.kind) == [.intrusion])
+            #expect(ends.map(\.end.reason) == [.stopped] && ends.map(\.decided) == [120], "\(ends)")
+            #expect(ends.first.map { (117...119) ~= $0.end.frame } == true, "\(ends)")
+        }
+    }
+
     @Test("density_high: a crowded zone raises one alert within dwell + 1 s; a few people raise none")
     func density() throws {
         let crowded = try S.scene()

@@ -1,27 +1,3 @@
-extension RuleAlert {
-    /// One JSON line as written by `vigie analyze --events`: `start_frame` is where the situation began (the start
-    /// of the dwell, of the rise), `end_frame` the frame that decided the alert.
-    public var jsonLine: String {
-        var json = JSONWriter()
-        json.beginObject()
-        json.string("kind", kind.rawValue)
-        json.string("rule", rule)
-        if let zone { json.string("zone", zone) }
-        if let line { json.string("line", line) }
-        if let direction { json.string("direction", direction.rawValue) }
-        json.integer("start_frame", startFrame)
-        json.integer("end_frame", frame)
-        json.number("start_time", startTime, decimals: 3)
-        json.number("end_time", time, decimals: 3)
-        json.number("confidence", confidence, decimals: 2)
-        json.beginArray("boxes")
-        for box in boxes { json.rect(nil, box) }
-        json.endArray()
-        json.endObject()
-        return json.text
-    }
-}
-
 extension MotionBox {
     /// The box in pixels of a `width × height` frame: `[x1, y1, x2, y2]`, `x2` and `y2` exclusive.
     public func pixels(width: Int, height: Int) -> [Int] {
