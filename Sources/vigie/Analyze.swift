@@ -7,29 +7,30 @@ extension Vigie {
             abstract:
                 "Find the moments with motion, the rules' alerts and tampering in a recording (Y4M file or stdin).",
             discussion: """
-                Runs the same pipeline as the camera (privacy masks, motion detection, the zone and crowd rules,
-                tamper detection) with the same configuration as the unit (--config), as fast as it can. Any
+                Runs the same pipeline as the camera (privacy masks, motion detection, the zone and crowd rules, \
+                tamper detection) with the same configuration as the unit (--config), as fast as it can. Any \
                 recording works through ffmpeg:
 
-                  ffmpeg -i footage.mp4 -f yuv4mpegpipe -pix_fmt yuv420p - | vigie analyze - --events events.jsonl
+                  ffmpeg -i footage.mp4 -f yuv4mpegpipe -pix_fmt yuv420p - \\
+                    | vigie analyze - --events events.jsonl
 
-                --events gets one JSON line per situation, from its first frame to its last (start_frame,
-                end_frame, both included), written once the recording is read, in order of end_frame (then
-                start_frame): each motion event; each alert of the rules (kind, rule, zone/line/direction where
-                they apply, confidence, boxes, alert_frame where the unit raised it): an intrusion or density_high
-                from the start of its dwell to the last frame its condition held, a crowd_movement from the start
-                of the rise to the last frame the moving area was still up, an abandoned_object from its first
-                still frame to the frame it was cleared, a line_crossing or wrong_way on its crossing frame; and
-                each tampering (tamper_covered, tamper_defocus, tamper_moved) from where it began (before [tamper]
-                hold confirmed it) to its clearing. "cleared" says how it ended (quiet or stopped for a zone or the crowd, gone for an
-                object, the tamper clearing's reason: view, accepted, ...); "became" names the tampering that
-                followed without a clearing. A situation still in progress at the end has "ongoing": true and
-                end_frame the last frame read.
+                --events gets one JSON line per situation, from its first frame to its last (start_frame, \
+                end_frame, both included), written once the recording is read, in order of end_frame (then \
+                start_frame): each motion event; each alert of the rules (kind, rule, zone/line/direction where \
+                they apply, confidence, boxes, alert_frame where the unit raised it): an intrusion or density_high \
+                from the start of its dwell to the last frame its condition held, a crowd_movement from the start \
+                of the rise to the last frame the moving area was still up, an abandoned_object from its first \
+                still frame to the frame it was cleared, a line_crossing or wrong_way on its crossing frame; and \
+                each tampering (tamper_covered, tamper_defocus, tamper_moved) from where it began (before [tamper] \
+                hold confirmed it) to its clearing. "cleared" says how it ended (quiet or stopped for a zone or the \
+                crowd, gone for an object, the tamper clearing's reason: view, accepted, ...); "became" names the \
+                tampering that followed without a clearing. A situation still in progress at the end has \
+                "ongoing": true and end_frame the last frame read.
 
-                --boxes gets one JSON line per frame: {"frame": i, "boxes": [[x1, y1, x2, y2], ...]} in pixels of
+                --boxes gets one JSON line per frame: {"frame": i, "boxes": [[x1, y1, x2, y2], ...]} in pixels of \
                 that frame (x2, y2 exclusive).
 
-                Zone schedules need the local time of the recording: --start gives that of frame 0 (frame i is
+                Zone schedules need the local time of the recording: --start gives that of frame 0 (frame i is \
                 then i / fps seconds later). Without it every zone is armed all along.
                 """
         )
