@@ -22,8 +22,8 @@ final class EventSink: Sendable {
     private let recent = Mutex<[Recent]>([])
     private let observers = Mutex<[@Sendable (UnitEvent) -> Void]>([])
 
-    /// The local event store's writer (`nil` only in tests without one; a store that cannot be opened leaves the
-    /// writer keeping nothing).
+    /// The local event store's writer (`nil` only in tests without one; while the store is not open, events wait
+    /// in its memory).
     let recorder: EventRecorder?
     private let deviceID: String
     /// Ids for the events of a unit without an uplink (which numbers them otherwise).

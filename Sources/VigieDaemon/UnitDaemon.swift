@@ -44,10 +44,10 @@ public final class UnitDaemon: Sendable {
     private let speaker: SpeakerService?
     /// Where every event goes (see `EventSink`).
     private let events: EventSink
-    /// The local event store's writer; `nil` when the store cannot be opened (logged; the unit runs without it).
+    /// The local event store's writer; it opens the store on its own thread (see `openStore`).
     private let recorder: EventRecorder
-    /// What opening the event store found worth telling the centre (a damaged store replaced, or no store at all),
-    /// raised once the unit runs.
+    /// What opening the event store found worth telling the centre (a damaged store replaced), raised once the
+    /// unit runs.
     private let storeOpening = StoreFinding()
 
     final class StoreFinding: Sendable {
@@ -115,18 +115,22 @@ public final class UnitDaemon: Sendable {
         let events = EventSink(uplink: uplink, recorder: recorder, deviceID: configuration.deviceID, logger: logger)
         self.events = events
         recorder.onProblems(
-            failure: { error, opening in
+            failure: { problem in
                 logger.error(
-                    opening
+                    problem.opening
                         ? "event store: cannot be opened; events wait in memory and it is tried again"
                         : "event store: cannot write; events wait in memory and are tried again",
-                    metadata: ["error": "\(error)"])
+                    metadata: ["error": "\(problem.error)", "held_in_memory": "\(problem.heldInMemory)"])
                 events.raise(
-                    .eventStoreFault(operation: opening ? "event_store_open" : "event_store", reason: error.summary))
+                    .eventStoreFault(
+                        opening: problem.opening, reason: problem.error.summary, heldInMemory: problem.heldInMemory))
             },
-            recovery: {
-                logger.notice("event store: writes again")
-                events.raise(.eventStoreRecovered(reason: nil, setAside: nil))
+            recovery: { recovery in
+                logger.notice("event store: writes again", metadata: ["failed_attempts": "\(recovery.failures)"])
+                events.raise(
+                    .eventStoreRecovered(
+                        opening: recovery.opening, seconds: Self.seconds(recovery.duration),
+                        failedWrites: recovery.failures, written: recovery.written))
             })
         speaker = configuration.speaker.map {
             SpeakerService(settings: $0, clips: clips, events: events, logger: logger)
@@ -165,7 +169,7 @@ public final class UnitDaemon: Sendable {
                 logger.error(
                     "storage fault: the event store was damaged; it is set aside and a new one is used",
                     metadata: ["error": "\(recovery.reason)", "set_aside": "\(recovery.setAside)"])
-                found.set(.eventStoreRecovered(reason: recovery.reason, setAside: recovery.setAside))
+                found.set(.eventStoreReplaced(reason: recovery.reason, setAside: recovery.setAside))
             }
             logger.info(
                 "event store open",
@@ -177,23 +181,26 @@ public final class UnitDaemon: Sendable {
     /// Compares the masks with those of the last run (`masks.json` in the state folder): a change made while the
     /// unit was stopped is audited (`mask_change`, reason `restart`), as a reload's is. The first run only records
     /// them.
+    /// The centre is told at once; the record is kept in the store once it is open (its check can take long
+    /// after a power cut), and the masks are remembered in between, so that a reload meanwhile is compared with
+    /// these.
     func auditMasksSinceLastRun() async {
         let configuration = current.withLock { $0 }
         let path = configuration.stateDirectory + "/" + MaskRecord.fileName
+        var change: AuditRecord?
         if let text = try? TextFile.read(path: path, limit: 4 << 20) {
             if let last = MaskRecord.decode(text) {
-                if let record = AuditRecord.maskChange(
-                    from: last, to: configuration.mask, user: "vigied", reason: "restart")
-                {
-                    await audit(record)
-                }
+                change = AuditRecord.maskChange(from: last, to: configuration.mask, user: "vigied", reason: "restart")
             } else {
                 logger.warning(
                     "the masks of the last run cannot be read: a change across this restart is not audited",
                     metadata: ["file": "\(path)"])
             }
         }
+        var id: String?
+        if let change { id = await announce(change) }
         rememberMasks(configuration.mask)
+        if let change { await keep(change, event: id, wait: Self.storeWait) }
     }
 
     /// Keeps `mask` as the masks last applied, for the next start's comparison.
@@ -232,24 +239,41 @@ public final class UnitDaemon: Sendable {
         }
     }
 
-    /// Records `record` in the store and tells the centre (`export`, `mask_change`); returns the event's id (nil
-    /// without an uplink) or why the store could not keep the record.
-    /// A store still being opened is waited for up to `wait`.
-    @discardableResult
-    func audit(_ record: AuditRecord, wait: Duration = .seconds(10)) async -> Result<String?, SQLiteError> {
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+
+    /// How long a mask change's audit record waits for the event store to open (after a power cut, its check).
+    static let storeWait = Duration.seconds(600)
+
+    /// Tells the centre of `record` (`export`, `mask_change`: kept in the outbox before this returns); returns the
+    /// event's id (nil without an uplink).
+    private func announce(_ record: AuditRecord) async -> String? {
         let id = await events.raiseStored(.audit(record))
         logger.notice(
             "audit", metadata: ["kind": "\(record.kind)", "user": "\(record.user)", "reason": "\(record.reason)"])
+        return id
+    }
+
+    /// Keeps `record` (announced as event `id`) in the store, waiting up to `wait` for a store not open yet; a
+    /// failure is logged and returned.
+    @discardableResult
+    private func keep(_ record: AuditRecord, event id: String?, wait: Duration) async -> Result<String?, SQLiteError> {
         guard let store = await recorder.opened(timeout: wait) else {
             let message =
                 recorder.cannotOpen ? "the event store cannot be opened" : "the event store is still being opened"
+            logger.error(
+                "event store: the audit record cannot be kept",
+                metadata: ["kind": "\(record.kind)", "error": "\(message)"])
             return .failure(SQLiteError(code: 14, message: message, context: "audit"))
         }
         do {
             try store.record(record, event: id, millis: UplinkService.nowMillis())
             return .success(id)
         } catch {
-            logger.error("event store: the audit record cannot be written", metadata: ["error": "\(error)"])
+            logger.error(
+                "event store: the audit record cannot be kept",
+                metadata: ["kind": "\(record.kind)", "error": "\(error)"])
             return .failure(error)
         }
     }
@@ -261,7 +285,13 @@ public final class UnitDaemon: Sendable {
                 since: claim.since, until: claim.until, events: claim.events, snapshots: claim.snapshots,
                 output: claim.output),
             user: claim.user, reason: claim.reason)
-        switch await audit(record) {
+        // Nothing is told nor written unless the store can keep the record: the CLI waits 5 s for this answer.
+        guard await recorder.opened(timeout: .seconds(3)) != nil else {
+            let why = recorder.cannotOpen ? "it cannot be opened" : "still being checked after a restart"
+            return ControlServer.errorReply("the event store is not open (\(why)): export refused, try again shortly")
+        }
+        let id = await announce(record)
+        switch await keep(record, event: id, wait: .seconds(1)) {
         case .failure(let error):
             return ControlServer.errorReply("the audit record cannot be kept (\(error.summary)): export refused")
         case .success(let id):
@@ -377,8 +407,13 @@ public final class UnitDaemon: Sendable {
                             do { try await Task.sleep(for: Self.purgeInterval) } catch { return }
                         }
                     },
-                    finish: {
-                        _ = await recorder.flush(timeout: .seconds(3))
+                    finish: { [logger] in
+                        if await !recorder.flush(timeout: .seconds(3)) {
+                            // They were delivered through the outbox, or wait there; only the unit's record lacks them.
+                            logger.warning(
+                                "event store: events not kept at stop (the store was not open or not writable)",
+                                metadata: ["events": "\(recorder.waitingEvents)"])
+                        }
                         recorder.stop()
                     }),
                 successTerminationBehavior: .ignore))
@@ -752,7 +787,10 @@ public final class UnitDaemon: Sendable {
         }
         // What the camera hides changed: the centre must know who changed it and when (the reload's caller).
         if let record = AuditRecord.maskChange(from: previous.mask, to: next.mask, user: "vigied", reason: "reload") {
-            Task { await audit(record) }
+            Task {
+                let id = await announce(record)
+                await keep(record, event: id, wait: Self.storeWait)
+            }
             rememberMasks(next.mask)
         }
         logger.notice(

@@ -8,14 +8,35 @@ import VigieCore
 /// The store can be opened on that thread too (`init(opening:)`): checking a large store on an SD card takes tens
 /// of seconds, and the unit must not wait for it to watch, to answer a caller, or to tell the centre it is up.
 /// What is recorded meanwhile waits in memory, within the same bounds, and is committed once the store is open. A
-/// store that cannot be opened (a read-only or missing folder) is a failure like a write's: told once, tried again
-/// every `openRetry`, and the recovery told once it opens.
+/// store that cannot be opened (a read-only or missing folder) is a failure like a write's: tried again every
+/// `openRetry`.
 ///
 /// When the disk fails, what is waiting stays in memory (at most `maximumWaiting` events; beyond, the oldest
 /// go; and at most `maximumSnapshotBytes` of snapshots: beyond, the oldest events lose their picture but are kept)
-/// and the thread tries again every `retry`; `onProblems`' `failure` hears of the first failure of each episode
-/// (and whether it was the opening) and `recovery` of its end, so that the daemon can log and report them.
+/// and the thread tries again every `retry`. Failures are told once per episode, as the outbox's are
+/// (`StorageHealth`): `onProblems`' `failure` hears of the first failure of an episode and `recovery` of its end,
+/// once the store has opened and written for `settle` without failing again (a flapping disk makes one report).
 public final class EventRecorder: Sendable {
+    /// The first failure of an episode.
+    public struct Problem: Sendable {
+        public var error: SQLiteError
+        /// The store could not be opened (else a commit failed).
+        public var opening: Bool
+        /// Events waiting in memory instead.
+        public var heldInMemory: Int
+    }
+
+    /// The end of an episode.
+    public struct Recovery: Sendable {
+        /// As the episode's first failure.
+        public var opening: Bool
+        public var duration: Duration
+        /// Attempts (opens and commits) that failed in the episode.
+        public var failures: Int
+        /// Events committed since the episode began.
+        public var written: Int
+    }
+
     private enum Opening {
         case opening(@Sendable () throws(SQLiteError) -> EventStore)
         case open(EventStore)
@@ -23,39 +44,41 @@ public final class EventRecorder: Sendable {
     public let maximumWaiting: Int
     public let maximumSnapshotBytes: Int
     private let retry: Duration
+    /// How long the store must open and write without failing before an episode ends.
+    public let settle: Duration
     private let opening: Mutex<Opening>
     private let openFailed = Atomic<Bool>(false)
     private let waiting = Mutex(EventStore.Batch())
     private let signal = WakeSignal()
     private let stopping = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
-    private let handlers:
-        Mutex<(failure: (@Sendable (SQLiteError, Bool) -> Void)?, recovery: (@Sendable () -> Void)?)> = Mutex(
-            (nil, nil))
+    private let handlers: Mutex<(failure: (@Sendable (Problem) -> Void)?, recovery: (@Sendable (Recovery) -> Void)?)> =
+        Mutex((nil, nil))
 
     /// A recorder for a store already open.
     public convenience init(
         store: EventStore, maximumWaiting: Int = 10_000, maximumSnapshotBytes: Int = 32 << 20,
-        retry: Duration = .seconds(1)
+        retry: Duration = .seconds(1), settle: Duration = .seconds(10)
     ) {
         self.init(
             state: .open(store), maximumWaiting: maximumWaiting, maximumSnapshotBytes: maximumSnapshotBytes,
-            retry: retry)
+            retry: retry, settle: settle)
     }
 
     /// A recorder that opens its store on its own thread with `open` (which may take long: see the type's
     /// description), called again every `openRetry` while it throws.
     public convenience init(
         opening open: @escaping @Sendable () throws(SQLiteError) -> EventStore, maximumWaiting: Int = 10_000,
-        maximumSnapshotBytes: Int = 32 << 20, retry: Duration = .seconds(1)
+        maximumSnapshotBytes: Int = 32 << 20, retry: Duration = .seconds(1), settle: Duration = .seconds(10)
     ) {
         self.init(
             state: .opening(open), maximumWaiting: maximumWaiting, maximumSnapshotBytes: maximumSnapshotBytes,
-            retry: retry)
+            retry: retry, settle: settle)
     }
 
-    private init(state: Opening, maximumWaiting: Int, maximumSnapshotBytes: Int, retry: Duration) {
+    private init(state: Opening, maximumWaiting: Int, maximumSnapshotBytes: Int, retry: Duration, settle: Duration) {
         opening = Mutex(state)
+        self.settle = settle
         self.maximumWaiting = maximumWaiting
         self.maximumSnapshotBytes = maximumSnapshotBytes
         self.retry = retry
@@ -89,11 +112,10 @@ public final class EventRecorder: Sendable {
     /// Seconds between two attempts to open a store that could not be opened.
     public var openRetry: Duration { retry * 5 }
 
-    /// Who hears of a failure (the first of an episode; `opening` when it is the store that cannot be opened) and
-    /// of the end of an episode. An episode that begins before they are set is told at the next attempt.
+    /// Who hears of the first failure of an episode and of its end. An episode that begins before they are set is
+    /// told at the next failure.
     public func onProblems(
-        failure: @escaping @Sendable (_ error: SQLiteError, _ opening: Bool) -> Void,
-        recovery: @escaping @Sendable () -> Void
+        failure: @escaping @Sendable (Problem) -> Void, recovery: @escaping @Sendable (Recovery) -> Void
     ) {
         handlers.withLock { $0 = (failure, recovery) }
     }
@@ -130,6 +152,9 @@ public final class EventRecorder: Sendable {
             index += 1
         }
     }
+
+    /// Events waiting to be committed.
+    public var waitingEvents: Int { waiting.withLock { $0.events.count } }
 
     /// Whether nothing waits to be committed.
     public var isIdle: Bool { waiting.withLock { $0.isEmpty } }
@@ -168,18 +193,44 @@ public final class EventRecorder: Sendable {
         }
     }
 
+    /// A failure episode in progress (see the type's description).
+    private struct Episode {
+        var opening: Bool
+        var start: ContinuousClock.Instant
+        var failures = 0
+        var written = 0
+        var told = false
+        /// Since when opening and commits have worked, if they have.
+        var working: ContinuousClock.Instant?
+    }
+
     private func run() {
-        // Whether the centre has been told of a failure not yet over.
-        var failing = false
-        func tell(_ error: SQLiteError, opening: Bool) {
-            guard !failing, let failure = handlers.withLock({ $0.failure }) else { return }
-            failing = true
-            failure(error, opening)
+        var episode: Episode?
+        func failed(_ error: SQLiteError, opening: Bool) {
+            var current = episode ?? Episode(opening: opening, start: .now)
+            current.failures += 1
+            current.working = nil
+            if !current.told, let failure = handlers.withLock({ $0.failure }) {
+                current.told = true
+                let held = waiting.withLock { $0.events.count }
+                failure(Problem(error: error, opening: current.opening, heldInMemory: held))
+            }
+            episode = current
         }
-        func recovered() {
-            guard failing else { return }
-            failing = false
-            handlers.withLock { $0.recovery }?()
+        func worked(written: Int) {
+            guard var current = episode else { return }
+            current.written += written
+            let now = ContinuousClock.now
+            let since = current.working ?? now
+            current.working = since
+            episode = current
+            guard now - since >= settle else { return }
+            episode = nil
+            guard current.told else { return }
+            handlers.withLock { $0.recovery }?(
+                Recovery(
+                    opening: current.opening, duration: now - current.start, failures: current.failures,
+                    written: current.written))
         }
         commits: while true {
             let finishing = stopping.load(ordering: .acquiring)
@@ -187,9 +238,9 @@ public final class EventRecorder: Sendable {
             switch openStore() {
             case .success(let open): store = open
             case .failure(let error):
-                tell(error, opening: true)
+                failed(error, opening: true)
                 if finishing { break commits }
-                signal.wait(for: openRetry)
+                pause(openRetry)
                 continue
             }
             busy.store(true, ordering: .releasing)
@@ -197,24 +248,38 @@ public final class EventRecorder: Sendable {
                 defer { batch = EventStore.Batch() }
                 return batch
             }
-            var failed = false
+            var didFail = false
             do throws(SQLiteError) {
                 if !batch.isEmpty { try store.write(batch) }
-                recovered()
+                worked(written: batch.events.count)
             } catch {
-                failed = true
+                didFail = true
                 // Back in front of what came meanwhile, in the order raised.
                 waiting.withLock { waiting in
                     waiting.events = Array((batch.events + waiting.events).suffix(maximumWaiting))
                     waiting.minutes = Array((batch.minutes + waiting.minutes).suffix(maximumWaiting))
                     Self.bound(&waiting, snapshotBytes: maximumSnapshotBytes)
                 }
-                tell(error, opening: false)
+                failed(error, opening: false)
             }
             busy.store(false, ordering: .releasing)
             if finishing { break }
-            signal.wait(for: failed ? retry : .seconds(1))
+            if didFail {
+                pause(retry)
+            } else {
+                signal.wait(for: .seconds(1))
+            }
         }
         stopped.store(true, ordering: .releasing)
+    }
+
+    /// Waits `duration` whatever is recorded meanwhile (each record posts the signal), unless stopping.
+    private func pause(_ duration: Duration) {
+        let deadline = ContinuousClock.now + duration
+        while !stopping.load(ordering: .acquiring) {
+            let left = deadline - .now
+            guard left > .zero else { return }
+            signal.wait(for: left)
+        }
     }
 }

@@ -29,8 +29,8 @@ struct JSONWriterTests {
             zone: "gate", startFrame: 30, endFrame: 60, startTime: 1.2, endTime: 2.4, peakArea: 0.0123456,
             boxes: [NormalizedRect(x: 0.5, y: 0.25, width: 0.125, height: 0.5)], framesWithMotion: 31)
         #expect(
-            event.jsonLine
-                == #"{"kind":"motion","zone":"gate","start_frame":30,"end_frame":60,"start_time":1.2,"end_time":2.4,"peak_area":0.01235,"frames_with_motion":31,"boxes":[{"x":0.5,"y":0.25,"w":0.125,"h":0.5}]}"#
+            event.jsonLine(ongoing: false)
+                == #"{"kind":"motion","zone":"gate","start_frame":30,"end_frame":60,"start_time":1.2,"end_time":2.4,"peak_area":0.01235,"frames_with_motion":31,"boxes":[{"x":0.5,"y":0.25,"w":0.125,"h":0.5}],"ongoing":false}"#
         )
     }
 }

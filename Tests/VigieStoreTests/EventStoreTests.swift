@@ -282,8 +282,8 @@ struct EventStoreTests {
         #expect(try store.snapshot(of: "E100001") == [0xFF, 0xD8])
     }
 
-    /// A store that cannot be opened (a folder not there yet): told once, tried again, and once it opens the
-    /// recovery is told and what waited is committed.
+    /// A store that cannot be opened (a folder not there yet): told once, tried again at its pace however many
+    /// events arrive, and once it has opened and written for `settle` the recovery is told and what waited is in it.
     @Test func aStoreThatCannotBeOpenedIsTriedAgainAndToldOnce() async throws {
         let directory = SQLiteOutboxTests.directory() + "/later"
         let attempts = Atomic<Int>(0)
@@ -291,21 +291,32 @@ struct EventStoreTests {
             opening: { () throws(SQLiteError) -> EventStore in
                 attempts.add(1, ordering: .relaxed)
                 return try EventStore(directory: directory)
-            }, retry: .milliseconds(20))
+            }, retry: .milliseconds(40), settle: .milliseconds(300))
         defer { recorder.stop() }
         let told = Mutex<[String]>([])
         recorder.onProblems(
-            failure: { _, opening in told.withLock { $0.append(opening ? "open" : "write") } },
-            recovery: { told.withLock { $0.append("recovered") } })
-        recorder.record(Self.event(1, millis: Self.now), snapshot: nil)
-        #expect(await Poll.until(timeout: .seconds(10)) { attempts.load(ordering: .relaxed) >= 3 })
+            failure: { problem in told.withLock { $0.append(problem.opening ? "open" : "write") } },
+            recovery: { recovery in
+                told.withLock { $0.append("recovered \(recovery.opening ? "open" : "write") \(recovery.written)") }
+            })
+        // A burst of events does not make it try faster than every `openRetry` (200 ms here).
+        let before = attempts.load(ordering: .relaxed)
+        let started = ContinuousClock.now
+        for index in 1...50 {
+            recorder.record(Self.event(index, millis: Self.now + Int64(index)), snapshot: nil)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let elapsed = ContinuousClock.now - started
+        let during = attempts.load(ordering: .relaxed) - before
+        #expect(during >= 1 && Double(during) <= elapsed / .milliseconds(200) + 2, "\(during) attempts in \(elapsed)")
         #expect(recorder.cannotOpen && recorder.store == nil && !recorder.isIdle)
         #expect(told.withLock { $0 } == ["open"], "one report for the episode")
         #expect(mkdir(directory, 0o700) == 0)
         let store = try #require(await recorder.opened(timeout: .seconds(10)))
         #expect(await recorder.flush())
-        #expect(try store.events(EventFilter()).map(\.id) == ["E100001"])
-        #expect(await Poll.until(timeout: .seconds(5)) { told.withLock { $0 } == ["open", "recovered"] })
+        #expect(try store.events(EventFilter()).count == 50)
+        #expect(await Poll.until(timeout: .seconds(5)) { told.withLock { $0 }.count == 2 })
+        #expect(told.withLock { $0 } == ["open", "recovered open 50"])
         #expect(!recorder.cannotOpen)
     }
 

@@ -55,18 +55,21 @@ struct MaskReloadTests {
     {
         let broker = try Broker()
         try broker.start()
-        let folder = try temporaryFolder(name)
-        let file = folder.appendingPathComponent("vigie.toml")
-        try configuration(folder: folder, broker: broker, mask: mask).write(to: file, atomically: true, encoding: .utf8)
-        let watcher = try TestClient.subscriber(broker, topic: prefix + topics)
+        var watcher: TestClient?
         do {
-            try #require(await connected(watcher.inbox), "the watcher did not connect")
+            let folder = try temporaryFolder(name)
+            let file = folder.appendingPathComponent("vigie.toml")
+            try configuration(folder: folder, broker: broker, mask: mask).write(
+                to: file, atomically: true, encoding: .utf8)
+            let client = try TestClient.subscriber(broker, topic: prefix + topics)
+            watcher = client
+            try #require(await connected(client.inbox), "the watcher did not connect")
+            return (broker, folder, file, client)
         } catch {
-            watcher.stop()
+            watcher?.stop()
             broker.stop()
             throw error
         }
-        return (broker, folder, file, watcher)
     }
 
     static let prefix = "vigie/v1/reload-unit/"

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigieCore
+import VigieImage
 import VigieStore
 
 /// The rules' alerts from vigied, run as a separate process on its synthetic street (a walker crossing the lower
@@ -66,7 +67,10 @@ struct RuleIntegrationTests {
             let topic = try #require(alert["snapshot"]?["topic"]?.stringValue)
             #expect(await watcher.inbox.wait(timeout: 10) { $0.contains { $0.topic == topic } })
             let jpeg = await watcher.inbox.messages.first { $0.topic == topic }?.payload ?? []
-            #expect(jpeg.starts(with: [0xFF, 0xD8]), "\(topic)")
+            // The unit's mask (a window, upper left) is black in it; the street below is not.
+            let image = try JPEGDecoder().decode(jpeg)
+            #expect(MaskReloadTests.luma(image, in: (x: 0.05...0.4, y: 0.05...0.45)).maximum <= 3, "\(topic)")
+            #expect(MaskReloadTests.luma(image, in: (x: 0.5...0.95, y: 0.5...0.95)).mean > 20, "\(topic)")
         }
 
         // And the store kept them, with the ids the centre received.

@@ -130,8 +130,9 @@ public struct JSONWriter: Sendable {
 }
 
 extension MotionEvent {
-    /// One JSON line as written by `vigie analyze --events`.
-    public var jsonLine: String {
+    /// One JSON line as written by `vigie analyze --events`; `ongoing` when the recording ended first (the
+    /// tracker ended it at the last frame read).
+    public func jsonLine(ongoing: Bool) -> String {
         var json = JSONWriter()
         json.beginObject()
         json.string("kind", "motion")
@@ -145,6 +146,7 @@ extension MotionEvent {
         json.beginArray("boxes")
         for box in boxes { json.rect(nil, box) }
         json.endArray()
+        json.bool("ongoing", ongoing)
         json.endObject()
         return json.text
     }

@@ -35,14 +35,15 @@ public enum UnitEvent: Sendable {
     case camera(CameraCondition, reason: String)
     /// The camera's identity could not be saved (a replacement would go unnoticed).
     case cameraIdentityNotSaved(reason: String)
-    /// The local event store (`events.sqlite`) cannot write (`operation` `event_store`: events wait in memory) or
-    /// could not be opened at all (`event_store_open`: events are not kept on the unit). The centre then knows the
-    /// unit's own record, what `cmd/replay` and an export draw on, has a gap.
-    case eventStoreFault(operation: String, reason: String)
-    /// The event store writes again after an `eventStoreFault` (`setAside` `nil`); or it was found damaged at
-    /// start, set aside as `setAside` and replaced (`reason`: what was wrong): what it held is not on the unit's
-    /// record any more.
-    case eventStoreRecovered(reason: String?, setAside: String?)
+    /// The local event store (`events.sqlite`) cannot write (`opening` false) or cannot be opened (`opening`):
+    /// events wait in memory (`heldInMemory` of them now) and it is tried again; the first failure of an episode
+    /// (`EventRecorder`). Until it is over, what `cmd/replay` and an export draw on has a gap.
+    case eventStoreFault(opening: Bool, reason: String, heldInMemory: Int)
+    /// The episode is over: the store opened and wrote for 10 s without failing again, what waited committed.
+    case eventStoreRecovered(opening: Bool, seconds: Double, failedWrites: Int, written: Int)
+    /// The event store was found damaged at start, set aside as `setAside` and replaced (`reason`: what was
+    /// wrong): what it held is no longer on the unit's record.
+    case eventStoreReplaced(reason: String, setAside: String)
     /// A reload applied a new configuration; `restartNeeded` names what it changed that only a restart applies.
     case configChanged(masks: Int, zones: Int, restartNeeded: [String])
     /// A reload found errors: the running configuration is kept.
@@ -79,7 +80,7 @@ public enum UnitEvent: Sendable {
         case .motionEnded: "motion_end"
         case .camera(let condition, _): condition.rawValue
         case .cameraIdentityNotSaved, .eventStoreFault: StorageHealth.faultKind
-        case .eventStoreRecovered: StorageHealth.recoveredKind
+        case .eventStoreRecovered, .eventStoreReplaced: StorageHealth.recoveredKind
         case .configChanged: "config_changed"
         case .configRefused: "config_refused"
         case .test: "test"
@@ -110,7 +111,7 @@ public enum UnitEvent: Sendable {
         case .motionStarted: Priority.alert
         case .motionEnded, .announcement: Priority.routine
         case .camera, .cameraIdentityNotSaved, .configChanged, .configRefused, .speakerFault, .speakerRestored,
-            .eventStoreFault, .eventStoreRecovered:
+            .eventStoreFault, .eventStoreRecovered, .eventStoreReplaced:
             Priority.fault
         case .test(let index): index % 10 == 0 ? Priority.emergency : Priority.alert
         case .callPoint(let event, _, _):
@@ -129,6 +130,9 @@ public enum UnitEvent: Sendable {
         }
     }
 
+    /// `operation` of the event store's `storage_fault` and `storage_recovered`.
+    static func eventStoreOperation(opening: Bool) -> String { opening ? "event_store_open" : "event_store" }
+
     /// The event as the outbox stores and the centre receives it.
     public var uplinkEvent: UplinkEvent {
         switch self {
@@ -146,14 +150,26 @@ public enum UnitEvent: Sendable {
         case .cameraIdentityNotSaved(let reason):
             UplinkEvent(
                 kind: kind, priority: priority, details: [("operation", "camera_identity"), ("reason", reason)])
-        case .eventStoreFault(let operation, let reason):
-            UplinkEvent(kind: kind, priority: priority, details: [("operation", operation), ("reason", reason)])
-        case .eventStoreRecovered(let reason, let setAside):
+        case .eventStoreFault(let opening, let reason, let held):
             UplinkEvent(
                 kind: kind, priority: priority,
-                details: setAside.map {
-                    [("cause", "corrupt_event_store"), ("reason", reason ?? ""), ("set_aside", $0)]
-                } ?? [("operation", "event_store")])
+                details: [
+                    ("operation", Self.eventStoreOperation(opening: opening)), ("reason", String(reason.prefix(200))),
+                    ("held_in_memory", "\(held)"),
+                ])
+        case .eventStoreRecovered(let opening, let seconds, let failedWrites, let written):
+            UplinkEvent(
+                kind: kind, priority: priority,
+                details: [
+                    ("operation", Self.eventStoreOperation(opening: opening)), ("duration_s", Self.rounded(seconds)),
+                    ("failed_writes", "\(failedWrites)"), ("written", "\(written)"),
+                ])
+        case .eventStoreReplaced(let reason, let setAside):
+            UplinkEvent(
+                kind: kind, priority: priority,
+                details: [
+                    ("cause", "corrupt_event_store"), ("reason", String(reason.prefix(200))), ("set_aside", setAside),
+                ])
         case .configChanged(let masks, let zones, let restartNeeded):
             UplinkEvent(
                 kind: kind, priority: priority,

@@ -71,10 +71,10 @@ public struct OfflineAnalyzer {
         var pipelineTime = Duration.zero
         var log = SituationLog()
         var last: (frame: Int, time: Double) = (0, 0)
-        func handle(_ updates: [MotionEventTracker.Update]) throws {
+        func handle(_ updates: [MotionEventTracker.Update], atEnd: Bool = false) throws {
             for case .ended(let event) in updates {
                 summary.events += 1
-                log.add(event)
+                log.add(event, ongoing: atEnd)
                 try onEvent(event)
             }
         }
@@ -102,7 +102,7 @@ public struct OfflineAnalyzer {
             summary.frames += 1
             if summary.frames % 16 == 0 { onProgress(summary.frames) }
         }
-        try handle(pipeline.finish())
+        try handle(pipeline.finish(), atEnd: true)
         for situation in log.finish(frame: last.frame, time: last.time) {
             summary.situations += 1
             try onSituation(situation)

@@ -45,8 +45,9 @@ public struct Situation: Sendable, Hashable {
     /// Whether it was still in progress when the recording ended.
     public var isOngoing: Bool { ending == .ongoing }
 
-    /// A motion event, which is an interval already.
-    public init(motion event: MotionEvent) {
+    /// A motion event, which is an interval already; `ongoing` when the tracker ended it because the recording
+    /// ended.
+    public init(motion event: MotionEvent, ongoing: Bool = false) {
         kind = "motion"
         zone = event.zone
         startFrame = event.startFrame
@@ -55,7 +56,7 @@ public struct Situation: Sendable, Hashable {
         endTime = event.endTime
         confidence = 1
         boxes = event.boxes
-        ending = .motion
+        ending = ongoing ? .ongoing : .motion
         motion = event
     }
 
@@ -108,7 +109,7 @@ extension Situation {
     /// an object, the tamper clearing's reason), `became` for a tampering that turned into another, and `ongoing`
     /// (true when the recording ended first; `end_frame` is then the last frame read).
     public var jsonLine: String {
-        if let motion { return motion.jsonLine }
+        if let motion { return motion.jsonLine(ongoing: isOngoing) }
         var json = JSONWriter()
         json.beginObject()
         json.string("kind", kind)

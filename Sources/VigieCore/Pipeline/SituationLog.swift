@@ -26,8 +26,10 @@ public struct SituationLog: Sendable {
     /// How many situations are closed so far.
     public var count: Int { closed.count }
 
-    /// A motion event the tracker ended.
-    public mutating func add(_ event: MotionEvent) { closed.append(Situation(motion: event)) }
+    /// A motion event the tracker ended; `ongoing` when it ended it because the recording did.
+    public mutating func add(_ event: MotionEvent, ongoing: Bool = false) {
+        closed.append(Situation(motion: event, ongoing: ongoing))
+    }
 
     /// An alert a rule raised (or an object's clearing).
     public mutating func add(_ alert: RuleAlert) {

@@ -204,6 +204,7 @@ final class AbandonedObjectDetector {
             for index in 0..<count where owner[index] < 0 {
                 reference[index] = view[index]
                 stillSince[index] = -1
+                unsteady[index] = 0
             }
             return
         }

@@ -60,6 +60,23 @@ struct RuleAnalyzerTests {
         }
     }
 
+    @Test("motion still going on when the recording ends is written as ongoing; motion that ended is not")
+    func motionOngoingAtTheEnd() throws {
+        let geometry = try FrameGeometry(format: .i420, width: 160, height: 120)
+        // The first walker crosses from 2 s to about 6.8 s: cut at 4 s, in the middle.
+        for (frames, ongoing) in [(40, true), (100, false)] {
+            let scene = SyntheticScene.street(geometry: geometry, framesPerSecond: 10)
+            scene.frameLimit = frames
+            var situations: [Situation] = []
+            _ = try OfflineAnalyzer(configuration: Configuration()).run(
+                source: scene, onSituation: { situations.append($0) })
+            let motion = try #require(situations.last { $0.kind == "motion" })
+            #expect(motion.isOngoing == ongoing, "\(motion.jsonLine)")
+            #expect(motion.jsonLine.contains("\"ongoing\":\(ongoing)"), "\(motion.jsonLine)")
+            if ongoing { #expect((frames - 3..<frames).contains(motion.endFrame), "\(motion.jsonLine)") }
+        }
+    }
+
     /// The lines `vigie analyze --events` would write for `scene` over `frames` frames.
     static func situations(
         _ scene: SyntheticScene, frames: Int, configuration: Configuration
