@@ -197,7 +197,7 @@ final class AbandonedObjectDetector {
             learnt = Double.ulpOfOne
             return
         }
-        smooth(grid, alpha: Float(dt / (dt + Self.smoothing)))
+        view.blend(toward: grid, count: count, rate: Float(dt / (dt + Self.smoothing)))
         if learnt < Self.learning || settling > 0 {
             learnt += dt
             settling = max(0, settling - dt)
@@ -429,22 +429,6 @@ final class AbandonedObjectDetector {
 
     /// Foreground, still (its clock running) and not part of an object already reported.
     private func isPending(_ index: Int) -> Bool { valid[index] && owner[index] == -1 && stillSince[index] >= 0 }
-
-    /// Moves the view towards the frame's grid by `alpha`.
-    private func smooth(_ grid: UnsafeBufferPointer<Float>, alpha: Float) {
-        let source = UnsafeRawPointer(grid.baseAddress!)
-        let target = UnsafeMutableRawPointer(view.baseAddress!)
-        let alphas = SIMD8<Float>(repeating: alpha)
-        let whole = count / 8 * 8
-        var offset = 0
-        while offset < whole * 4 {
-            let old = target.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            let new = source.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            target.storeBytes(of: old + (new - old) * alphas, toByteOffset: offset, as: SIMD8<Float>.self)
-            offset += 32
-        }
-        for index in whole..<count { view[index] += (grid[index] - view[index]) * alpha }
-    }
 
     /// Ratio of view to reference over the cells that agree with a first estimate (as `MotionDetector` does).
     /// Saturated and near-black reference cells say nothing about gain.

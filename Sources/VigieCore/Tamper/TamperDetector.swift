@@ -297,20 +297,7 @@ public final class TamperDetector {
 
     /// `target += (source − target) × rate`, over the grid's cells.
     private func blend(_ source: UnsafeBufferPointer<Float>, into target: inout [Float], rate: Float) {
-        let whole = count / 8 * 8
-        let vectorRate = SIMD8<Float>(repeating: rate)
-        target.withUnsafeMutableBufferPointer { target in
-            let s = UnsafeRawPointer(source.baseAddress!)
-            let t = UnsafeMutableRawPointer(target.baseAddress!)
-            var offset = 0
-            while offset < whole * 4 {
-                let sv = s.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-                let tv = t.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-                t.storeBytes(of: tv + (sv - tv) * vectorRate, toByteOffset: offset, as: SIMD8<Float>.self)
-                offset += 32
-            }
-            for index in whole..<count { target[index] += (source[index] - target[index]) * rate }
-        }
+        target.withUnsafeMutableBufferPointer { $0.blend(toward: source, count: count, rate: rate) }
     }
 
     /// Contrast, sharpness and correlation of the smoothed view against the reference, in one pass over both;
