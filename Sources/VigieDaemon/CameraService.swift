@@ -287,7 +287,7 @@ public final class CameraService: Sendable {
             paceFrames += 1
             window.frames += 1
             let elapsed = clock.now - window.start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let seconds = elapsed.inSeconds
             let dropped = source.droppedFrames
             let rate = source.framesPerSecond
             statistics.withLock {

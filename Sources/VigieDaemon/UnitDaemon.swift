@@ -129,7 +129,7 @@ public final class UnitDaemon: Sendable {
                 logger.notice("event store: writes again", metadata: ["failed_attempts": "\(recovery.failures)"])
                 events.raise(
                     .eventStoreRecovered(
-                        opening: recovery.opening, seconds: Self.seconds(recovery.duration),
+                        opening: recovery.opening, seconds: recovery.duration.inSeconds,
                         failedWrites: recovery.failures, written: recovery.written))
             })
         speaker = configuration.speaker.map {
@@ -237,10 +237,6 @@ public final class UnitDaemon: Sendable {
         } catch {
             logger.error("event store: purge failed", metadata: ["error": "\(error)"])
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 
     /// How long a mask change's audit record waits for the event store to open (after a power cut, its check).

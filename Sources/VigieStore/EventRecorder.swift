@@ -105,7 +105,9 @@ public final class EventRecorder: Sendable {
 
     /// Waits up to `timeout` for the store to be open; `nil` if it is not open by then.
     public func opened(timeout: Duration) async -> EventStore? {
-        _ = await Poll.until(timeout: timeout, every: .milliseconds(20)) { !isOpening }
+        // Quick for a command that waits a moment; calmer for a wait that may last as long as an SD card's check.
+        let interval: Duration = timeout > .seconds(5) ? .milliseconds(250) : .milliseconds(20)
+        _ = await Poll.until(timeout: timeout, every: interval) { !isOpening }
         return store
     }
 

@@ -507,8 +507,7 @@ public actor UplinkService {
 
     /// Seconds since the service started, on the monotonic clock.
     private func elapsedSeconds() -> Double {
-        let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        (ContinuousClock.now - started).inSeconds
     }
 
     private func telemetryLoop() async {

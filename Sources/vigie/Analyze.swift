@@ -98,10 +98,7 @@ extension Vigie {
                     },
                     onProgress: { frames in
                         let elapsed = clock.now - started
-                        progress.update(
-                            frames: frames,
-                            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                        )
+                        progress.update(frames: frames, seconds: elapsed.inSeconds)
                     })
             } catch let error as Y4MError {
                 progress.finish()

@@ -188,7 +188,7 @@ extension Vigie.Camera {
                 if let previous { longestGap = max(longestGap, now - previous) } else { start = now }
                 previous = now
             }
-            let seconds = Self.seconds((previous ?? start) - start)
+            let seconds = ((previous ?? start) - start).inSeconds
             let rate = frames > 1 && seconds > 0 ? Double(frames - 1) / seconds : 0
             let lost = camera.droppedFrames
             if json {
@@ -204,7 +204,7 @@ extension Vigie.Camera {
                 writer.number("seconds", seconds, decimals: 3)
                 writer.number("fps", rate, decimals: 2)
                 writer.number("camera_fps", camera.framesPerSecond, decimals: 2)
-                writer.number("longest_gap_ms", Self.seconds(longestGap) * 1000, decimals: 1)
+                writer.number("longest_gap_ms", longestGap.inSeconds * 1000, decimals: 1)
                 writer.integer("motion_events", events)
                 writer.endObject()
                 print(writer.text)
@@ -213,13 +213,9 @@ extension Vigie.Camera {
                     "\(device): \(camera.fourcc) \(geometry.width)x\(geometry.height)\(camera.copies ? " (copied)" : ""), "
                         + "\(frames) frames in \(String(format3: seconds)) s (\(String(format3: rate)) fps, camera "
                         + "\(String(format3: camera.framesPerSecond))), \(lost) dropped, longest gap "
-                        + "\(String(format3: Self.seconds(longestGap) * 1000)) ms, \(events) motion events")
+                        + "\(String(format3: longestGap.inSeconds * 1000)) ms, \(events) motion events")
             }
             if lost > 0 { throw ExitCode(1) }
-        }
-
-        static func seconds(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
         }
     }
 }

@@ -83,7 +83,7 @@ public struct OfflineAnalyzer {
             let updates = pipeline.process(frame, localTime: start?.advanced(by: frame.timestamp))
             let spent = clock.now - before
             pipelineTime += spent
-            durations.append(Self.seconds(spent))
+            durations.append(spent.inSeconds)
             if !pipeline.detector.boxes.isEmpty { summary.framesWithMotion += 1 }
             try handle(updates)
             try onBoxes?(frame.sequence, pipeline.detector.boxes)
@@ -107,17 +107,12 @@ public struct OfflineAnalyzer {
             summary.situations += 1
             try onSituation(situation)
         }
-        summary.seconds = Self.seconds(pipelineTime)
-        summary.wallSeconds = Self.seconds(clock.now - started)
+        summary.seconds = pipelineTime.inSeconds
+        summary.wallSeconds = (clock.now - started).inSeconds
         if !durations.isEmpty {
             durations.sort()
             summary.millisecondsPerFrameMedian = durations[durations.count / 2] * 1000
         }
         return summary
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
     }
 }
