@@ -17,7 +17,6 @@ public final class DensityRule: RuleSource {
     private let rows: Int
 
     private var dwell: Dwell
-    private var ended: RuleEnd?
 
     /// The share measured on the last frame (0…1), for tests and telemetry.
     public private(set) var occupancy = 0.0
@@ -45,43 +44,31 @@ public final class DensityRule: RuleSource {
     }
 
     public func reset() {
-        stop()
+        dwell.reset()
         occupancy = 0
     }
 
     public func collectEnds(into ends: inout [RuleEnd]) {
-        if let ended { ends.append(ended) }
-        ended = nil
-    }
-
-    private func stop() {
-        guard let end = dwell.reset() else { return }
-        ended = RuleEnd(kind: .densityHigh, rule: zone.name, frame: end.frame, time: end.time, reason: .stopped)
+        dwell.collectEnd(kind: .densityHigh, rule: zone.name, into: &ends)
     }
 
     public func update(_ frame: RuleFrame) -> [RuleAlert] {
         guard zone.schedule.isArmed(at: frame.localTime) else {
-            stop()
+            dwell.reset()
             return []
         }
         occupancy = measure(frame.changed)
-        let step = dwell.update(
-            holds: occupancy > zone.highOccupancy, measure: occupancy, frame: frame.frame, time: frame.time)
-        switch step {
-        case nil:
-            return []
-        case .ended(let end):
-            ended = RuleEnd(kind: .densityHigh, rule: zone.name, frame: end.frame, time: end.time, reason: .quiet)
-            return []
-        case .raised(let raised):
-            return [
-                RuleAlert(
-                    kind: .densityHigh, rule: zone.name, zone: zone.name, boxes: boxes(frame),
-                    confidence: RuleAlert.confidence(
-                        raised.peak, threshold: zone.highOccupancy, full: min(1, 2 * zone.highOccupancy)),
-                    startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
-            ]
-        }
+        guard
+            let raised = dwell.update(
+                holds: occupancy > zone.highOccupancy, measure: occupancy, frame: frame.frame, time: frame.time)
+        else { return [] }
+        return [
+            RuleAlert(
+                kind: .densityHigh, rule: zone.name, zone: zone.name, boxes: boxes(frame),
+                confidence: RuleAlert.confidence(
+                    raised.peak, threshold: zone.highOccupancy, full: min(1, 2 * zone.highOccupancy)),
+                startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
+        ]
     }
 
     private func measure(_ changed: UnsafeBufferPointer<UInt8>) -> Double {

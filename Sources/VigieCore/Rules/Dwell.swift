@@ -9,18 +9,6 @@ struct Dwell {
         var peak: Double
     }
 
-    /// The last frame on which the condition held in a raised situation that is over.
-    struct Ended {
-        var frame: Int
-        var time: Double
-    }
-
-    /// What a frame decided.
-    enum Step {
-        case raised(Raised)
-        case ended(Ended)
-    }
-
     private enum State {
         case quiet
         case dwelling(startFrame: Int, startTime: Double, lastTrue: Double, peak: Double)
@@ -31,6 +19,9 @@ struct Dwell {
     let gap: Double
     let rearm: Double
     private var state = State.quiet
+    /// The end of the last raised situation (the last frame its condition held, and why it is over), until
+    /// `collectEnd` takes it.
+    private var ended: (frame: Int, time: Double, reason: RuleEnd.Reason)?
 
     init(dwell: Double, gap: Double, rearm: Double) {
         self.dwell = dwell
@@ -38,19 +29,23 @@ struct Dwell {
         self.rearm = rearm
     }
 
-    /// Starts afresh (disarmed, outside the schedule, a reset). Returns the end of the situation when one was
-    /// raised.
-    @discardableResult
-    mutating func reset() -> Ended? {
-        defer { state = .quiet }
-        guard case .raised(let frame, let time) = state else { return nil }
-        return Ended(frame: frame, time: time)
+    /// Starts afresh (disarmed, outside the schedule, a reset); a raised situation ends (`stopped`).
+    mutating func reset() {
+        if case .raised(let frame, let time) = state { ended = (frame, time, .stopped) }
+        state = .quiet
     }
 
-    /// Takes one frame: whether the condition holds, and its measure (area, share). Returns the alert to raise when
-    /// the dwell is complete on this frame, or the end of a raised situation once the condition has stayed false
-    /// for `rearm` seconds.
-    mutating func update(holds: Bool, measure: Double, frame: Int, time: Double) -> Step? {
+    /// Appends the end of the last raised situation, if one ended since the last call, as `kind`'s of `rule`.
+    mutating func collectEnd(kind: RuleAlert.Kind, rule: String, into ends: inout [RuleEnd]) {
+        guard let ended else { return }
+        ends.append(RuleEnd(kind: kind, rule: rule, frame: ended.frame, time: ended.time, reason: ended.reason))
+        self.ended = nil
+    }
+
+    /// Takes one frame: whether the condition holds, and its measure (area, share). Returns what to raise when the
+    /// dwell is complete on this frame; a raised situation whose condition has stayed false for `rearm` seconds
+    /// ends (`quiet`: see `collectEnd`).
+    mutating func update(holds: Bool, measure: Double, frame: Int, time: Double) -> Raised? {
         switch state {
         case .quiet:
             if holds { state = .dwelling(startFrame: frame, startTime: time, lastTrue: time, peak: measure) }
@@ -59,7 +54,7 @@ struct Dwell {
                 let peak = max(peak, measure)
                 if time - startTime >= dwell {
                     state = .raised(lastTrueFrame: frame, lastTrue: time)
-                    return .raised(Raised(startFrame: startFrame, startTime: startTime, peak: peak))
+                    return Raised(startFrame: startFrame, startTime: startTime, peak: peak)
                 }
                 state = .dwelling(startFrame: startFrame, startTime: startTime, lastTrue: time, peak: peak)
             } else if time - lastTrue > gap {
@@ -70,7 +65,7 @@ struct Dwell {
                 state = .raised(lastTrueFrame: frame, lastTrue: time)
             } else if time - lastTrue >= rearm {
                 state = .quiet
-                return .ended(Ended(frame: lastTrueFrame, time: lastTrue))
+                ended = (lastTrueFrame, lastTrue, .quiet)
             }
         }
         return nil

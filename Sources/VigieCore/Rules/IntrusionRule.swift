@@ -17,7 +17,6 @@ public final class IntrusionRule: RuleSource {
     public let maximumFlicker: Double
 
     private var dwell: Dwell
-    private var ended: RuleEnd?
 
     public init(zone: Zone, gap: Double = 0.6, rearm: Double = 10, maximumFlicker: Double = 0.15) {
         self.zone = zone
@@ -27,21 +26,15 @@ public final class IntrusionRule: RuleSource {
         self.dwell = Dwell(dwell: zone.dwell, gap: gap, rearm: rearm)
     }
 
-    public func reset() { stop() }
+    public func reset() { dwell.reset() }
 
     public func collectEnds(into ends: inout [RuleEnd]) {
-        if let ended { ends.append(ended) }
-        ended = nil
-    }
-
-    private func stop() {
-        guard let end = dwell.reset() else { return }
-        ended = RuleEnd(kind: .intrusion, rule: zone.name, frame: end.frame, time: end.time, reason: .stopped)
+        dwell.collectEnd(kind: .intrusion, rule: zone.name, into: &ends)
     }
 
     public func update(_ frame: RuleFrame) -> [RuleAlert] {
         guard zone.schedule.isArmed(at: frame.localTime) else {
-            stop()
+            dwell.reset()
             return []
         }
         var inside: [NormalizedRect] = []
@@ -55,20 +48,13 @@ public final class IntrusionRule: RuleSource {
                 area = max(area, box.area)
             }
         }
-        switch dwell.update(holds: !inside.isEmpty, measure: area, frame: frame.frame, time: frame.time) {
-        case nil:
-            return []
-        case .ended(let end):
-            ended = RuleEnd(kind: .intrusion, rule: zone.name, frame: end.frame, time: end.time, reason: .quiet)
-            return []
-        case .raised(let raised):
-            return [
-                RuleAlert(
-                    kind: .intrusion, rule: zone.name, zone: zone.name, boxes: inside,
-                    confidence: RuleAlert.confidence(
-                        raised.peak, threshold: zone.minimumArea, full: 4 * zone.minimumArea),
-                    startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
-            ]
-        }
+        guard let raised = dwell.update(holds: !inside.isEmpty, measure: area, frame: frame.frame, time: frame.time)
+        else { return [] }
+        return [
+            RuleAlert(
+                kind: .intrusion, rule: zone.name, zone: zone.name, boxes: inside,
+                confidence: RuleAlert.confidence(raised.peak, threshold: zone.minimumArea, full: 4 * zone.minimumArea),
+                startFrame: raised.startFrame, startTime: raised.startTime, frame: frame.frame, time: frame.time)
+        ]
     }
 }
