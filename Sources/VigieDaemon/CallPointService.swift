@@ -118,10 +118,13 @@ final class CallPointService: Sendable {
             do throws(GPIOError) {
                 let lines = try open()
                 opened = lines
-                try begin(with: lines)
+                let levels = try begin(with: lines)
                 if reported {
-                    logger.notice("call point: its GPIO lines work again")
+                    logger.notice("call point: its GPIO lines work again", metadata: levels)
                     events.raise(.gpioRestored)
+                } else {
+                    // From here a press is a call (the rig's tests wait for this line before pressing).
+                    logger.info("call point ready", metadata: levels)
                 }
                 reported = false
                 try serve(lines)
@@ -153,8 +156,8 @@ final class CallPointService: Sendable {
         }
     }
 
-    /// The lines are open: the machine takes their levels (the call in progress kept).
-    private func begin(with lines: any GPIOLines) throws(GPIOError) {
+    /// The lines are open: the machine takes their levels (the call in progress kept). Returns them, for the log.
+    private func begin(with lines: any GPIOLines) throws(GPIOError) -> Logger.Metadata {
         let button = try lines.isActive(.button)
         let cabinet = lines.inputs.contains(.tamper) ? try lines.isActive(.tamper) : nil
         let now = MonotonicClock.nanoseconds()
@@ -164,6 +167,9 @@ final class CallPointService: Sendable {
             state.fault = nil
             perform(state.machine.resynchronize(buttonActive: button, cabinetActive: cabinet, at: now), in: &state)
         }
+        var levels: Logger.Metadata = ["button": button ? "held" : "released"]
+        if let cabinet { levels["cabinet"] = cabinet ? "open" : "closed" }
+        return levels
     }
 
     /// Edges and time into the machine until `stop()`.

@@ -41,6 +41,11 @@ struct CallPointRigTests {
         return seen
     }
 
+    /// Whether vigied's call point has read its lines (its log says so) within 10 s: from then on a press is a call.
+    static func ready(_ daemon: DaemonProcess) async -> Bool {
+        await VigieUplinkTests.waitFor(timeout: 10) { daemon.output.contains("call point ready") }
+    }
+
     // The rig names gpio-sim's lines 0 to 3 (tools/vmtest.d/guest-init.sh).
     static let button = 0
     static let tamper = 1
@@ -94,8 +99,10 @@ struct CallPointRigTests {
                 $0.filter { $0.topic == prefix + "event/" + kind }.count >= count
             }
         }
-        // The call point has requested its lines: the button's pull-up holds it released, the LEDs are dark.
-        #expect(await VigieUplinkTests.waitFor(timeout: 10) { (try? Self.level(Self.button)) == 1 })
+        // The call point has requested its lines and read them: the button's pull-up holds it released, the LEDs
+        // are dark. (The pull-up alone shows the line requested, not yet read: a press then is held at start-up.)
+        try #require(await Self.ready(daemon), "\(daemon.output)")
+        #expect(try Self.level(Self.button) == 1)
         #expect(try Self.level(Self.callLED) == 0 && Self.level(Self.faultLED) == 0)
 
         // A press of 150 ms: exactly one call.
@@ -177,8 +184,8 @@ struct CallPointRigTests {
                 """
         let configuration = try unitConfiguration(
             folder: folder, broker: broker, deviceID: name, telemetry: 3600, uplink: lines)
-        // Released by the simulator before the start, so that the line's pull-up shows when vigied has taken it: a
-        // press before that would be a button held at start-up, which makes no call.
+        // Pulled down by the simulator before the start, so that the line reads released only through the pull-up
+        // vigied requests (the chip it opened is the one the test plays).
         try Self.pull(Self.button, up: false)
         let daemon = try DaemonProcess(
             arguments: ["--config", configuration.path], log: folder.appendingPathComponent("vigied.log"))
@@ -187,7 +194,8 @@ struct CallPointRigTests {
             await centre.inbox.wait(timeout: 30) {
                 $0.contains { $0.topic == prefix + "status" && $0.json?["state"] == .string("online") }
             }, "no online status\n\(daemon.output)")
-        #expect(await VigieUplinkTests.waitFor(timeout: 10) { (try? Self.level(Self.button)) == 1 })
+        try #require(await Self.ready(daemon), "\(daemon.output)")
+        #expect(try Self.level(Self.button) == 1)
         func waitFor(_ kind: String, timeout: Double = 10) async -> Bool {
             await centre.inbox.wait(timeout: timeout) { $0.contains { $0.topic == prefix + "event/" + kind } }
         }
