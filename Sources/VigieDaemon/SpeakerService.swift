@@ -141,6 +141,12 @@ actor SpeakerService {
                     code: "text_too_long",
                     message: "the text is \(length) characters; the limit is \(settings.queue.maximumTextLength)"))
         }
+        // Refused for the hour or the cool-down: said before synthesis, which costs a Pi a tenth of a second or more.
+        let now = clock()
+        if let refusal = queue.refusal(priority: priority, source: why, now: now.seconds, minuteOfDay: now.minuteOfDay)
+        {
+            return .failure(Self.refusal(refusal))
+        }
         let voice = voice ?? settings.voice
         let rate = settings.wordsPerMinute
         let limit = settings.queue.maximumDuration
@@ -192,17 +198,22 @@ actor SpeakerService {
         case .failure(let refusal):
             speech[message.id] = nil
             arrivals[message.id] = nil
-            let code =
-                switch refusal {
-                case .textTooLong: "text_too_long"
-                case .emptyText, .invalidRepeat: "invalid_field"
-                case .quietHours: "quiet_hours"
-                case .coolingDown: "cooling_down"
-                case .queueFull: "speaker_busy"
-                case .duplicateID: "duplicate"
-                }
-            return .failure(Refusal(code: code, message: refusal.description))
+            return .failure(Self.refusal(refusal))
         }
+    }
+
+    /// The queue's refusal as the command's reply gives it.
+    private static func refusal(_ refusal: SpeakerQueue.Refusal) -> Refusal {
+        let code =
+            switch refusal {
+            case .textTooLong: "text_too_long"
+            case .emptyText, .invalidRepeat: "invalid_field"
+            case .quietHours: "quiet_hours"
+            case .coolingDown: "cooling_down"
+            case .queueFull: "speaker_busy"
+            case .duplicateID: "duplicate"
+            }
+        return Refusal(code: code, message: refusal.description)
     }
 
     private func nextID() -> String {

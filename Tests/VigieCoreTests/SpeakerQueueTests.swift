@@ -128,6 +128,27 @@ struct SpeakerQueueTests {
         #expect(Self.accepted(&queue, Self.message("a3", .rule, source: "yard"), at: 30) == ["play a3 #1"])
     }
 
+    /// What the speaker asks before synthesizing a text: the same answer `submit` would give, and nothing changed.
+    @Test func refusalIsKnownBeforeTheMessageIsMade() {
+        var queue = SpeakerQueue(
+            settings: Self.settings {
+                $0.ruleCooldown = 30
+                $0.quietHours = QuietHours("22:00-07:00")
+            })
+        let noon = 12 * 60
+        #expect(queue.refusal(priority: .rule, source: "yard", now: 0, minuteOfDay: noon) == nil)
+        #expect(Self.accepted(&queue, Self.message("a1", .rule, source: "yard"), at: 0) == ["play a1 #1"])
+        #expect(
+            queue.refusal(priority: .rule, source: "yard", now: 10, minuteOfDay: noon)
+                == .coolingDown(source: "yard", remaining: 20))
+        #expect(queue.refusal(priority: .rule, source: "gate", now: 10, minuteOfDay: noon) == nil)
+        #expect(queue.refusal(priority: .command, source: "yard", now: 10, minuteOfDay: noon) == nil)
+        #expect(queue.refusal(priority: .rule, source: "gate", now: 10, minuteOfDay: 23 * 60) != nil)
+        #expect(queue.refusal(priority: .callAcknowledgement, source: "c", now: 10, minuteOfDay: 23 * 60) == nil)
+        // Asking twice counts nothing: the cool-down still ends 30 s after the accepted one.
+        #expect(queue.refusal(priority: .rule, source: "yard", now: 30, minuteOfDay: noon) == nil)
+    }
+
     @Test func quietHoursLetOnlyCallAcknowledgementsThrough() {
         let hours = QuietHours("22:00-07:00")!
         var queue = SpeakerQueue(settings: Self.settings { $0.quietHours = hours })

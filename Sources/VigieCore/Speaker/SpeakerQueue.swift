@@ -107,6 +107,18 @@ public struct SpeakerQueue: Sendable {
     /// Whether nothing is playing or waiting.
     public var isIdle: Bool { current == nil && waiting.isEmpty }
 
+    /// Why a message of `priority` from `source` would be refused now whatever it says (quiet hours, the rule's
+    /// cool-down), so that no speech is synthesized for nothing; `nil` if it would not be for these reasons.
+    public func refusal(priority: SpeakerPriority, source: String, now: Double, minuteOfDay: Int) -> Refusal? {
+        if priority < .callAcknowledgement, let hours = settings.quietHours, hours.contains(minuteOfDay: minuteOfDay) {
+            return .quietHours(hours)
+        }
+        if priority == .rule, let last = lastHeard[source], now - last < settings.ruleCooldown {
+            return .coolingDown(source: source, remaining: settings.ruleCooldown - (now - last))
+        }
+        return nil
+    }
+
     /// A new request. Returns what to do, or why it is refused (nothing changed then).
     public mutating func submit(
         _ message: SpeakerMessage, now: Double, minuteOfDay: Int
@@ -121,13 +133,9 @@ public struct SpeakerQueue: Sendable {
         guard (1...Self.maximumRepeat).contains(message.repeatCount) else {
             return .failure(.invalidRepeat(message.repeatCount))
         }
-        if message.priority < .callAcknowledgement, let hours = settings.quietHours,
-            hours.contains(minuteOfDay: minuteOfDay)
+        if let refusal = refusal(priority: message.priority, source: message.source, now: now, minuteOfDay: minuteOfDay)
         {
-            return .failure(.quietHours(hours))
-        }
-        if message.priority == .rule, let last = lastHeard[message.source], now - last < settings.ruleCooldown {
-            return .failure(.coolingDown(source: message.source, remaining: settings.ruleCooldown - (now - last)))
+            return .failure(refusal)
         }
         if current?.part.message.id == message.id || waiting.contains(where: { $0.id == message.id }) {
             return .failure(.duplicateID(message.id))
