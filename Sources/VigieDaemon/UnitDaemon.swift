@@ -423,6 +423,10 @@ public final class UnitDaemon: Sendable {
             services.append(.init(service: UnitServices.Uplink(uplink: uplink)))
         }
         if let speaker {
+            checkWarningClips(speaker)
+            events.observe { [self] event in
+                if case .rule(let alert, _) = event { warn(of: alert, speaker: speaker) }
+            }
             services.append(
                 .init(
                     service: UnitServices.Until(
@@ -529,6 +533,42 @@ public final class UnitDaemon: Sendable {
     // MARK: - Control socket
 
     /// Listens on the control socket if one is configured; a socket that cannot be made is logged, not fatal.
+    /// Sounds the warning (`say`/`play`) of the zone or line whose alert this is, with the zones and lines in force;
+    /// the speaker's cool-down and quiet hours apply. Never waits: the camera's thread raised the alert.
+    private func warn(of alert: RuleAlert, speaker: SpeakerService) {
+        let warning = current.withLock { RuleWarning.sounded(by: alert, zones: $0.zones, lines: $0.lines) }
+        guard let warning else { return }
+        let source = RuleWarning.source(of: alert)
+        Task { [logger] in
+            let result =
+                switch warning {
+                case .say(let text):
+                    await speaker.say(text: text, voice: nil, priority: .rule, repeatCount: 1, why: source)
+                case .play(let clip):
+                    await speaker.play(clip: clip, repeatCount: 1, priority: .rule, why: source)
+                }
+            guard case .failure(let refusal) = result else { return }
+            // A warning heard less than a cool-down ago, or at night, is silent by design.
+            let expected = ["cooling_down", "quiet_hours"].contains(refusal.code)
+            logger.log(
+                level: expected ? .info : .warning, "rule warning not sounded",
+                metadata: ["why": "\(source)", "code": "\(refusal.code)", "reason": "\(refusal.message)"])
+        }
+    }
+
+    /// A warning's clip missing from `clips_dir` is told at start, not first at the alert.
+    private func checkWarningClips(_ speaker: SpeakerService) {
+        let configuration = current.withLock { $0 }
+        let warned =
+            configuration.zones.map { ("zone", $0.name, $0.warning) }
+            + configuration.lines.map { ("line", $0.name, $0.warning) }
+        for case let (place, name, .play(clip)?) in warned where speaker.clips.clips[clip] == nil {
+            logger.warning(
+                "rule warning: no such clip in clips_dir; the warning will not sound",
+                metadata: [place: "\(name)", "clip": "\(clip)"])
+        }
+    }
+
     private func startControlServer() -> ControlServer? {
         guard let path = launch.controlSocket else { return nil }
         do {

@@ -7,10 +7,10 @@ import VigieStore
 /// The rules' alerts from vigied, run as a separate process on its synthetic street (a walker crossing the lower
 /// part of the image every 8 s, left to right from 2 s, right to left from 10 s), to a real broker: each reaches
 /// the centre as `event/<kind>` with its zone or line, and its masked snapshot follows; each is kept in the event
-/// store.
+/// store; the zone's and the line's warnings sound on the unit's speaker (a WAV file here).
 @Suite("Rule alerts against a real broker", .serialized)
 struct RuleIntegrationTests {
-    @Test func intrusionCrossingAndWrongWayReachTheCentreWithTheirSnapshots() async throws {
+    @Test func intrusionCrossingAndWrongWayReachTheCentreWithTheirSnapshotsAndWarnings() async throws {
         let broker = try Broker()
         try broker.start()
         defer { broker.stop() }
@@ -20,21 +20,31 @@ struct RuleIntegrationTests {
         defer { watcher.stop() }
         #expect(await watcher.ready(probe: "test/probe"))
         // The walker's feet are at y 0.87. The line stands across its path: left to right is the way allowed.
-        let rules = """
+        let (speaker, _) = try SpeakerIntegrationTests.speakerSection()
+        let rules =
+            speaker + """
 
-            [[zone]]
-            name = "pavement"
-            kind = "intrusion"
-            points = [[0.0, 0.7], [1.0, 0.7], [1.0, 1.0], [0.0, 1.0]]
-            min_area = 0.005
-            dwell = 1
+                [[zone]]
+                name = "pavement"
+                kind = "intrusion"
+                points = [[0.0, 0.7], [1.0, 0.7], [1.0, 1.0], [0.0, 1.0]]
+                min_area = 0.005
+                dwell = 1
+                say = "Attention, zone surveillée."
 
-            [[line]]
-            name = "gate"
-            from = [0.5, 0.5]
-            to = [0.5, 1.0]
-            direction = "left_to_right"
-            """
+                [[zone]]
+                name = "roof"
+                kind = "intrusion"
+                points = [[0.9, 0.0], [1.0, 0.0], [1.0, 0.1], [0.9, 0.1]]
+                play = "not-on-this-unit"
+
+                [[line]]
+                name = "gate"
+                from = [0.5, 0.5]
+                to = [0.5, 1.0]
+                direction = "left_to_right"
+                play = "attention"
+                """
         let configuration = try unitConfiguration(
             folder: folder, broker: broker, deviceID: "unit-rules", telemetry: 3600, uplink: rules)
         let daemon = try DaemonProcess(
@@ -72,6 +82,36 @@ struct RuleIntegrationTests {
             #expect(MaskReloadTests.luma(image, in: (x: 0.05...0.4, y: 0.05...0.45)).maximum <= 3, "\(topic)")
             #expect(MaskReloadTests.luma(image, in: (x: 0.5...0.95, y: 0.5...0.95)).mean > 20, "\(topic)")
         }
+
+        // The warnings sounded, with the rule's priority: the zone's sentence once (the second walker's intrusion
+        // falls within the speaker's cool-down), the line's clip on the wrong way only, not on the allowed crossing.
+        @Sendable func announcements(_ messages: [Inbox.Received], _ why: String) -> [JSONValue] {
+            messages.filter { $0.topic == prefix + "event/announcement" }.compactMap(\.json)
+                .filter { $0["details"]?["why"]?.stringValue == why }
+        }
+        #expect(
+            await watcher.inbox.wait(timeout: 15) {
+                !announcements($0, "rule:zone:pavement").isEmpty && !announcements($0, "rule:line:gate").isEmpty
+            }, "\(daemon.output)")
+        let messages = await watcher.inbox.messages
+        let zoneWarning = announcements(messages, "rule:zone:pavement")
+        #expect(zoneWarning.count == 1)
+        #expect(zoneWarning.first?["details"]?["text"]?.stringValue == "Attention, zone surveillée.")
+        #expect(zoneWarning.first?["details"]?["priority"]?.stringValue == "rule")
+        let lineWarning = announcements(messages, "rule:line:gate")
+        #expect(lineWarning.count == 1)
+        #expect(lineWarning.first?["details"]?["clip"]?.stringValue == "attention")
+        // Sounded for the wrong way: its announcement comes after the wrong_way alert (the allowed crossing, 8 s
+        // before it, would have come first).
+        let lineAnnounced = messages.firstIndex {
+            $0.topic == prefix + "event/announcement" && $0.json?["details"]?["why"]?.stringValue == "rule:line:gate"
+        }
+        let wrongWayRaised = messages.firstIndex { $0.topic == wrongWay }
+        // A clip missing from clips_dir is told at start.
+        #expect(daemon.output.contains("no such clip") && daemon.output.contains("not-on-this-unit"))
+        #expect(
+            (lineAnnounced ?? -1) > (wrongWayRaised ?? Int.max),
+            "\(String(describing: lineAnnounced)) \(String(describing: wrongWayRaised))")
 
         // And the store kept them, with the ids the centre received.
         _ = daemon.terminate()

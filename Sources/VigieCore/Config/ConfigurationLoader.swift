@@ -59,6 +59,8 @@ struct ConfigurationReader {
     /// The board profile's file, and the dotted keys (or whole sections) taken from it: problems with them name it.
     var profileFile: String?
     var profileKeys: Set<String> = []
+    /// The zones' and lines' warnings read so far, where they were written: checked once the speaker is known.
+    var warnings: [(warning: RuleWarning, line: Int, key: String)] = []
 
     init(file: String) { self.file = file }
 
@@ -182,6 +184,8 @@ struct ConfigurationReader {
         }
         let speaker = table(root, "speaker", path: "")
         configuration.speaker = readSpeaker(speaker, audio: configuration.audio, baseDirectory: baseDirectory)
+
+        checkWarnings(speaker: configuration.speaker)
 
         let callPoint = table(root, "callpoint", path: "")
         if let callPoint { configuration.callPoint = readCallPoint(callPoint) }

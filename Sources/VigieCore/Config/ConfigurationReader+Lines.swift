@@ -1,7 +1,7 @@
 // `[[line]]` (line crossing and wrong way) and `[abandoned]` (objects left behind).
 
 extension ConfigurationReader {
-    static let lineKeys: Set<String> = ["name", "from", "to", "direction"]
+    static let lineKeys: Set<String> = ["name", "from", "to", "direction", "say", "play"]
     static let abandonedKeys: Set<String> = ["enabled", "seconds", "min_area", "max_area"]
 
     mutating func readLines(_ tables: [TOMLTable]) -> [LineRule] {
@@ -30,9 +30,11 @@ extension ConfigurationReader {
                     issue(text.line, "\(path).direction", "'\(text.value)' is not a direction (\(known))")
                 }
             }
+            let warning = warning(table, path: path)
             guard let from, let to else { continue }
-            let line = LineRule(
+            var line = LineRule(
                 name: name?.value ?? "line \(index + 1)", from: from, to: to, direction: direction)
+            line.warning = warning
             if let problem = line.problem {
                 if problem.hasPrefix("from") {
                     issue(table["to"]?.line ?? table.line, "\(path).to", problem)

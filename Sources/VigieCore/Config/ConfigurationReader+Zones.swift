@@ -2,7 +2,8 @@
 
 extension ConfigurationReader {
     static let zoneKeys: Set<String> = [
-        "name", "points", "kind", "sensitivity", "min_area", "schedule", "holidays", "dwell", "high_occupancy",
+        "name", "points", "kind", "sensitivity", "min_area", "schedule", "holidays", "dwell", "high_occupancy", "say",
+        "play",
     ]
     static let crowdKeys: Set<String> = ["enabled", "jump", "window", "hold", "rearm"]
 
@@ -37,6 +38,8 @@ extension ConfigurationReader {
         refuse("holidays", unless: [.intrusion, .density], why: "motion zones follow the unit's arm and disarm")
         refuse("dwell", unless: [.intrusion, .density], why: "it is the time an intrusion or a density lasts")
         refuse("high_occupancy", unless: [.density], why: "it is the share of a density zone covered by motion")
+        refuse("say", unless: [.intrusion, .density], why: "a motion zone raises no alert to warn of")
+        refuse("play", unless: [.intrusion, .density], why: "a motion zone raises no alert to warn of")
 
         let outline = polygon(zone, path: path, name: zoneName, required: false)
         var result = Zone(
@@ -46,7 +49,57 @@ extension ConfigurationReader {
         if let dwell = number(zone, "dwell", path: path, in: 0...3600) { result.dwell = dwell }
         if let share = number(zone, "high_occupancy", path: path, in: 0.01...0.99) { result.highOccupancy = share }
         result.schedule = schedule(zone, path: path)
+        if kind != .motion { result.warning = warning(zone, path: path) }
         return result
+    }
+
+    /// A zone's or a line's `say = "…"` or `play = "clip"`, at most one of them; `nil` when neither is set.
+    mutating func warning(_ table: TOMLTable, path: String) -> RuleWarning? {
+        let text = string(table, "say", path: path)
+        let clip = string(table, "play", path: path)
+        if text != nil, let clip {
+            issue(clip.line, "\(path).play", "say is set too: a rule's warning is one or the other")
+            return nil
+        }
+        if let text {
+            guard !text.value.allSatisfy(\.isWhitespace) else {
+                issue(text.line, "\(path).say", "empty: leave the key out to say nothing")
+                return nil
+            }
+            warnings.append((.say(text.value), text.line, "\(path).say"))
+            return .say(text.value)
+        }
+        if let clip {
+            guard ClipLibrary.isValidID(clip.value) else {
+                issue(
+                    clip.line, "\(path).play",
+                    "'\(clip.value)' is not a clip id (a WAV file's name in clips_dir, without .wav)")
+                return nil
+            }
+            warnings.append((.play(clip.value), clip.line, "\(path).play"))
+            return .play(clip.value)
+        }
+        return nil
+    }
+
+    /// A warning needs a speaker, and a spoken one must fit its `max_text`; a clip must come from `clips_dir`.
+    mutating func checkWarnings(speaker: SpeakerSettings?) {
+        for (warning, line, key) in warnings {
+            if speaker == nil {
+                issue(line, key, "the unit has no speaker: set [audio] or [speaker]")
+                continue
+            }
+            switch warning {
+            case .say(let text):
+                if let limit = speaker?.queue.maximumTextLength, text.count > limit {
+                    issue(line, key, "\(text.count) characters; the speaker says at most [speaker] max_text = \(limit)")
+                }
+            case .play:
+                if speaker?.clipsDirectory == nil {
+                    issue(line, key, "the speaker has no clips: set [speaker] clips_dir")
+                }
+            }
+        }
     }
 
     private mutating func schedule(_ zone: TOMLTable, path: String) -> ZoneSchedule {

@@ -51,6 +51,8 @@ public struct Zone: Sendable, Hashable {
     public var dwell: Double
     /// For a `density` zone, the share of the zone (0…1) that moving cells must cover.
     public var highOccupancy: Double
+    /// For an `intrusion` or `density` zone, what the speaker says or plays when its alert is raised; `nil`: nothing.
+    public var warning: RuleWarning?
 
     public init(
         name: String, polygon: MaskPolygon?, sensitivity: Double, minimumArea: Double, kind: Kind = .motion,

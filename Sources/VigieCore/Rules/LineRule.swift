@@ -16,6 +16,8 @@ public struct LineRule: Sendable, Hashable {
     public var to: NormalizedPoint
     /// The allowed way across; crossings the other way are `wrong_way`.
     public var direction: LineDirection
+    /// What the speaker says or plays on a `wrong_way` (on every crossing with `any`); `nil`: nothing.
+    public var warning: RuleWarning?
 
     public init(name: String, from: NormalizedPoint, to: NormalizedPoint, direction: LineDirection = .any) {
         self.name = name
