@@ -30,9 +30,12 @@ actor SpeakerService {
     private var queue: SpeakerQueue
     /// Why the speaker cannot play (`nil` while it can).
     private(set) var fault: String?
+    /// The rule sources whose warning is being synthesized now.
+    private var synthesizing: Set<String> = []
     /// Synthesized speech waiting to be played, by message id.
     private var speech: [String: PCMAudio] = [:]
-    /// Why each queued message was asked for (`command:<request id>`, `rule:<name>`).
+    /// Why each queued message was asked for (`command:<request id>`, `callpoint`, `rule:zone:<name>`,
+    /// `rule:line:<name>`).
     private var reasons: [String: String] = [:]
     /// When each message's request reached the speaker, until its first sound (for the latency in the log).
     private var arrivals: [String: ContinuousClock.Instant] = [:]
@@ -142,11 +145,18 @@ actor SpeakerService {
                     message: "the text is \(length) characters; the limit is \(settings.queue.maximumTextLength)"))
         }
         // Refused for the hour or the cool-down: said before synthesis, which costs a Pi a tenth of a second or more.
+        // A rule's warning already being synthesized holds back the same rule's next one (two people crossing).
         let now = clock()
         if let refusal = queue.refusal(priority: priority, source: why, now: now.seconds, minuteOfDay: now.minuteOfDay)
         {
             return .failure(Self.refusal(refusal))
         }
+        if priority == .rule {
+            guard synthesizing.insert(why).inserted else {
+                return .failure(Refusal(code: "cooling_down", message: "'\(why)' is being prepared already"))
+            }
+        }
+        defer { if priority == .rule { synthesizing.remove(why) } }
         let voice = voice ?? settings.voice
         let rate = settings.wordsPerMinute
         let limit = settings.queue.maximumDuration
@@ -170,6 +180,9 @@ actor SpeakerService {
         arrivals[message.id] = arrival
         return submit(message, why: why)
     }
+
+    /// Whether a rule's warning from `source` is being synthesized now.
+    func isPreparing(_ source: String) -> Bool { synthesizing.contains(source) }
 
     /// Queues the clip `clip`; returns the message id.
     func play(clip: String, repeatCount: Int, priority: SpeakerPriority, why: String) -> Result<String, Refusal> {

@@ -70,6 +70,8 @@ public final class UnitDaemon: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     /// Held through a whole reload.
     private let reloading = Mutex(())
+    /// The refusal last logged for each rule warning's source that cannot sound (logged once until it sounds).
+    private let warningTrouble = Mutex<[String: String]>([:])
     /// The running parts, once `run` has made them.
     private let group = Mutex<ServiceGroup?>(nil)
     /// How long `stop()` waits for the camera's current frame before stopping without it.
@@ -385,6 +387,7 @@ public final class UnitDaemon: Sendable {
     /// (`UnitServices`), stopped in reverse order within `shutdownBound`.
     public func run() async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        checkWarnings(current.withLock { $0 })
         // First in, so last out: the camera's last minute of activity and the uplink's last events are recorded.
         let recorder = recorder
         services.append(
@@ -423,9 +426,8 @@ public final class UnitDaemon: Sendable {
             services.append(.init(service: UnitServices.Uplink(uplink: uplink)))
         }
         if let speaker {
-            checkWarningClips(speaker)
-            events.observe { [self] event in
-                if case .rule(let alert, _) = event { warn(of: alert, speaker: speaker) }
+            events.observe { [weak self] event in
+                if case .rule(let alert, _) = event { self?.warn(of: alert, speaker: speaker) }
             }
             services.append(
                 .init(
@@ -530,16 +532,16 @@ public final class UnitDaemon: Sendable {
             + (faults.isEmpty ? "" : "; FAULT: " + faults.joined(separator: "; "))
     }
 
-    // MARK: - Control socket
+    // MARK: - Spoken warnings
 
-    /// Listens on the control socket if one is configured; a socket that cannot be made is logged, not fatal.
     /// Sounds the warning (`say`/`play`) of the zone or line whose alert this is, with the zones and lines in force;
-    /// the speaker's cool-down and quiet hours apply. Never waits: the camera's thread raised the alert.
+    /// the speaker's cool-down and quiet hours apply. Never waits: the camera's thread raised the alert. A warning
+    /// that cannot sound (a clip missing, the speaker out of order) is logged once until it sounds again.
     private func warn(of alert: RuleAlert, speaker: SpeakerService) {
         let warning = current.withLock { RuleWarning.sounded(by: alert, zones: $0.zones, lines: $0.lines) }
         guard let warning else { return }
         let source = RuleWarning.source(of: alert)
-        Task { [logger] in
+        Task { [weak self, logger] in
             let result =
                 switch warning {
                 case .say(let text):
@@ -547,28 +549,37 @@ public final class UnitDaemon: Sendable {
                 case .play(let clip):
                     await speaker.play(clip: clip, repeatCount: 1, priority: .rule, why: source)
                 }
-            guard case .failure(let refusal) = result else { return }
-            // A warning heard less than a cool-down ago, or at night, is silent by design.
-            let expected = ["cooling_down", "quiet_hours"].contains(refusal.code)
-            logger.log(
-                level: expected ? .info : .warning, "rule warning not sounded",
-                metadata: ["why": "\(source)", "code": "\(refusal.code)", "reason": "\(refusal.message)"])
+            guard case .failure(let refusal) = result else {
+                self?.warningTrouble.withLock { $0[source] = nil }
+                return
+            }
+            let metadata: Logger.Metadata = [
+                "why": "\(source)", "code": "\(refusal.code)", "reason": "\(refusal.message)",
+            ]
+            // Heard less than a cool-down ago, or at night: silent by design.
+            if ["cooling_down", "quiet_hours"].contains(refusal.code) {
+                logger.debug("rule warning not sounded", metadata: metadata)
+            } else if self?.warningTrouble.withLock({ $0.updateValue(refusal.code, forKey: source) }) != refusal.code {
+                logger.warning("rule warning not sounded (logged once until it sounds)", metadata: metadata)
+            }
         }
     }
 
-    /// A warning's clip missing from `clips_dir` is told at start, not first at the alert.
-    private func checkWarningClips(_ speaker: SpeakerService) {
-        let configuration = current.withLock { $0 }
-        let warned =
-            configuration.zones.map { ("zone", $0.name, $0.warning) }
-            + configuration.lines.map { ("line", $0.name, $0.warning) }
-        for case let (place, name, .play(clip)?) in warned where speaker.clips.clips[clip] == nil {
+    /// Logs each warning of `configuration` that cannot sound on the running speaker (at start, and after a reload:
+    /// the speaker and its clips are read at start only).
+    private func checkWarnings(_ configuration: Configuration) {
+        let problems = RuleWarning.problems(
+            zones: configuration.zones, lines: configuration.lines, speaker: speaker?.settings,
+            clips: Set(speaker?.clips.clips.keys.map { $0 } ?? []))
+        for problem in problems {
             logger.warning(
-                "rule warning: no such clip in clips_dir; the warning will not sound",
-                metadata: [place: "\(name)", "clip": "\(clip)"])
+                "rule warning will not sound", metadata: [problem.place: "\(problem.name)", "why": "\(problem.why)"])
         }
     }
 
+    // MARK: - Control socket
+
+    /// Listens on the control socket if one is configured; a socket that cannot be made is logged, not fatal.
     private func startControlServer() -> ControlServer? {
         guard let path = launch.controlSocket else { return nil }
         do {
@@ -835,6 +846,7 @@ public final class UnitDaemon: Sendable {
                 "masks": "\(next.mask.polygons.count)", "zones": "\(next.zones.count)",
                 "restart_needed": "\(restartNeeded.isEmpty ? "nothing" : restartNeeded.joined(separator: ","))",
             ])
+        checkWarnings(next)
         events.raise(
             .configChanged(masks: next.mask.polygons.count, zones: next.zones.count, restartNeeded: restartNeeded))
         return .applied(masks: next.mask.polygons.count, zones: next.zones.count, restartNeeded: restartNeeded)

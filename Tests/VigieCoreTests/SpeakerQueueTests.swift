@@ -128,7 +128,7 @@ struct SpeakerQueueTests {
         #expect(Self.accepted(&queue, Self.message("a3", .rule, source: "yard"), at: 30) == ["play a3 #1"])
     }
 
-    /// What the speaker asks before synthesizing a text: the same answer `submit` would give, and nothing changed.
+    /// What the speaker asks before synthesizing a text: the answer `submit` would give for the hour and the cool-down.
     @Test func refusalIsKnownBeforeTheMessageIsMade() {
         var queue = SpeakerQueue(
             settings: Self.settings {
@@ -145,7 +145,6 @@ struct SpeakerQueueTests {
         #expect(queue.refusal(priority: .command, source: "yard", now: 10, minuteOfDay: noon) == nil)
         #expect(queue.refusal(priority: .rule, source: "gate", now: 10, minuteOfDay: 23 * 60) != nil)
         #expect(queue.refusal(priority: .callAcknowledgement, source: "c", now: 10, minuteOfDay: 23 * 60) == nil)
-        // Asking twice counts nothing: the cool-down still ends 30 s after the accepted one.
         #expect(queue.refusal(priority: .rule, source: "yard", now: 30, minuteOfDay: noon) == nil)
     }
 

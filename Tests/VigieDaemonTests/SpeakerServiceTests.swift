@@ -84,6 +84,44 @@ struct SpeakerServiceTests {
             Self.code(await service.play(clip: "bip", repeatCount: 1, priority: .rule, why: "rule:gate")) == "queued")
     }
 
+    /// A text refused for the hour or the cool-down is refused before espeak-ng is asked (an unknown voice, which
+    /// only synthesis finds, would otherwise be the answer), and so is a rule's text while the same rule's previous
+    /// one is still being synthesized.
+    @Test func aTextThatCannotSoundIsRefusedBeforeSynthesis() async throws {
+        let (night, _, _) = try Self.service(minuteOfDay: 23 * 60) { $0.queue.quietHours = QuietHours("22:00-07:00") }
+        await night.start()
+        #expect(
+            Self.code(await night.say(text: "Bonjour", voice: "zz", priority: .command, repeatCount: 1, why: "c"))
+                == "quiet_hours")
+
+        // A long text, so that its synthesis lasts (a tenth of a second or more) while the test looks.
+        let (service, _, _) = try Self.service {
+            $0.queue.ruleCooldown = 60
+            $0.queue.maximumTextLength = 2000
+            $0.queue.maximumDuration = 300
+        }
+        await service.start()
+        let long = String(repeating: "Vous êtes dans une zone surveillée. ", count: 55)
+        let first = Task { await service.say(text: long, voice: nil, priority: .rule, repeatCount: 1, why: "rule:a") }
+        var preparing = false
+        for _ in 0..<2000 where !preparing {
+            preparing = await service.isPreparing("rule:a")
+            if !preparing { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(preparing)
+        #expect(
+            Self.code(await service.say(text: "Bonjour", voice: "zz", priority: .rule, repeatCount: 1, why: "rule:a"))
+                == "cooling_down")
+        #expect(Self.code(await first.value) == "queued")
+        #expect(
+            Self.code(await service.say(text: "Bonjour", voice: "zz", priority: .rule, repeatCount: 1, why: "rule:a"))
+                == "cooling_down")
+        // Another rule is not held back: its unknown voice is found by synthesis.
+        #expect(
+            Self.code(await service.say(text: "Bonjour", voice: "zz", priority: .rule, repeatCount: 1, why: "rule:b"))
+                == "unknown_voice")
+    }
+
     @Test func aClipGoneSinceStartIsSkippedNotAFault() async throws {
         let (service, events, folder) = try Self.service()
         await service.start()

@@ -25,6 +25,38 @@ public enum RuleWarning: Sendable, Hashable {
         }
     }
 
+    /// One warning that cannot sound, and why.
+    public struct Problem: Sendable, Hashable {
+        /// `zone` or `line`.
+        public var place: String
+        public var name: String
+        public var why: String
+    }
+
+    /// The warnings of these zones and lines that cannot sound on this speaker (`nil`: the unit has none) with these
+    /// clips: the configuration was checked against the file's `[speaker]`, but a reload keeps the running speaker
+    /// and its clips until a restart.
+    public static func problems(
+        zones: [Zone], lines: [LineRule], speaker: SpeakerSettings?, clips: Set<String>
+    ) -> [Problem] {
+        let warned =
+            zones.compactMap { zone in zone.warning.map { ("zone", zone.name, $0) } }
+            + lines.compactMap { line in line.warning.map { ("line", line.name, $0) } }
+        return warned.compactMap { place, name, warning in
+            let why: String?
+            switch (warning, speaker) {
+            case (_, nil):
+                why = "the running unit has no speaker (a restart applies [speaker])"
+            case (.say(let text), let speaker?):
+                let limit = speaker.queue.maximumTextLength
+                why = text.count > limit ? "\(text.count) characters; the running speaker says at most \(limit)" : nil
+            case (.play(let clip), _):
+                why = clips.contains(clip) ? nil : "no clip '\(clip)' in clips_dir (clips are read at start)"
+            }
+            return why.map { Problem(place: place, name: name, why: $0) }
+        }
+    }
+
     /// Who asked, as the speaker's cool-down and the `announcement` event's `why` know it: `rule:zone:<name>` or
     /// `rule:line:<name>` (a zone and a line may share a name).
     public static func source(of alert: RuleAlert) -> String {

@@ -78,6 +78,45 @@ struct RuleWarningTests {
         }
     }
 
+    /// A reload keeps the running speaker and its clips: the warnings a new file adds are checked against them.
+    @Test func problemsAreWarningsTheRunningSpeakerCannotSound() throws {
+        let configuration = try Configuration.parse(
+            Self.speaker + """
+                [[zone]]
+                name = "yard"
+                kind = "intrusion"
+                say = "\(String(repeating: "a", count: 50))"
+
+                [[zone]]
+                name = "square"
+                kind = "density"
+                play = "foule"
+
+                [[line]]
+                name = "gate"
+                from = [0.5, 0]
+                to = [0.5, 1]
+                play = "sens-interdit"
+                """, file: "unit.toml")
+        var running = try #require(configuration.speaker)
+        func problems(_ speaker: SpeakerSettings?, clips: Set<String>) -> [String] {
+            RuleWarning.problems(
+                zones: configuration.zones, lines: configuration.lines, speaker: speaker, clips: clips
+            ).map { "\($0.place) \($0.name): \($0.why)" }
+        }
+        #expect(problems(running, clips: ["foule", "sens-interdit"]).isEmpty)
+        #expect(
+            problems(running, clips: ["foule"]) == [
+                "line gate: no clip 'sens-interdit' in clips_dir (clips are read at start)"
+            ])
+        running.queue.maximumTextLength = 40
+        #expect(
+            problems(running, clips: ["foule", "sens-interdit"]) == [
+                "zone yard: 50 characters; the running speaker says at most 40"
+            ])
+        #expect(problems(nil, clips: []).count == 3)
+    }
+
     static func alert(_ kind: RuleAlert.Kind, zone: String? = nil, line: String? = nil) -> RuleAlert {
         RuleAlert(
             kind: kind, rule: zone ?? line ?? kind.rawValue, zone: zone, line: line, boxes: [], confidence: 1,
