@@ -6,6 +6,17 @@ import VigieCore
 
 /// Helpers shared by the core tests.
 enum Fixtures {
+    /// The problems a configuration file `unit.toml` holding `text` is refused for, each as `file:line:key`;
+    /// `["accepted"]` when it is not refused.
+    static func issues(parsing text: String) -> [String] {
+        do {
+            _ = try Configuration.parse(text, file: "unit.toml")
+            return ["accepted"]
+        } catch {
+            return error.issues.map { "\($0.file):\($0.line):\($0.key)" }
+        }
+    }
+
     /// A random simple polygon: points at sorted angles around a centre (star-shaped, so never self-intersecting).
     static func randomPolygon(_ random: inout SplitMix) -> [NormalizedPoint] {
         let count = 3 + Int(random.next() % 10)
